@@ -108,6 +108,12 @@ export class TargetNotEmptyError extends TesseraError {
   constructor (message: string, options?: TesseraErrorOptions) { super(TargetNotEmptyError.code, message, options) }
 }
 
+/** Writing an export failed part way (permissions, disk full, a filesystem that refuses an attribute). */
+export class ExportError extends TesseraError {
+  static readonly code = 'ERR_EXPORT'
+  constructor (message: string, options?: TesseraErrorOptions) { super(ExportError.code, message, options) }
+}
+
 /** An operation was cancelled through its `AbortSignal`. */
 export class AbortedError extends TesseraError {
   static readonly code = 'ERR_ABORTED'

@@ -1,0 +1,213 @@
+/**
+ * The CLI's commands. Each takes parsed arguments and an open store, writes
+ * its output to stdout and returns the exit code. The contract of forms and
+ * JSON fields is in docs/CLI.md.
+ *
+ * @module
+ */
+import { createWriteStream } from 'node:fs'
+import { pipeline } from 'node:stream/promises'
+import { Readable } from 'node:stream'
+import { InvalidArgumentError } from '../errors.js'
+import type { Entry } from '../format/entry.js'
+import { printable } from '../format/names.js'
+import { digestToString } from '../hash/digest.js'
+import { exportDirectory } from '../exporter/directory.js'
+import { exportTar } from '../exporter/tar.js'
+import { SnapshotReader, type RootEntry } from '../exporter/snapshot-reader.js'
+import { importDirectory } from '../importer/directory.js'
+import type { MtimePolicy } from '../importer/mtime.js'
+import type { LevelObjectStore } from '../store/level-store.js'
+import { parseLocation } from './location.js'
+import { formatBytes, ProgressLine } from './progress.js'
+
+/** Values from the command line. */
+export interface CommandArgs {
+  positionals: string[]
+  values: Record<string, string | boolean | undefined>
+  /** Progress may be shown (stderr is a terminal and --json is off). */
+  interactive: boolean
+}
+
+const out = (s: string): void => { process.stdout.write(s.endsWith('\n') ? s : s + '\n') }
+const warn = (s: string): void => { process.stderr.write(`tessera: warning: ${s}\n`) }
+const json = (v: unknown): void => { out(JSON.stringify(v, null, 2)) }
+
+function intOption (args: CommandArgs, name: string): number | undefined {
+  const raw = args.values[name]
+  if (raw === undefined) return undefined
+  const n = Number(raw)
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`--${name} takes a non-negative integer, got ${JSON.stringify(raw)}`)
+  return n
+}
+
+function mtimeOption (args: CommandArgs): MtimePolicy | undefined {
+  const raw = args.values.mtime
+  if (raw === undefined) return undefined
+  if (raw === 'keep' || raw === 'zero') return raw
+  if (typeof raw === 'string' && /^\d+$/.test(raw)) return Number(raw)
+  throw new InvalidArgumentError(`--mtime takes keep, zero or a number of seconds, got ${JSON.stringify(raw)}`)
+}
+
+function requireName (args: CommandArgs): string {
+  const name = args.values.name
+  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('--name NAME is required')
+  return name
+}
+
+/** `import dir:PATH --name NAME [--json] [--replace] [--mtime keep|zero|SECONDS]` */
+export async function importCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const source = parseLocation(args.positionals[0], ['dir'], 'source')
+  const name = requireName(args)
+  const progress = new ProgressLine(`importing ${name}`, args.interactive)
+  const started = Date.now()
+  const params: Record<string, number> = {}
+  for (const k of ['min', 'avg', 'max', 'inline-max'] as const) {
+    const v = intOption(args, `chunk-${k}`.replace('chunk-inline-max', 'inline-max'))
+    if (v !== undefined) params[k === 'inline-max' ? 'inlineMax' : k] = v
+  }
+  const mtime = mtimeOption(args)
+  try {
+    const result = await importDirectory(store, source.path, {
+      name,
+      replace: args.values.replace === true,
+      params,
+      ...(mtime !== undefined ? { mtime } : {}),
+      onProgress: (p) => progress.update(p),
+      onWarning: warn
+    })
+    progress.done()
+    const seconds = (Date.now() - started) / 1000
+    if (args.values.json === true) {
+      json({ ...result, seconds })
+    } else {
+      out(`imported ${name}: ${result.files} entries, ${formatBytes(result.logicalBytes)} in ${seconds.toFixed(1)} s (${result.newChunks} new chunks, ${formatBytes(result.newBytes)})`)
+      out(`snapshot ${result.snapshot}`)
+      out(`root     ${result.root}`)
+    }
+    return 0
+  } finally {
+    progress.done()
+  }
+}
+
+/** `export NAME dir:PATH|tar:PATH|tar:-` */
+export async function exportCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const ref = args.positionals[0]
+  if (ref === undefined) throw new InvalidArgumentError('usage: tessera export NAME dir:PATH|tar:PATH')
+  const target = parseLocation(args.positionals[1], ['dir', 'tar'], 'target')
+  const reader = await SnapshotReader.open(store, ref)
+  const progress = new ProgressLine(`exporting ${ref}`, args.interactive && !(target.kind === 'tar' && target.path === '-'))
+  try {
+    if (target.kind === 'dir') {
+      const done = await exportDirectory(reader, target.path, {
+        devices: args.values.devices === true,
+        onProgress: (p) => progress.update(p),
+        onWarning: warn
+      })
+      progress.done()
+      if (args.values.json === true) json({ name: ref, snapshot: reader.digest, target: target.path, ...done })
+    } else {
+      const stream = Readable.from(exportTar(reader, { onWarning: warn, onProgress: (p) => progress.update(p) }))
+      if (target.path === '-') {
+        await pipeline(stream, process.stdout)
+      } else {
+        await pipeline(stream, createWriteStream(target.path, { flags: 'wx' }))
+      }
+    }
+    return 0
+  } finally {
+    progress.done()
+  }
+}
+
+const TYPE_CHAR: Record<Entry['kind'], string> = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h', fifo: 'p', socket: 's', char: 'c', block: 'b' }
+
+function modeString (mode: number): string {
+  const rwx = (bits: number, special: boolean, s: string, S: string): string =>
+    `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${special ? (bits & 1 ? s : S) : bits & 1 ? 'x' : '-'}`
+  return rwx(mode >> 6, (mode & 0o4000) !== 0, 's', 'S') + rwx(mode >> 3, (mode & 0o2000) !== 0, 's', 'S') + rwx(mode, (mode & 0o1000) !== 0, 't', 'T')
+}
+
+function entryJson (e: Entry | RootEntry): Record<string, unknown> {
+  const base: Record<string, unknown> = { name: Buffer.from(e.name).toString('utf8'), kind: e.kind }
+  if (e.kind === 'hardlink') return { ...base, path: Buffer.from(e.path).toString('utf8') }
+  Object.assign(base, { mode: e.mode, uid: e.uid, gid: e.gid, mtimeNs: e.mtimeNs.toString() })
+  if (e.xattrs.length > 0) base.xattrs = e.xattrs.map(([k, v]) => [Buffer.from(k).toString('utf8'), Buffer.from(v).toString('base64')])
+  switch (e.kind) {
+    case 'file': return { ...base, size: e.size, chunks: e.content instanceof Uint8Array ? 0 : e.content.length }
+    case 'dir': return { ...base, tree: digestToString(e.tree) }
+    case 'symlink': return { ...base, target: Buffer.from(e.target).toString('utf8') }
+    case 'char': case 'block': return { ...base, major: e.major, minor: e.minor }
+    default: return base
+  }
+}
+
+function entryLine (e: Entry): string {
+  const name = printable(e.name).slice(1, -1)
+  if (e.kind === 'hardlink') return `h--------- ${'-'.padStart(11)} ${''.padStart(12)} ${''.padStart(19)} ${name} link to ${printable(e.path).slice(1, -1)}`
+  const date = new Date(Number(e.mtimeNs / 1_000_000n)).toISOString().slice(0, 19).replace('T', ' ')
+  const size = e.kind === 'file' ? String(e.size) : e.kind === 'char' || e.kind === 'block' ? `${e.major},${e.minor}` : '0'
+  const tail = e.kind === 'symlink' ? ` -> ${printable(e.target).slice(1, -1)}` : ''
+  return `${TYPE_CHAR[e.kind]}${modeString(e.mode)} ${`${e.uid}/${e.gid}`.padStart(11)} ${size.padStart(12)} ${date} ${name}${tail}`
+}
+
+/** `ls NAME [PATH] [--json]` */
+export async function lsCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const ref = args.positionals[0]
+  if (ref === undefined) throw new InvalidArgumentError('usage: tessera ls NAME [PATH]')
+  const reader = await SnapshotReader.open(store, ref)
+  const path = args.positionals[1] ?? ''
+  const entry = await reader.stat(path)
+  const entries = entry.kind === 'dir' ? await reader.readTree(entry.tree) : [entry as Entry]
+  if (args.values.json === true) json(entries.map(entryJson))
+  else for (const e of entries) out(entryLine(e))
+  return 0
+}
+
+/** `cat NAME PATH [--offset N] [--length N]` */
+export async function catCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const [ref, path] = args.positionals
+  if (ref === undefined || path === undefined) throw new InvalidArgumentError('usage: tessera cat NAME PATH [--offset N] [--length N]')
+  const reader = await SnapshotReader.open(store, ref)
+  const offset = intOption(args, 'offset')
+  const length = intOption(args, 'length')
+  const entry = await reader.statFile(path)
+  await pipeline(Readable.from(reader.readFile(entry, { ...(offset !== undefined ? { offset } : {}), ...(length !== undefined ? { length } : {}) })), process.stdout)
+  return 0
+}
+
+/** `snapshots [--json]` */
+export async function snapshotsCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const rows: Array<Record<string, unknown>> = []
+  for await (const [name, ref] of store.listRefs()) {
+    const reader = await SnapshotReader.open(store, name)
+    rows.push({
+      name,
+      snapshot: digestToString(ref.snapshot),
+      root: reader.root,
+      files: ref.files,
+      logicalBytes: ref.logicalBytes,
+      created: new Date(Number(ref.createdNs / 1_000_000n)).toISOString()
+    })
+  }
+  if (args.values.json === true) json(rows)
+  else for (const r of rows) out(`${String(r.name).padEnd(24)} ${String(r.snapshot).slice(0, 19)}  root ${String(r.root).slice(0, 19)}  ${String(r.files).padStart(8)} entries  ${formatBytes(r.logicalBytes as number).padStart(10)}  ${String(r.created)}`)
+  return 0
+}
+
+/** `stats [--json]` */
+export async function statsCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const s = await store.stats()
+  if (args.values.json === true) {
+    json(s)
+  } else {
+    out(`snapshots      ${s.snapshots}`)
+    out(`logical bytes  ${formatBytes(s.logicalBytes)} (${s.logicalBytes})`)
+    out(`unique chunks  ${s.chunks} (${formatBytes(s.chunkBytes)} uncompressed)`)
+    out(`stored bytes   ${formatBytes(s.storedBytes)} (${s.storedBytes})`)
+    out(`metadata       ${formatBytes(s.metadataBytes)} in ${s.metadataObjects} objects`)
+    out(`dedup ratio    ${s.dedupRatio.toFixed(2)}x`)
+  }
+  return 0
+}

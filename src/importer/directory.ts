@@ -1,0 +1,183 @@
+/**
+ * Importing a directory of the local filesystem as a snapshot.
+ *
+ * The walk is depth-first with each directory's names sorted as raw bytes,
+ * which is the canonical order of docs/FORMAT.md §4: the first name of a
+ * hard-linked inode met in this walk keeps the inode, later names become
+ * hard-link entries pointing at it. Names are handled as bytes (Buffer
+ * paths), so names that are not UTF-8 survive.
+ *
+ * @module
+ */
+import { createReadStream } from 'node:fs'
+import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
+import { InvalidArgumentError, UnreadableSourceError, throwIfAborted } from '../errors.js'
+import type { Entry, InodeAttrs, Xattr } from '../format/entry.js'
+import { joinPath, printable } from '../format/names.js'
+import { DEFAULT_SNAPSHOT_PARAMS, type SnapshotParams, validateSnapshotParams } from '../format/snapshot.js'
+import { TreeBuilder } from '../format/tree.js'
+import { readXattrsTree, xattrSupport } from '../platform/index.js'
+import { deviceNumbers } from '../platform/stat.js'
+import type { ObjectStore } from '../store/index.js'
+import { commitImport, type CommitImportOptions, type ImportResult } from './commit.js'
+import { storeContent } from './file-content.js'
+import { type MtimePolicy, normalizeMtime } from './mtime.js'
+
+/** Progress of an import, reported as it goes. */
+export interface ImportProgress {
+  /** Entries imported so far. */
+  files: number
+  /** File bytes read so far. */
+  bytes: number
+  /** Chunks new to the store so far. */
+  newChunks: number
+}
+
+/** Options for {@link importDirectory}. */
+export interface ImportDirectoryOptions extends CommitImportOptions {
+  /** Chunker params and inlineMax; defaults per docs/FORMAT.md. */
+  params?: Partial<SnapshotParams>
+  /** Keep mtimes (default), record them as 0, or as a fixed number of seconds (SOURCE_DATE_EPOCH). */
+  mtime?: MtimePolicy
+  /** Read extended attributes (default true; needs `getfattr`). */
+  xattrs?: boolean
+  signal?: AbortSignal
+  onProgress?: (progress: ImportProgress) => void
+  /** Non-fatal problems (for example xattrs that could not be read). */
+  onWarning?: (message: string) => void
+}
+
+type ImportStore = Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'>
+
+const SLASH = Buffer.from('/')
+
+function wrapFsError (err: unknown, path: Buffer, action: string): never {
+  const code = (err as NodeJS.ErrnoException).code
+  throw new UnreadableSourceError(`cannot ${action} ${printable(path)}${code !== undefined ? ` (${code})` : ''}: ${(err as Error).message}`, { cause: err })
+}
+
+/**
+ * Import the directory at `source` into `store` and, when `options.name` is
+ * given, commit it as a snapshot under that name.
+ *
+ * Throws `UnreadableSourceError` (`ERR_UNREADABLE_SOURCE`) naming the path
+ * of anything it cannot read; nothing is committed then.
+ */
+export async function importDirectory (store: ImportStore, source: string | Buffer, options: ImportDirectoryOptions = {}): Promise<ImportResult> {
+  const params: SnapshotParams = { ...DEFAULT_SNAPSHOT_PARAMS, ...options.params }
+  validateSnapshotParams(params)
+  const { signal, onProgress } = options
+  const mtimePolicy = options.mtime ?? 'keep'
+  const rootPath = Buffer.isBuffer(source) ? source : Buffer.from(source)
+  let rootStat
+  try {
+    rootStat = await stat(rootPath, { bigint: true })
+  } catch (err) { wrapFsError(err, rootPath, 'read') }
+  if (!rootStat.isDirectory()) throw new InvalidArgumentError(`${printable(rootPath)} is not a directory`)
+
+  let xattrMap = new Map<string, Xattr[]>()
+  if (options.xattrs !== false) {
+    if (await xattrSupport()) {
+      xattrMap = await readXattrsTree(rootPath, { onWarning: options.onWarning })
+    } else {
+      options.onWarning?.('getfattr is not installed: extended attributes are not imported (install the "attr" package)')
+    }
+  }
+  const xattrsOf = (rel: Uint8Array): Xattr[] => xattrMap.get(Buffer.from(rel).toString('latin1')) ?? []
+
+  const totals = { files: 0, logicalBytes: 0, newChunks: 0, newBytes: 0 }
+  const progress = { files: 0, bytes: 0, newChunks: 0 }
+  const links = new Map<string, Uint8Array>()
+
+  const attrsOf = (st: import('node:fs').BigIntStats, rel: Uint8Array): InodeAttrs => ({
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtimeNs: normalizeMtime(st.mtimeNs, mtimePolicy),
+    xattrs: xattrsOf(rel)
+  })
+
+  const readContent = async (abs: Buffer, size: bigint): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>> => {
+    if (size <= 4n * 1024n * 1024n) {
+      try {
+        return [await readFile(abs)]
+      } catch (err) { wrapFsError(err, abs, 'read') }
+    }
+    const stream = createReadStream(abs, { highWaterMark: 1024 * 1024 })
+    return (async function * () {
+      try {
+        for await (const piece of stream) yield piece as Buffer
+      } catch (err) { wrapFsError(err, abs, 'read') }
+    })()
+  }
+
+  const importEntry = async (abs: Buffer, rel: Uint8Array[], name: Uint8Array): Promise<Entry> => {
+    let st
+    try {
+      st = await lstat(abs, { bigint: true })
+    } catch (err) { wrapFsError(err, abs, 'stat') }
+    const relPath = joinPath(rel)
+    if (st.isDirectory()) {
+      const tree = await importDir(abs, rel)
+      return { kind: 'dir', name, ...attrsOf(st, relPath), tree }
+    }
+    if (st.nlink > 1n) {
+      const key = `${st.dev}:${st.ino}`
+      const first = links.get(key)
+      if (first !== undefined) return { kind: 'hardlink', name, path: first }
+      links.set(key, relPath)
+    }
+    const attrs = attrsOf(st, relPath)
+    if (st.isFile()) {
+      const stored = await storeContent(await readContent(abs, st.size), {
+        store,
+        params,
+        signal,
+        onBytes: (n) => { progress.bytes += n }
+      })
+      totals.logicalBytes += stored.size
+      totals.newChunks += stored.newChunks
+      totals.newBytes += stored.newBytes
+      progress.newChunks = totals.newChunks
+      return { kind: 'file', name, ...attrs, size: stored.size, content: stored.content }
+    }
+    if (st.isSymbolicLink()) {
+      let target: Buffer
+      try {
+        target = await readlink(abs, { encoding: 'buffer' })
+      } catch (err) { wrapFsError(err, abs, 'read link') }
+      return { kind: 'symlink', name, ...attrs, target: new Uint8Array(target) }
+    }
+    if (st.isFIFO()) return { kind: 'fifo', name, ...attrs }
+    if (st.isSocket()) return { kind: 'socket', name, ...attrs }
+    if (st.isCharacterDevice() || st.isBlockDevice()) {
+      const { major, minor } = deviceNumbers(st.rdev)
+      return { kind: st.isCharacterDevice() ? 'char' : 'block', name, ...attrs, major, minor }
+    }
+    throw new UnreadableSourceError(`${printable(abs)} is of an unknown file type`)
+  }
+
+  const importDir = async (abs: Buffer, rel: Uint8Array[]): Promise<Uint8Array> => {
+    throwIfAborted(signal)
+    let names: Buffer[]
+    try {
+      names = await readdir(abs, { encoding: 'buffer' })
+    } catch (err) { wrapFsError(err, abs, 'list') }
+    names.sort(Buffer.compare)
+    const builder = new TreeBuilder({ inlineMax: params.inlineMax })
+    for (const name of names) {
+      const entry = await importEntry(Buffer.concat([abs, SLASH, name]), [...rel, name], new Uint8Array(name))
+      builder.add(entry)
+      totals.files++
+      progress.files++
+      onProgress?.({ ...progress })
+    }
+    const tree = builder.build()
+    await store.putTree(tree.digest, tree.bytes)
+    return tree.digest
+  }
+
+  const tree = await importDir(rootPath, [])
+  const root = { ...attrsOf(rootStat, new Uint8Array(0)), tree }
+  return await commitImport(store, params, root, totals, options)
+}

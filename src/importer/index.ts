@@ -1,0 +1,14 @@
+/**
+ * Importers turn a source (a directory; OCI images and tar layers later)
+ * into chunks and trees in a store, and commit a snapshot. Contract:
+ * - nothing is visible under a name until the final atomic commit;
+ * - the same tree with the same params gives the same root digest whatever
+ *   the source and its order;
+ * - unreadable or invalid input fails with a stable error code.
+ *
+ * @module
+ */
+export * from './commit.js'
+export * from './directory.js'
+export * from './file-content.js'
+export * from './mtime.js'

@@ -1,0 +1,282 @@
+/**
+ * {@link ObjectStore} on any `abstract-level` database: classic-level
+ * (LevelDB) on disk, memory-level in memory. Writes are queued into batches
+ * and written in order; counters are updated in the same batch as the
+ * objects they count.
+ *
+ * @module
+ */
+import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
+import { NotFoundError, RefExistsError, StoreError, UnsupportedError } from '../errors.js'
+import { digestToString } from '../hash/digest.js'
+import { assertRefName, decodeRef, encodeRef, type RefRecord } from '../format/ref.js'
+import { decodeCanonical, encodeCanonical } from '../format/canonical.js'
+import type { CommitOptions, ObjectStore, PutResult, StoreStats } from './index.js'
+import { decodeStored, encodeStored } from './stored-object.js'
+import { loadZstd } from './zstd.js'
+
+type Bytes = Uint8Array
+type Db = AbstractLevel<any, Bytes, Bytes>
+type Sub = AbstractSublevel<Db, any, Bytes, Bytes>
+
+/** Value of the `format` meta key. */
+export const STORE_FORMAT = 'tessera-store-1'
+const MAX_CHUNK = 64 * 1024 * 1024
+const MAX_TREE = 256 * 1024 * 1024
+
+/** Options for {@link LevelObjectStore}. */
+export interface LevelObjectStoreOptions {
+  /** zstd level for chunks and trees; 0 stores everything raw. Default 3. */
+  compressionLevel?: number
+  /** Bytes queued before a batch is written. Default 8 MiB. */
+  batchBytes?: number
+}
+
+interface Counters {
+  chunks: number
+  chunkBytes: number
+  chunkStored: number
+  trees: number
+  treeBytes: number
+  treeStored: number
+  snapshots: number
+}
+
+interface Op { type: 'put' | 'del', sublevel: Sub, key: Bytes, value?: Bytes }
+
+const enc = { keyEncoding: 'view', valueEncoding: 'view' } as const
+const keyOf = (digest: Bytes): string => Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('latin1')
+
+/** An object store over an abstract-level database. */
+export class LevelObjectStore implements ObjectStore {
+  readonly #db: Db
+  readonly #chunks: Sub
+  readonly #trees: Sub
+  readonly #snapshots: Sub
+  readonly #refs: Sub
+  readonly #meta: Sub
+  readonly #level: number
+  readonly #batchLimit: number
+  #counters: Counters = { chunks: 0, chunkBytes: 0, chunkStored: 0, trees: 0, treeBytes: 0, treeStored: 0, snapshots: 0 }
+  /** Objects queued but not yet written: key (latin1 of sublevel+digest) → stored value. */
+  readonly #pending = new Map<string, Bytes>()
+  #ops: Op[] = []
+  #opsBytes = 0
+  #writing: Promise<void> = Promise.resolve()
+  #closed = false
+
+  private constructor (db: Db, options: LevelObjectStoreOptions) {
+    this.#db = db
+    this.#chunks = db.sublevel<Bytes, Bytes>('c', enc) as unknown as Sub
+    this.#trees = db.sublevel<Bytes, Bytes>('t', enc) as unknown as Sub
+    this.#snapshots = db.sublevel<Bytes, Bytes>('s', enc) as unknown as Sub
+    this.#refs = db.sublevel<Bytes, Bytes>('r', enc) as unknown as Sub
+    this.#meta = db.sublevel<Bytes, Bytes>('m', enc) as unknown as Sub
+    this.#level = options.compressionLevel ?? 3
+    this.#batchLimit = options.batchBytes ?? 8 * 1024 * 1024
+  }
+
+  /** Open a store on an abstract-level database (opened or not); checks or writes the format marker. */
+  static async open (db: Db, options: LevelObjectStoreOptions = {}): Promise<LevelObjectStore> {
+    await loadZstd()
+    await db.open()
+    const store = new LevelObjectStore(db, options)
+    await store.#init()
+    return store
+  }
+
+  async #init (): Promise<void> {
+    const format = await this.#meta.get(Buffer.from('format'))
+    if (format === undefined) {
+      await this.#meta.put(Buffer.from('format'), Buffer.from(STORE_FORMAT))
+    } else if (Buffer.from(format).toString() !== STORE_FORMAT) {
+      throw new UnsupportedError(`store format ${JSON.stringify(Buffer.from(format).toString())} is not ${STORE_FORMAT}`)
+    }
+    const raw = await this.#meta.get(Buffer.from('stats'))
+    if (raw !== undefined) {
+      const v = decodeCanonical(raw)
+      if (!Array.isArray(v) || v.length !== 7) throw new StoreError('store counters are malformed')
+      const n = v.map((x) => Number(x))
+      this.#counters = { chunks: n[0]!, chunkBytes: n[1]!, chunkStored: n[2]!, trees: n[3]!, treeBytes: n[4]!, treeStored: n[5]!, snapshots: n[6]! }
+    }
+  }
+
+  #countersOp (): Op {
+    const c = this.#counters
+    return {
+      type: 'put',
+      sublevel: this.#meta,
+      key: Buffer.from('stats'),
+      value: encodeCanonical([c.chunks, c.chunkBytes, c.chunkStored, c.trees, c.treeBytes, c.treeStored, c.snapshots])
+    }
+  }
+
+  #assertOpen (): void {
+    if (this.#closed) throw new StoreError('the store is closed')
+  }
+
+  #queue (sublevel: Sub, tag: string, digest: Bytes, stored: Bytes): void {
+    this.#pending.set(tag + keyOf(digest), stored)
+    this.#ops.push({ type: 'put', sublevel, key: digest, value: stored })
+    this.#opsBytes += stored.length + 32
+  }
+
+  async #maybeFlush (): Promise<void> {
+    if (this.#opsBytes >= this.#batchLimit || this.#ops.length >= 4096) await this.flush()
+  }
+
+  /** Write the queued operations (and counters) as one batch, in order with earlier batches. */
+  async flush (): Promise<void> {
+    this.#assertOpen()
+    if (this.#ops.length === 0) { await this.#writing; return }
+    const ops = this.#ops
+    ops.push(this.#countersOp())
+    this.#ops = []
+    this.#opsBytes = 0
+    const previous = this.#writing
+    const write = (async () => {
+      await previous
+      try {
+        await this.#db.batch(ops as any)
+      } catch (err) {
+        throw new StoreError(`writing to the store failed: ${(err as Error).message}`, { cause: err })
+      }
+      for (const op of ops) {
+        if (op.sublevel === this.#chunks) this.#pending.delete('c' + keyOf(op.key))
+        else if (op.sublevel === this.#trees) this.#pending.delete('t' + keyOf(op.key))
+      }
+    })()
+    this.#writing = write.catch(() => {})
+    await write
+  }
+
+  async #has (sublevel: Sub, tag: string, digest: Bytes): Promise<boolean> {
+    if (this.#pending.has(tag + keyOf(digest))) return true
+    return await sublevel.has(digest)
+  }
+
+  async #get (sublevel: Sub, tag: string, digest: Bytes, what: string, max: number): Promise<Bytes> {
+    this.#assertOpen()
+    if (digest.length !== 32) throw new NotFoundError(`${what}: a digest has 32 bytes`)
+    const stored = this.#pending.get(tag + keyOf(digest)) ?? await sublevel.get(digest)
+    if (stored === undefined) throw new NotFoundError(`${what} ${digestToString(digest)} is not in the store`)
+    return decodeStored(stored, digest, what, max)
+  }
+
+  async hasChunk (digest: Bytes): Promise<boolean> { return await this.#has(this.#chunks, 'c', digest) }
+
+  async putChunk (digest: Bytes, bytes: Bytes): Promise<PutResult> {
+    this.#assertOpen()
+    if (await this.#has(this.#chunks, 'c', digest)) return 'present'
+    // A concurrent put of the same digest may have queued it meanwhile.
+    if (this.#pending.has('c' + keyOf(digest))) return 'present'
+    const stored = encodeStored(bytes, { level: this.#level })
+    this.#queue(this.#chunks, 'c', digest, stored)
+    this.#counters.chunks++
+    this.#counters.chunkBytes += bytes.length
+    this.#counters.chunkStored += stored.length
+    await this.#maybeFlush()
+    return 'stored'
+  }
+
+  async getChunk (digest: Bytes): Promise<Bytes> { return await this.#get(this.#chunks, 'c', digest, 'chunk', MAX_CHUNK) }
+
+  async hasTree (digest: Bytes): Promise<boolean> { return await this.#has(this.#trees, 't', digest) }
+
+  async putTree (digest: Bytes, bytes: Bytes): Promise<PutResult> {
+    this.#assertOpen()
+    if (await this.#has(this.#trees, 't', digest)) return 'present'
+    if (this.#pending.has('t' + keyOf(digest))) return 'present'
+    const stored = encodeStored(bytes, { level: this.#level })
+    this.#queue(this.#trees, 't', digest, stored)
+    this.#counters.trees++
+    this.#counters.treeBytes += bytes.length
+    this.#counters.treeStored += stored.length
+    await this.#maybeFlush()
+    return 'stored'
+  }
+
+  async getTree (digest: Bytes): Promise<Bytes> { return await this.#get(this.#trees, 't', digest, 'tree', MAX_TREE) }
+
+  async getSnapshot (digest: Bytes): Promise<Bytes> { return await this.#get(this.#snapshots, 's', digest, 'snapshot', MAX_TREE) }
+
+  async commitSnapshot (name: string, snapshot: { digest: Bytes, bytes: Bytes }, record: Omit<RefRecord, 'snapshot'>, options: CommitOptions = {}): Promise<void> {
+    this.#assertOpen()
+    assertRefName(name)
+    await this.flush()
+    const refKey = Buffer.from(name, 'utf8')
+    if (options.replace !== true && await this.#refs.has(refKey)) {
+      throw new RefExistsError(`a snapshot named ${JSON.stringify(name)} already exists`)
+    }
+    const ops: Op[] = []
+    if (!await this.#snapshots.has(snapshot.digest)) {
+      const stored = encodeStored(snapshot.bytes, { level: 0 })
+      ops.push({ type: 'put', sublevel: this.#snapshots, key: snapshot.digest, value: stored })
+      this.#counters.snapshots++
+      this.#counters.treeBytes += snapshot.bytes.length
+      this.#counters.treeStored += stored.length
+    }
+    ops.push({ type: 'put', sublevel: this.#refs, key: refKey, value: encodeRef({ snapshot: snapshot.digest, ...record }) })
+    ops.push(this.#countersOp())
+    try {
+      await this.#db.batch(ops as any)
+    } catch (err) {
+      throw new StoreError(`committing snapshot ${JSON.stringify(name)} failed: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  async getRef (name: string): Promise<RefRecord | undefined> {
+    this.#assertOpen()
+    assertRefName(name)
+    const raw = await this.#refs.get(Buffer.from(name, 'utf8'))
+    return raw === undefined ? undefined : decodeRef(raw)
+  }
+
+  async * listRefs (): AsyncIterable<[string, RefRecord]> {
+    this.#assertOpen()
+    for await (const [key, value] of this.#refs.iterator()) {
+      yield [Buffer.from(key).toString('utf8'), decodeRef(value)]
+    }
+  }
+
+  async deleteRef (name: string): Promise<boolean> {
+    this.#assertOpen()
+    assertRefName(name)
+    const key = Buffer.from(name, 'utf8')
+    if (!await this.#refs.has(key)) return false
+    await this.#refs.del(key)
+    return true
+  }
+
+  async stats (): Promise<StoreStats> {
+    let logicalBytes = 0
+    let snapshots = 0
+    for await (const [, ref] of this.listRefs()) {
+      logicalBytes += ref.logicalBytes
+      snapshots++
+    }
+    const c = this.#counters
+    const total = c.chunkStored + c.treeStored
+    return {
+      logicalBytes,
+      chunks: c.chunks,
+      chunkBytes: c.chunkBytes,
+      storedBytes: c.chunkStored,
+      metadataObjects: c.trees + c.snapshots,
+      metadataBytes: c.treeStored,
+      snapshotObjects: c.snapshots,
+      snapshots,
+      dedupRatio: total === 0 ? 0 : logicalBytes / total
+    }
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    try {
+      await this.flush()
+    } finally {
+      this.#closed = true
+      await this.#db.close()
+    }
+  }
+}

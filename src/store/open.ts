@@ -1,0 +1,48 @@
+/**
+ * Opening stores: on disk with classic-level (LevelDB, through the `level`
+ * family), or in memory with memory-level.
+ *
+ * @module
+ */
+import { mkdir } from 'node:fs/promises'
+import { ClassicLevel } from 'classic-level'
+import { MemoryLevel } from 'memory-level'
+import { StoreError, StoreLockedError } from '../errors.js'
+import { LevelObjectStore, type LevelObjectStoreOptions } from './level-store.js'
+
+/** Options for {@link openStore}. */
+export interface OpenStoreOptions extends LevelObjectStoreOptions {}
+
+function isLocked (err: unknown): boolean {
+  for (let e: any = err; e != null; e = e.cause) {
+    if (e.code === 'LEVEL_LOCKED' || /lock/i.test(String(e.message ?? ''))) return true
+  }
+  return false
+}
+
+/**
+ * Open (creating if needed) the store in directory `dir`. Throws
+ * {@link StoreLockedError} (`ERR_STORE_LOCKED`) when another process holds it.
+ */
+export async function openStore (dir: string, options: OpenStoreOptions = {}): Promise<LevelObjectStore> {
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (err) {
+    throw new StoreError(`cannot create store directory ${dir}: ${(err as Error).message}`, { cause: err })
+  }
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  try {
+    return await LevelObjectStore.open(db as any, options)
+  } catch (err) {
+    await db.close().catch(() => {})
+    if (isLocked(err)) throw new StoreLockedError(`the store ${dir} is in use by another process`, { cause: err })
+    if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_')) throw err
+    throw new StoreError(`cannot open store ${dir}: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** A store held in memory only (tests, short-lived use). */
+export async function openMemoryStore (options: LevelObjectStoreOptions = {}): Promise<LevelObjectStore> {
+  const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  return await LevelObjectStore.open(db as any, options)
+}

@@ -1,0 +1,70 @@
+/**
+ * The stored form of an object (docs/FORMAT.md §6): one codec byte, then
+ * the bytes as they are (0x00) or one zstd frame (0x01). Decoding always
+ * hashes the result and compares it with the digest the object is stored
+ * under.
+ *
+ * @module
+ */
+import { IntegrityError } from '../errors.js'
+import { bytesEqual, digestToString } from '../hash/digest.js'
+import { sha256 } from '../hash/index.js'
+import { zstdCompress, zstdDecompress } from './zstd.js'
+
+/** Codec byte: stored as is. */
+export const CODEC_RAW = 0x00
+/** Codec byte: one zstd frame. */
+export const CODEC_ZSTD = 0x01
+
+/** Options for {@link encodeStored}. */
+export interface EncodeStoredOptions {
+  /** zstd level; 0 disables compression. Default 3. */
+  level?: number
+}
+
+/**
+ * Frame `bytes` for storage: zstd when that is strictly smaller, raw
+ * otherwise. Objects under 64 bytes are never compressed.
+ */
+export function encodeStored (bytes: Uint8Array, options: EncodeStoredOptions = {}): Uint8Array {
+  const level = options.level ?? 3
+  if (level > 0 && bytes.length >= 64) {
+    const frame = zstdCompress(bytes, level)
+    if (frame.length < bytes.length) {
+      const out = new Uint8Array(frame.length + 1)
+      out[0] = CODEC_ZSTD
+      out.set(frame, 1)
+      return out
+    }
+  }
+  const out = new Uint8Array(bytes.length + 1)
+  out[0] = CODEC_RAW
+  out.set(bytes, 1)
+  return out
+}
+
+/**
+ * Unframe a stored value and verify it against `digest`. Throws
+ * {@link IntegrityError} (`ERR_INTEGRITY`) on an unknown codec, a broken
+ * frame, an oversized frame, or a digest mismatch.
+ */
+export function decodeStored (stored: Uint8Array, digest: Uint8Array, what: string, maxSize: number): Uint8Array {
+  const codec = stored[0]
+  let bytes: Uint8Array
+  if (codec === CODEC_RAW) {
+    bytes = stored.subarray(1)
+  } else if (codec === CODEC_ZSTD) {
+    try {
+      bytes = zstdDecompress(stored.subarray(1), maxSize)
+    } catch (err) {
+      throw new IntegrityError(`${what} ${digestToString(digest)}: ${(err as Error).message}`, { cause: err })
+    }
+  } else {
+    throw new IntegrityError(`${what} ${digestToString(digest)}: unknown codec byte ${String(codec)}`)
+  }
+  const actual = sha256.digest(bytes)
+  if (!bytesEqual(actual, digest)) {
+    throw new IntegrityError(`${what} ${digestToString(digest)} is corrupt: its bytes hash to ${digestToString(actual)}`)
+  }
+  return bytes
+}
