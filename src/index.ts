@@ -1,7 +1,32 @@
 /**
- * tessera: content-defined chunk storage for container images.
+ * tessera: content-defined chunk storage for container images and
+ * directory trees.
+ *
+ * - `chunker`: streaming FastCDC.
+ * - `hash`: sha256 (node:crypto, with @noble/hashes as the portable path).
+ * - `format`: the canonical metadata tree (docs/FORMAT.md).
+ * - `store`: the LevelDB object store.
+ * - `importer` / `exporter`: directories and tar streams in and out,
+ *   byte-range reads.
+ *
+ * @example
+ * ```ts
+ * import { openStore, importDirectory, SnapshotReader, exportDirectory } from 'tessera'
+ * const store = await openStore('./.tessera')
+ * const { root } = await importDirectory(store, '/srv/rootfs', { name: 'rootfs' })
+ * const reader = await SnapshotReader.open(store, 'rootfs')
+ * await exportDirectory(reader, '/tmp/copy')
+ * await store.close()
+ * ```
  *
  * @module
  */
 export * from './errors.js'
 export * from './hash/index.js'
+export * from './chunker/index.js'
+export * from './format/index.js'
+export * from './store/index.js'
+export * from './importer/index.js'
+export * from './exporter/index.js'
+export * from './tar/index.js'
+export { main as runCli } from './cli/main.js'

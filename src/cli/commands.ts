@@ -6,6 +6,7 @@
  * @module
  */
 import { createWriteStream } from 'node:fs'
+import { once } from 'node:events'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { InvalidArgumentError } from '../errors.js'
@@ -27,6 +28,13 @@ export interface CommandArgs {
   values: Record<string, string | boolean | undefined>
   /** Progress may be shown (stderr is a terminal and --json is off). */
   interactive: boolean
+}
+
+/** Copy a byte stream to stdout, waiting for drain; stdout stays usable. */
+async function toStdout (source: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const piece of source) {
+    if (!process.stdout.write(piece)) await once(process.stdout, 'drain')
+  }
 }
 
 const out = (s: string): void => { process.stdout.write(s.endsWith('\n') ? s : s + '\n') }
@@ -110,7 +118,7 @@ export async function exportCommand (store: LevelObjectStore, args: CommandArgs)
     } else {
       const stream = Readable.from(exportTar(reader, { onWarning: warn, onProgress: (p) => progress.update(p) }))
       if (target.path === '-') {
-        await pipeline(stream, process.stdout)
+        await toStdout(stream)
       } else {
         await pipeline(stream, createWriteStream(target.path, { flags: 'wx' }))
       }
@@ -173,7 +181,7 @@ export async function catCommand (store: LevelObjectStore, args: CommandArgs): P
   const offset = intOption(args, 'offset')
   const length = intOption(args, 'length')
   const entry = await reader.statFile(path)
-  await pipeline(Readable.from(reader.readFile(entry, { ...(offset !== undefined ? { offset } : {}), ...(length !== undefined ? { length } : {}) })), process.stdout)
+  await toStdout(reader.readFile(entry, { ...(offset !== undefined ? { offset } : {}), ...(length !== undefined ? { length } : {}) }))
   return 0
 }
 

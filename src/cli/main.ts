@@ -35,6 +35,10 @@ const COMMANDS = {
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function main (argv: string[]): Promise<number> {
+  // A reader that stops early (`| head`) is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0)
+  })
   let parsed
   try {
     parsed = parseArgs({

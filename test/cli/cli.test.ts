@@ -1,0 +1,121 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { lcgBytes } from '../helpers/fixture.js'
+
+const bin = fileURLToPath(new URL('../../../bin/tessera', import.meta.url))
+const root = await mkdtemp(join(tmpdir(), 'tessera-cli-'))
+test.after(async () => { await rm(root, { recursive: true, force: true }) })
+
+const store = join(root, 'store')
+function run (args: string[], env: Record<string, string> = {}): { code: number | null, stdout: Buffer, stderr: string } {
+  const r = spawnSync(bin, args, { env: { ...process.env, TESSERA_STORE: store, ...env }, maxBuffer: 64 * 1024 * 1024 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() }
+}
+
+const src = join(root, 'src')
+const data = lcgBytes(2 * 1024 * 1024, 3)
+await mkdir(join(src, 'sub'), { recursive: true })
+await writeFile(join(src, 'sub', 'data.bin'), data)
+await writeFile(join(src, 'hello.txt'), 'hello world\n')
+
+test('import --json prints name, snapshot and root; the store is $TESSERA_STORE', () => {
+  const r = run(['import', `dir:${src}`, '--name', 'one', '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stderr, '')
+  const out = JSON.parse(r.stdout.toString())
+  assert.equal(out.name, 'one')
+  assert.match(out.snapshot, /^sha256:[0-9a-f]{64}$/)
+  assert.match(out.root, /^sha256:[0-9a-f]{64}$/)
+  assert.equal(out.logicalBytes, data.length + 12)
+})
+
+test('--store overrides $TESSERA_STORE; the same tree gives the same root anywhere', () => {
+  const other = join(root, 'other-store')
+  const a = JSON.parse(run(['--store', other, 'import', `dir:${src}`, '--name', 'x', '--json']).stdout.toString())
+  const b = JSON.parse(run(['import', `dir:${src}`, '--name', 'two', '--json']).stdout.toString())
+  assert.equal(a.root, b.root)
+})
+
+test('cat reads a whole file and a byte range', () => {
+  assert.deepEqual(run(['cat', 'one', 'hello.txt']).stdout.toString(), 'hello world\n')
+  const r = run(['cat', 'one', '/sub/data.bin', '--offset', '1000000', '--length', '4096'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.ok(r.stdout.equals(data.subarray(1000000, 1004096)))
+})
+
+test('ls, snapshots --json and stats --json', () => {
+  const ls = run(['ls', 'one']).stdout.toString()
+  assert.match(ls, /hello\.txt/)
+  assert.match(ls, /^d.* sub$/m)
+  const lsj = JSON.parse(run(['ls', 'one', 'sub', '--json']).stdout.toString())
+  assert.equal(lsj[0].name, 'data.bin')
+  assert.equal(lsj[0].size, data.length)
+  const snaps = JSON.parse(run(['snapshots', '--json']).stdout.toString())
+  assert.deepEqual(snaps.map((s: { name: string }) => s.name), ['one', 'two'])
+  const stats = JSON.parse(run(['stats', '--json']).stdout.toString())
+  for (const k of ['logicalBytes', 'storedBytes', 'chunks', 'snapshots']) assert.equal(typeof stats[k], 'number', k)
+  assert.equal(stats.snapshots, 2)
+  assert.equal(stats.logicalBytes, 2 * (data.length + 12))
+  assert.ok(stats.storedBytes <= data.length + 1000, 'the second import stored nothing new')
+})
+
+test('export dir: and tar: (file and stdout) reproduce the tree', () => {
+  const out = join(root, 'out')
+  assert.equal(run(['export', 'one', `dir:${out}`]).code, 0)
+  const diff = spawnSync('diff', ['-r', src, out])
+  assert.equal(diff.status, 0, diff.stdout.toString())
+  const tarFile = join(root, 'one.tar')
+  assert.equal(run(['export', 'one', `tar:${tarFile}`]).code, 0)
+  const stdoutTar = run(['export', 'one', 'tar:-']).stdout
+  const list = spawnSync('tar', ['-tf', tarFile]).stdout.toString().split('\n').filter(Boolean)
+  assert.deepEqual(list, ['hello.txt', 'sub/', 'sub/data.bin'])
+  assert.ok(spawnSync('cmp', [tarFile, '-'], { input: stdoutTar }).status === 0, 'tar:- equals tar:FILE')
+  const x = join(root, 'untar')
+  spawnSync('mkdir', [x])
+  assert.equal(spawnSync('tar', ['-xf', tarFile, '-C', x]).status, 0)
+  assert.equal(spawnSync('diff', ['-r', src, x]).status, 0)
+})
+
+test('errors print one line with a stable code and exit non-zero', () => {
+  const cases: Array<[string[], RegExp, number]> = [
+    [['cat', 'one', 'missing'], /^tessera: ERR_NOT_FOUND: /, 1],
+    [['cat', 'nope', 'x'], /^tessera: ERR_NOT_FOUND: /, 1],
+    [['import', `dir:${src}`, '--name', 'one'], /^tessera: ERR_REF_EXISTS: /, 1],
+    [['import', `dir:${src}`, '--name=-bad'], /^tessera: ERR_INVALID_REF_NAME: /, 1],
+    [['import', `dir:${join(root, 'absent')}`, '--name', 'z'], /^tessera: ERR_UNREADABLE_SOURCE: /, 1],
+    [['import', `oops:${src}`, '--name', 'z'], /^tessera: ERR_INVALID_ARGUMENT: /, 2],
+    [['cat', 'one', 'hello.txt', '--offset', '-5'], /^tessera: /, 2],
+    [['cat', 'one', 'hello.txt', '--offset', '99'], /^tessera: ERR_INVALID_RANGE: /, 1],
+    [['export', 'one', `dir:${src}`], /^tessera: ERR_TARGET_NOT_EMPTY: /, 1],
+    [['import', `dir:${src}`, '--name', 'q', '--chunk-min', '1'], /^tessera: ERR_INVALID_CHUNKER_PARAMS: /, 1],
+    [['frobnicate'], /^tessera: unknown command/, 2]
+  ]
+  for (const [args, re, code] of cases) {
+    const r = run(args)
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, re, args.join(' '))
+    assert.ok(!r.stderr.includes('    at '), `no stack trace for ${args.join(' ')}`)
+  }
+  // The failed import left no ref behind.
+  const names = JSON.parse(run(['snapshots', '--json']).stdout.toString()).map((s: { name: string }) => s.name)
+  assert.deepEqual(names, ['one', 'two'])
+})
+
+test('a store held by another process gives ERR_STORE_LOCKED', async () => {
+  const { spawn } = await import('node:child_process')
+  const big = join(root, 'big')
+  await mkdir(big)
+  for (let i = 0; i < 40; i++) await writeFile(join(big, `f${i}`), lcgBytes(1024 * 1024, i + 10))
+  const holder = spawn(bin, ['import', `dir:${big}`, '--name', 'big'], { env: { ...process.env, TESSERA_STORE: store } })
+  const exited = new Promise((resolve) => holder.on('exit', resolve))
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const r = run(['snapshots'])
+  await exited
+  assert.match(r.stderr, /^tessera: ERR_STORE_LOCKED: /)
+  assert.equal(r.code, 1)
+})
