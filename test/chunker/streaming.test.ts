@@ -94,7 +94,7 @@ const paramsArb: fc.Arbitrary<ChunkerParams> = fc.oneof(
 const readsArb = fc.array(
   fc.oneof(fc.integer({ min: 0, max: 64 }), fc.integer({ min: 1, max: 20000 }), fc.integer({ min: 1, max: 2 * MiB })),
   { minLength: 1, maxLength: 20 }
-)
+).filter((reads) => reads.some((n) => n > 0)) // a list of only empty reads would never advance
 
 /** Window: default, exactly max, or a little above max (forces many re-cuts). */
 function windowFor (p: ChunkerParams, choice: number, extra: number): number | undefined {
