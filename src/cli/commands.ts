@@ -17,6 +17,8 @@ import { exportDirectory } from '../exporter/directory.js'
 import { exportTar } from '../exporter/tar.js'
 import { SnapshotReader, type RootEntry } from '../exporter/snapshot-reader.js'
 import { importDirectory } from '../importer/directory.js'
+import { importLayerFile } from '../importer/layer-file.js'
+import type { ImportResult } from '../importer/commit.js'
 import type { MtimePolicy } from '../importer/mtime.js'
 import type { LevelObjectStore } from '../store/level-store.js'
 import { parseLocation } from './location.js'
@@ -63,27 +65,49 @@ function requireName (args: CommandArgs): string {
   return name
 }
 
-/** `import dir:PATH --name NAME [--json] [--replace] [--mtime keep|zero|SECONDS]` */
+/** Chunker params from --chunk-min/--chunk-avg/--chunk-max/--inline-max. */
+function paramsOption (args: CommandArgs): Record<string, number> {
+  const params: Record<string, number> = {}
+  for (const [flag, field] of [['chunk-min', 'min'], ['chunk-avg', 'avg'], ['chunk-max', 'max'], ['inline-max', 'inlineMax']] as const) {
+    const v = intOption(args, flag)
+    if (v !== undefined) params[field] = v
+  }
+  return params
+}
+
+/** Import sources the CLI accepts. */
+export const IMPORT_KINDS = ['dir', 'tar'] as const
+
+/** `import dir:PATH|tar:PATH --name NAME [--json] [--replace] [--base NAME] [--mtime keep|zero|SECONDS]` */
 export async function importCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
-  const source = parseLocation(args.positionals[0], ['dir'], 'source')
+  const source = parseLocation(args.positionals[0], IMPORT_KINDS, 'source')
   const name = requireName(args)
   const progress = new ProgressLine(`importing ${name}`, args.interactive)
   const started = Date.now()
-  const params: Record<string, number> = {}
-  for (const k of ['min', 'avg', 'max', 'inline-max'] as const) {
-    const v = intOption(args, `chunk-${k}`.replace('chunk-inline-max', 'inline-max'))
-    if (v !== undefined) params[k === 'inline-max' ? 'inlineMax' : k] = v
-  }
+  const params = paramsOption(args)
   const mtime = mtimeOption(args)
+  const base = args.values.base
+  if (base !== undefined && source.kind !== 'tar') throw new InvalidArgumentError('--base applies to tar: layers only')
+  const common = {
+    name,
+    replace: args.values.replace === true,
+    params,
+    ...(mtime !== undefined ? { mtime } : {}),
+    onProgress: (p: { files: number, bytes: number }) => progress.update(p),
+    onWarning: warn
+  }
   try {
-    const result = await importDirectory(store, source.path, {
-      name,
-      replace: args.values.replace === true,
-      params,
-      ...(mtime !== undefined ? { mtime } : {}),
-      onProgress: (p) => progress.update(p),
-      onWarning: warn
-    })
+    let result: ImportResult
+    switch (source.kind) {
+      case 'dir':
+        result = await importDirectory(store, source.path, common)
+        break
+      case 'tar':
+        result = await importLayerFile(store, source.path, { ...common, ...(typeof base === 'string' ? { base } : {}) })
+        break
+      default:
+        throw new InvalidArgumentError(`unsupported source kind ${source.kind}`)
+    }
     progress.done()
     const seconds = (Date.now() - started) / 1000
     if (args.values.json === true) {

@@ -13,6 +13,7 @@ import { catCommand, type CommandArgs, exportCommand, importCommand, lsCommand, 
 const USAGE = `usage: tessera [--store DIR] COMMAND ...
 
   import dir:PATH --name NAME [--json] [--replace] [--mtime keep|zero|SECONDS]
+  import tar:PATH --name NAME [--base NAME]       one layer (tar, tar.gz, tar.zst)
                   [--chunk-min N] [--chunk-avg N] [--chunk-max N] [--inline-max N]
   export NAME dir:PATH [--devices]
   export NAME tar:PATH|tar:-
@@ -50,6 +51,8 @@ export async function main (argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         name: { type: 'string' },
         replace: { type: 'boolean' },
+        base: { type: 'string' },
+        platform: { type: 'string' },
         mtime: { type: 'string' },
         'chunk-min': { type: 'string' },
         'chunk-avg': { type: 'string' },
