@@ -15,6 +15,7 @@ import { printable } from '../format/names.js'
 import { digestToString } from '../hash/digest.js'
 import { exportDirectory } from '../exporter/directory.js'
 import { exportTar } from '../exporter/tar.js'
+import { diffSnapshots } from '../exporter/diff.js'
 import { SnapshotReader, type RootEntry } from '../exporter/snapshot-reader.js'
 import { importDirectory } from '../importer/directory.js'
 import { importLayerFile } from '../importer/layer-file.js'
@@ -225,6 +226,28 @@ export async function snapshotsCommand (store: LevelObjectStore, args: CommandAr
   }
   if (args.values.json === true) json(rows)
   else for (const r of rows) out(`${String(r.name).padEnd(24)} ${String(r.snapshot).slice(0, 19)}  root ${String(r.root).slice(0, 19)}  ${String(r.files).padStart(8)} entries  ${formatBytes(r.logicalBytes as number).padStart(10)}  ${String(r.created)}`)
+  return 0
+}
+
+/** `diff NAME1 NAME2 [--json]` */
+export async function diffCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const [left, right] = args.positionals
+  if (left === undefined || right === undefined) throw new InvalidArgumentError('usage: tessera diff NAME1 NAME2 [--json]')
+  const a = await SnapshotReader.open(store, left)
+  const b = await SnapshotReader.open(store, right)
+  const shown = (p: Uint8Array): string => p.length === 0 ? '/' : Buffer.from(p).toString('utf8')
+  const result = { added: [] as unknown[], removed: [] as unknown[], modified: [] as unknown[] }
+  for await (const d of diffSnapshots(a, b)) {
+    if (args.values.json === true) {
+      const item = { path: shown(d.path), kind: d.kind, ...(d.change === 'modified' ? { changes: d.aspects } : {}) }
+      result[d.change].push(item)
+    } else {
+      const tag = d.change === 'added' ? 'A' : d.change === 'removed' ? 'D' : 'M'
+      const label = d.path.length === 0 ? '/' : printable(d.path).slice(1, -1)
+      out(`${tag} ${label}${d.kind === 'dir' && d.path.length > 0 ? '/' : ''}${d.change === 'modified' ? `  (${d.aspects.join(', ')})` : ''}`)
+    }
+  }
+  if (args.values.json === true) json(result)
   return 0
 }
 

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util'
 import { InvalidArgumentError, TesseraError } from '../errors.js'
 import { openStore } from '../store/open.js'
-import { catCommand, type CommandArgs, exportCommand, importCommand, lsCommand, snapshotsCommand, statsCommand } from './commands.js'
+import { catCommand, type CommandArgs, diffCommand, exportCommand, importCommand, lsCommand, snapshotsCommand, statsCommand } from './commands.js'
 
 const USAGE = `usage: tessera [--store DIR] COMMAND ...
 
@@ -20,6 +20,7 @@ const USAGE = `usage: tessera [--store DIR] COMMAND ...
   ls NAME [PATH] [--json]
   cat NAME PATH [--offset N] [--length N]
   snapshots [--json]
+  diff NAME1 NAME2 [--json]                       added, removed, modified paths
   stats [--json]
 
 The store is --store DIR, else $TESSERA_STORE, else ./.tessera (created on first use).
@@ -31,6 +32,7 @@ const COMMANDS = {
   ls: lsCommand,
   cat: catCommand,
   snapshots: snapshotsCommand,
+  diff: diffCommand,
   stats: statsCommand
 } as const
 

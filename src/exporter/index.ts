@@ -10,3 +10,4 @@
 export * from './snapshot-reader.js'
 export * from './directory.js'
 export * from './tar.js'
+export * from './diff.js'

@@ -101,6 +101,15 @@ test('import tar: applies a layer, with --base on top of a snapshot, and prints 
   assert.equal(ra.root, dirRoot, 'a tar of a directory and the directory give the same root')
 })
 
+test('diff --json lists what changed between two snapshots', () => {
+  const r = run(['diff', 'layer', 'layered', '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  const d = JSON.parse(r.stdout.toString())
+  assert.deepEqual(d.added.map((x: { path: string }) => x.path), ['new.txt'])
+  assert.deepEqual(d.removed.map((x: { path: string }) => x.path), ['sub/data.bin'])
+  assert.match(run(['diff', 'layer', 'layered']).stdout.toString(), /^A new\.txt$/m)
+})
+
 test('errors print one line with a stable code and exit non-zero', () => {
   const cases: Array<[string[], RegExp, number]> = [
     [['cat', 'one', 'missing'], /^tessera: ERR_NOT_FOUND: /, 1],
