@@ -40,10 +40,81 @@ export class TarInvalidEntryError extends TesseraError {
 }
 
 /**
- * Bytes read as a tar header or PAX extended header are malformed (bad
- * checksum, non-numeric field, broken record). Raised by the decode helpers.
+ * Bytes read as a tar header or PAX extended header are malformed
+ * (non-numeric field, broken record, value out of range, fields that
+ * contradict each other). Raised by the decode helpers and the reader.
+ * Subclasses narrow the failure down with their own `code`.
  */
 export class TarHeaderError extends TesseraError {
-  static readonly code = 'ERR_TAR_BAD_HEADER'
-  constructor (message: string, options?: TesseraErrorOptions) { super(TarHeaderError.code, message, options) }
+  static readonly code: string = 'ERR_TAR_BAD_HEADER'
+  constructor (message: string, options?: TesseraErrorOptions) { super(new.target.code, message, options) }
+}
+
+/**
+ * A header block's checksum matches neither the unsigned nor the signed
+ * byte sum: the block is corrupt, or is not a tar header at all.
+ */
+export class TarChecksumError extends TarHeaderError {
+  static override readonly code: string = 'ERR_TAR_BAD_CHECKSUM'
+}
+
+/**
+ * A PAX extended header, GNU long name or link, or sparse map declares more
+ * bytes than the reader's `maxHeaderSize` allows. Raised from the declared
+ * size, before anything is read or allocated.
+ */
+export class TarHeaderTooLargeError extends TarHeaderError {
+  static override readonly code: string = 'ERR_TAR_HEADER_TOO_LARGE'
+}
+
+/**
+ * An entry's (logical) size is above the reader's `maxEntrySize`. Raised
+ * from the header, before any content is read.
+ */
+export class TarEntryTooLargeError extends TesseraError {
+  static readonly code = 'ERR_TAR_ENTRY_TOO_LARGE'
+  constructor (message: string, options?: TesseraErrorOptions) { super(TarEntryTooLargeError.code, message, options) }
+}
+
+/**
+ * The archive ends inside a header, an extended header's data, an entry's
+ * content or its padding, or between an extended header and the entry it
+ * applies to. (An archive that ends cleanly at an entry boundary without the
+ * end-of-archive marker is accepted.)
+ */
+export class TarTruncatedError extends TesseraError {
+  static readonly code = 'ERR_TAR_TRUNCATED'
+  /** Number of archive bytes read when the end was met. */
+  readonly offset: number
+  constructor (message: string, offset: number, options?: TesseraErrorOptions) {
+    super(TarTruncatedError.code, message, options)
+    this.offset = offset
+  }
+}
+
+/**
+ * An entry's content was read after the reader moved on to the next entry
+ * (or finished), or iterated a second time. Content is a one-shot stream of
+ * the archive bytes: read it before asking for the next entry.
+ */
+export class TarContentUnavailableError extends TesseraError {
+  static readonly code = 'ERR_TAR_CONTENT_UNAVAILABLE'
+  constructor (message: string, options?: TesseraErrorOptions) { super(TarContentUnavailableError.code, message, options) }
+}
+
+/** Compressed input is corrupt or truncated (the decompressor's message, or the tool's stderr, says why). */
+export class DecompressError extends TesseraError {
+  static readonly code = 'ERR_DECOMPRESS'
+  constructor (message: string, options?: TesseraErrorOptions) { super(DecompressError.code, message, options) }
+}
+
+/** Decompressed output grew past `maxOutputBytes` (a decompression bomb, or a limit set too low). */
+export class DecompressionLimitError extends TesseraError {
+  static readonly code = 'ERR_DECOMPRESSION_LIMIT'
+  /** The limit that was exceeded, in bytes. */
+  readonly limit: number
+  constructor (message: string, limit: number, options?: TesseraErrorOptions) {
+    super(DecompressionLimitError.code, message, options)
+    this.limit = limit
+  }
 }

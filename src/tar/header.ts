@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { TarHeaderError } from './errors.js'
+import { TarChecksumError, TarHeaderError } from './errors.js'
 import { octalMax, readBytes, readNumber, writeBytes, writeOctal } from './fields.js'
 
 /** Size of every tar block: headers, content padding and the end marker. */
@@ -201,9 +201,10 @@ function toSafeNumber (value: bigint, what: string): number {
  * Decode one header block. Does not interpret PAX or GNU long-name entries:
  * it returns their headers as they are (typeflag `x`, `g`, `L`, `K`...).
  *
+ * @throws {@link TarChecksumError} (`ERR_TAR_BAD_CHECKSUM`, a {@link TarHeaderError})
+ *   when the checksum matches neither the unsigned nor the signed sum
  * @throws {@link TarHeaderError} (`ERR_TAR_BAD_HEADER`) when the block is not
- *   512 bytes, its checksum matches neither the unsigned nor the signed sum,
- *   or a numeric field is malformed
+ *   512 bytes or a numeric field is malformed
  */
 export function decodeUstarHeader (block: Uint8Array): DecodedUstarHeader {
   if (block.length !== TAR_BLOCK_SIZE) throw new TarHeaderError(`a tar header is 512 bytes, got ${block.length}`)
@@ -218,7 +219,7 @@ export function decodeUstarHeader (block: Uint8Array): DecodedUstarHeader {
   const stored = num('chksum')
   const sums = headerChecksum(block)
   if (stored !== sums.unsigned && stored !== sums.signed) {
-    throw new TarHeaderError(`tar header checksum mismatch: stored ${stored}, computed ${sums.unsigned}`)
+    throw new TarChecksumError(`tar header checksum mismatch: stored ${stored}, computed ${sums.unsigned}`)
   }
   const magic = block.subarray(USTAR_FIELD.magic[0], USTAR_FIELD.version[0] + USTAR_FIELD.version[1])
   const same = (m: number[]): boolean => m.every((c, i) => magic[i] === c)

@@ -25,9 +25,17 @@
  *   the links.
  * - Sockets cannot be represented in tar; callers skip them.
  *
+ * The reader ({@link readTar}) is for untrusted archives (OCI image
+ * layers): streaming with bounded memory, ustar, PAX (with GNU sparse
+ * 0.0/0.1/1.0), GNU (long names, base-256, old sparse) and v7 formats, every
+ * malformed input a TesseraError with a stable code (`ERR_TAR_*` mostly). It
+ * passes paths through as stored: {@link normalizeLayerPath} turns them into
+ * safe components. {@link autoDecompress} undoes gzip or zstd compression
+ * first, with a bound against decompression bombs.
+ *
  * The header and PAX helpers ({@link decodeUstarHeader},
  * {@link decodePaxRecords}, {@link parsePaxTime}, ...) are the building
- * blocks for a reader.
+ * blocks of both.
  *
  * @module
  */
@@ -38,3 +46,7 @@ export * from './header.js'
 export * from './pax.js'
 export * from './entry-header.js'
 export * from './writer.js'
+export * from './reader.js'
+export type { TarSparseSegment } from './sparse.js'
+export { normalizeLayerPath } from './layer-path.js'
+export * from './compression.js'

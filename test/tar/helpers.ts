@@ -73,9 +73,10 @@ function kind (st: fs.BigIntStats): Described['type'] {
 
 /**
  * Every path under `root` (relative, as raw bytes read as latin1 keys,
- * directories without trailing slash) with its description.
+ * directories without trailing slash) with its description. Files for
+ * which `noHash` returns true get no sha256 (big sparse files).
  */
-export function describeTree (root: string): Map<string, Described> {
+export function describeTree (root: string, noHash: (key: string) => boolean = () => false): Map<string, Described> {
   const out = new Map<string, Described>()
   const rootBuf = Buffer.from(root)
   const walk = (rel: Buffer): void => {
@@ -94,7 +95,7 @@ export function describeTree (root: string): Map<string, Described> {
         ino: st.ino,
         nlink: Number(st.nlink)
       }
-      if (d.type === 'file') d.sha256 = createHash('sha256').update(fs.readFileSync(childAbs)).digest('hex')
+      if (d.type === 'file' && !noHash(key(childRel))) d.sha256 = createHash('sha256').update(fs.readFileSync(childAbs)).digest('hex')
       if (d.type === 'symlink') d.linkname = key(fs.readlinkSync(childAbs, { encoding: 'buffer' }))
       if (d.type === 'char' || d.type === 'block') {
         const rdev = st.rdev
