@@ -19,6 +19,11 @@ import { diffSnapshots } from '../exporter/diff.js'
 import { SnapshotReader, type RootEntry } from '../exporter/snapshot-reader.js'
 import { importDirectory } from '../importer/directory.js'
 import { importLayerFile } from '../importer/layer-file.js'
+import { importImage } from '../oci/import.js'
+import { openOciLayout } from '../oci/layout-source.js'
+import { openDockerArchive } from '../oci/docker-archive-source.js'
+import { exportOciLayout } from '../oci/export-layout.js'
+import { parseImageLocation } from '../oci/reference.js'
 import type { ImportResult } from '../importer/commit.js'
 import type { MtimePolicy } from '../importer/mtime.js'
 import type { LevelObjectStore } from '../store/level-store.js'
@@ -77,7 +82,7 @@ function paramsOption (args: CommandArgs): Record<string, number> {
 }
 
 /** Import sources the CLI accepts. */
-export const IMPORT_KINDS = ['dir', 'tar'] as const
+export const IMPORT_KINDS = ['dir', 'tar', 'oci', 'docker-archive'] as const
 
 /** `import dir:PATH|tar:PATH --name NAME [--json] [--replace] [--base NAME] [--mtime keep|zero|SECONDS]` */
 export async function importCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
@@ -88,6 +93,7 @@ export async function importCommand (store: LevelObjectStore, args: CommandArgs)
   const params = paramsOption(args)
   const mtime = mtimeOption(args)
   const base = args.values.base
+  if (args.values.platform !== undefined && source.kind === 'dir') throw new InvalidArgumentError('--platform applies to image sources only')
   if (base !== undefined && source.kind !== 'tar') throw new InvalidArgumentError('--base applies to tar: layers only')
   const common = {
     name,
@@ -106,6 +112,17 @@ export async function importCommand (store: LevelObjectStore, args: CommandArgs)
       case 'tar':
         result = await importLayerFile(store, source.path, { ...common, ...(typeof base === 'string' ? { base } : {}) })
         break
+      case 'oci':
+      case 'docker-archive': {
+        const location = parseImageLocation(args.positionals[0]!)
+        const platform = typeof args.values.platform === 'string' ? args.values.platform : undefined
+        if (platform !== undefined && location.transport !== 'oci') throw new InvalidArgumentError('--platform applies to oci: layouts only')
+        const image = location.transport === 'oci'
+          ? await openOciLayout(location.path, { ...(location.reference !== undefined ? { reference: location.reference } : {}), ...(platform !== undefined ? { platform } : {}) })
+          : await openDockerArchive(location.path, location.reference !== undefined ? { reference: location.reference } : {})
+        result = await importImage(store, image, common)
+        break
+      }
       default:
         throw new InvalidArgumentError(`unsupported source kind ${source.kind}`)
     }
@@ -128,11 +145,24 @@ export async function importCommand (store: LevelObjectStore, args: CommandArgs)
 export async function exportCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
   const ref = args.positionals[0]
   if (ref === undefined) throw new InvalidArgumentError('usage: tessera export NAME dir:PATH|tar:PATH')
-  const target = parseLocation(args.positionals[1], ['dir', 'tar'], 'target')
+  const target = parseLocation(args.positionals[1], ['dir', 'tar', 'oci'], 'target')
   const reader = await SnapshotReader.open(store, ref)
   const progress = new ProgressLine(`exporting ${ref}`, args.interactive && !(target.kind === 'tar' && target.path === '-'))
   try {
-    if (target.kind === 'dir') {
+    if (target.kind === 'oci') {
+      const location = parseImageLocation(args.positionals[1]!)
+      const compression = args.values.compression ?? 'gzip'
+      if (compression !== 'gzip' && compression !== 'zstd' && compression !== 'none') throw new InvalidArgumentError(`--compression takes gzip, zstd or none, got ${JSON.stringify(compression)}`)
+      const done = await exportOciLayout(reader, location.path, {
+        ...(location.reference !== undefined ? { tag: location.reference } : {}),
+        compression,
+        onProgress: (p) => progress.update(p),
+        onWarning: warn
+      })
+      progress.done()
+      if (args.values.json === true) json({ name: ref, snapshot: reader.digest, layout: location.path, tag: done.tag, manifest: done.manifest.digest, config: done.config.digest, layer: done.layer.digest, diffId: done.diffId })
+      else out(`exported ${ref} to ${location.path}:${done.tag} (manifest ${done.manifest.digest})`)
+    } else if (target.kind === 'dir') {
       const done = await exportDirectory(reader, target.path, {
         devices: args.values.devices === true,
         onProgress: (p) => progress.update(p),

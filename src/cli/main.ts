@@ -14,9 +14,12 @@ const USAGE = `usage: tessera [--store DIR] COMMAND ...
 
   import dir:PATH --name NAME [--json] [--replace] [--mtime keep|zero|SECONDS]
   import tar:PATH --name NAME [--base NAME]       one layer (tar, tar.gz, tar.zst)
+  import oci:PATH[:TAG] --name NAME [--platform OS/ARCH[/VARIANT]]
+  import docker-archive:PATH[:REF] --name NAME
                   [--chunk-min N] [--chunk-avg N] [--chunk-max N] [--inline-max N]
   export NAME dir:PATH [--devices]
   export NAME tar:PATH|tar:-
+  export NAME oci:PATH[:TAG] [--compression gzip|zstd|none]
   ls NAME [PATH] [--json]
   cat NAME PATH [--offset N] [--length N]
   snapshots [--json]
@@ -55,6 +58,7 @@ export async function main (argv: string[]): Promise<number> {
         replace: { type: 'boolean' },
         base: { type: 'string' },
         platform: { type: 'string' },
+        compression: { type: 'string' },
         mtime: { type: 'string' },
         'chunk-min': { type: 'string' },
         'chunk-avg': { type: 'string' },

@@ -51,8 +51,9 @@ export interface FlattenOptions {
   /** The tree to apply the layers on (default: an empty rootfs). */
   base?: LayeredTree
   mtime?: MtimePolicy
-  /** Tar reader limits passed through. */
+  /** Tar reader limits passed through: largest extended header, largest file. */
   maxHeaderSize?: number
+  maxEntrySize?: number
   signal?: AbortSignal
   onProgress?: (p: FlattenProgress) => void
   onWarning?: (message: string) => void
@@ -93,7 +94,7 @@ function headerOf (e: TarReadEntry, index: number): LayerEntryHeader {
  * end (so the source's own verification runs and, with `hash`, the whole
  * stream is hashed, padding included).
  */
-async function withWholeStream (source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof sha256.create> | undefined, maxHeaderSize: number | undefined, signal: AbortSignal | undefined, consume: (entries: AsyncIterable<TarReadEntry>) => Promise<void>): Promise<void> {
+async function withWholeStream (source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof sha256.create> | undefined, limits: { maxHeaderSize?: number, maxEntrySize?: number }, signal: AbortSignal | undefined, consume: (entries: AsyncIterable<TarReadEntry>) => Promise<void>): Promise<void> {
   const it = source[Symbol.asyncIterator]()
   // The tar reader may stop at the end-of-archive marker and call return():
   // this view ignores that so the rest can still be read and hashed here.
@@ -108,7 +109,7 @@ async function withWholeStream (source: AsyncIterable<Uint8Array>, hash: ReturnT
     })
   }
   try {
-    await consume(readTar(view, { ...(maxHeaderSize !== undefined ? { maxHeaderSize } : {}), ...(signal !== undefined ? { signal } : {}) }))
+    await consume(readTar(view, { ...limits, ...(signal !== undefined ? { signal } : {}) }))
     for (let r = await it.next(); r.done !== true; r = await it.next()) hash?.update(r.value)
   } finally {
     await it.return?.()
@@ -119,6 +120,10 @@ async function withWholeStream (source: AsyncIterable<Uint8Array>, hash: ReturnT
 export async function flattenLayers (store: FlattenStore, layers: readonly LayerStream[], options: FlattenOptions): Promise<FlattenResult> {
   const { params, signal, onProgress, onWarning } = options
   const tree = options.base ?? new LayeredTree()
+  const limits = {
+    ...(options.maxHeaderSize !== undefined ? { maxHeaderSize: options.maxHeaderSize } : {}),
+    ...(options.maxEntrySize !== undefined ? { maxEntrySize: options.maxEntrySize } : {})
+  }
   let scanned = 0
   let filesInLayers = 0
 
@@ -128,7 +133,7 @@ export async function flattenLayers (store: FlattenStore, layers: readonly Layer
     const layer = layers[i]!
     const headers: LayerEntryHeader[] = []
     const hash = layer.diffId !== undefined ? sha256.create() : undefined
-    await withWholeStream(layer.open(), hash, options.maxHeaderSize, signal, async (entries) => {
+    await withWholeStream(layer.open(), hash, limits, signal, async (entries) => {
       for await (const e of entries) {
         headers.push(headerOf(e, headers.length))
         if (e.type === 'file' || e.type === 'contiguous') filesInLayers++
@@ -161,7 +166,7 @@ export async function flattenLayers (store: FlattenStore, layers: readonly Layer
     if (wanted === undefined) continue
     throwIfAborted(signal)
     let index = 0
-    await withWholeStream(layers[i]!.open(), undefined, options.maxHeaderSize, signal, async (entries) => {
+    await withWholeStream(layers[i]!.open(), undefined, limits, signal, async (entries) => {
       for await (const e of entries) {
         const inode = wanted.get(index++)
         if (inode === undefined) continue
