@@ -20,7 +20,10 @@ import { readXattrsTree, xattrSupport } from '../platform/index.js'
 import { deviceNumbers } from '../platform/stat.js'
 import type { ObjectStore } from '../store/index.js'
 import { commitImport, type CommitImportOptions, type ImportResult } from './commit.js'
-import { storeContent } from './file-content.js'
+import { storeContent, type StoredContent } from './file-content.js'
+import { Limiter } from './limiter.js'
+import { ContentPool, type ContentStore } from './content-pool.js'
+import { availableParallelism } from 'node:os'
 import { type MtimePolicy, normalizeMtime } from './mtime.js'
 
 /** Progress of an import, reported as it goes. */
@@ -41,13 +44,21 @@ export interface ImportDirectoryOptions extends CommitImportOptions {
   mtime?: MtimePolicy
   /** Read extended attributes (default true; needs `getfattr`). */
   xattrs?: boolean
+  /** Files whose content is read and stored at once (default 16). */
+  concurrency?: number
+  /**
+   * Worker threads that read, chunk, hash and compress file contents
+   * (default: one per CPU; 0 does it all on the calling thread). Used when
+   * the store can take pre-compressed chunks (LevelObjectStore).
+   */
+  workers?: number
   signal?: AbortSignal
   onProgress?: (progress: ImportProgress) => void
   /** Non-fatal problems (for example xattrs that could not be read). */
   onWarning?: (message: string) => void
 }
 
-type ImportStore = Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'>
+type ImportStore = Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'> & Partial<ContentStore & { compressionLevel: number }>
 
 const SLASH = Buffer.from('/')
 
@@ -111,73 +122,117 @@ export async function importDirectory (store: ImportStore, source: string | Buff
     })()
   }
 
-  const importEntry = async (abs: Buffer, rel: Uint8Array[], name: Uint8Array): Promise<Entry> => {
-    let st
+  // The walk is sequential in canonical order (it decides which name of a
+  // hard-linked inode comes first); file contents are stored concurrently,
+  // at most `limiter.limit` files at a time, and a directory's tree is
+  // built when all its children are done.
+  const limiter = new Limiter(options.concurrency ?? 16)
+  const workers = options.workers ?? availableParallelism()
+  const pool = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
+    ? await ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? 3 })
+    : undefined
+  let failed: unknown
+  const storeFile = async (abs: Buffer, size: bigint): Promise<StoredContent> => {
+    await limiter.acquire()
     try {
-      st = await lstat(abs, { bigint: true })
-    } catch (err) { wrapFsError(err, abs, 'stat') }
-    const relPath = joinPath(rel)
-    if (st.isDirectory()) {
-      const tree = await importDir(abs, rel)
-      return { kind: 'dir', name, ...attrsOf(st, relPath), tree }
-    }
-    if (st.nlink > 1n) {
-      const key = `${st.dev}:${st.ino}`
-      const first = links.get(key)
-      if (first !== undefined) return { kind: 'hardlink', name, path: first }
-      links.set(key, relPath)
-    }
-    const attrs = attrsOf(st, relPath)
-    if (st.isFile()) {
-      const stored = await storeContent(await readContent(abs, st.size), {
-        store,
-        params,
-        signal,
-        onBytes: (n) => { progress.bytes += n }
-      })
+      if (failed !== undefined) throw failed
+      throwIfAborted(signal)
+      const stored = pool !== undefined
+        ? await pool.store(abs, (n) => { progress.bytes += n })
+        : await storeContent(await readContent(abs, size), {
+          store,
+          params,
+          ...(signal !== undefined ? { signal } : {}),
+          onBytes: (n) => { progress.bytes += n }
+        })
       totals.logicalBytes += stored.size
       totals.newChunks += stored.newChunks
       totals.newBytes += stored.newBytes
       progress.newChunks = totals.newChunks
-      return { kind: 'file', name, ...attrs, size: stored.size, content: stored.content }
+      return stored
+    } catch (err) {
+      failed ??= err
+      throw err
+    } finally {
+      limiter.release()
+    }
+  }
+
+  const importEntry = async (abs: Buffer, rel: Uint8Array[], name: Uint8Array, st: import('node:fs').BigIntStats): Promise<{ entry: Entry | Promise<Entry> }> => {
+    const relPath = joinPath(rel)
+    if (st.isDirectory()) {
+      const { tree } = await walkDir(abs, rel)
+      const attrs = attrsOf(st, relPath)
+      return { entry: tree.then((digest) => ({ kind: 'dir', name, ...attrs, tree: digest })) }
+    }
+    if (st.nlink > 1n) {
+      const key = `${st.dev}:${st.ino}`
+      const first = links.get(key)
+      if (first !== undefined) return { entry: { kind: 'hardlink', name, path: first } }
+      links.set(key, relPath)
+    }
+    const attrs = attrsOf(st, relPath)
+    if (st.isFile()) {
+      const entry = storeFile(abs, st.size).then((stored): Entry => ({ kind: 'file', name, ...attrs, size: stored.size, content: stored.content }))
+      entry.catch(() => {}) // observed through Promise.all of the directory
+      return { entry }
     }
     if (st.isSymbolicLink()) {
       let target: Buffer
       try {
         target = await readlink(abs, { encoding: 'buffer' })
       } catch (err) { wrapFsError(err, abs, 'read link') }
-      return { kind: 'symlink', name, ...attrs, target: new Uint8Array(target) }
+      return { entry: { kind: 'symlink', name, ...attrs, target: new Uint8Array(target) } }
     }
-    if (st.isFIFO()) return { kind: 'fifo', name, ...attrs }
-    if (st.isSocket()) return { kind: 'socket', name, ...attrs }
+    if (st.isFIFO()) return { entry: { kind: 'fifo', name, ...attrs } }
+    if (st.isSocket()) return { entry: { kind: 'socket', name, ...attrs } }
     if (st.isCharacterDevice() || st.isBlockDevice()) {
       const { major, minor } = deviceNumbers(st.rdev)
-      return { kind: st.isCharacterDevice() ? 'char' : 'block', name, ...attrs, major, minor }
+      return { entry: { kind: st.isCharacterDevice() ? 'char' : 'block', name, ...attrs, major, minor } }
     }
     throw new UnreadableSourceError(`${printable(abs)} is of an unknown file type`)
   }
 
-  const importDir = async (abs: Buffer, rel: Uint8Array[]): Promise<Uint8Array> => {
+  /** Walk one directory; resolves when its metadata is read, with a promise of its tree digest. */
+  const walkDir = async (abs: Buffer, rel: Uint8Array[]): Promise<{ tree: Promise<Uint8Array> }> => {
     throwIfAborted(signal)
+    if (failed !== undefined) throw failed
     let names: Buffer[]
     try {
       names = await readdir(abs, { encoding: 'buffer' })
     } catch (err) { wrapFsError(err, abs, 'list') }
     names.sort(Buffer.compare)
-    const builder = new TreeBuilder({ inlineMax: params.inlineMax })
-    for (const name of names) {
-      const entry = await importEntry(Buffer.concat([abs, SLASH, name]), [...rel, name], new Uint8Array(name))
-      builder.add(entry)
+    const paths = names.map((name) => Buffer.concat([abs, SLASH, name]))
+    const stats = await Promise.all(paths.map(async (p) => {
+      try {
+        return await lstat(p, { bigint: true })
+      } catch (err) { wrapFsError(err, p, 'stat') }
+    }))
+    const children: Array<Entry | Promise<Entry>> = []
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!
+      children.push((await importEntry(paths[i]!, [...rel, name], new Uint8Array(name), stats[i]!)).entry)
       totals.files++
       progress.files++
       onProgress?.({ ...progress })
     }
-    const tree = builder.build()
-    await store.putTree(tree.digest, tree.bytes)
-    return tree.digest
+    const tree = Promise.all(children).then(async (entries) => {
+      const builder = new TreeBuilder({ inlineMax: params.inlineMax })
+      for (const entry of entries) builder.add(entry)
+      const encoded = builder.build()
+      await store.putTree(encoded.digest, encoded.bytes)
+      return encoded.digest
+    })
+    tree.catch(() => {}) // observed by the parent; avoid an unhandled rejection if the walk stops first
+    return { tree }
   }
 
-  const tree = await importDir(rootPath, [])
+  let tree: Uint8Array
+  try {
+    tree = await (await walkDir(rootPath, [])).tree
+  } finally {
+    await pool?.close()
+  }
   const root = { ...attrsOf(rootStat, new Uint8Array(0)), tree }
   return await commitImport(store, params, root, totals, options)
 }

@@ -12,6 +12,8 @@ import type { SnapshotParams } from '../format/snapshot.js'
 import { sha256 } from '../hash/index.js'
 import type { ObjectStore } from '../store/index.js'
 
+const PUTS_IN_FLIGHT = 4
+
 /** What storing one file's content produced. */
 export interface StoredContent {
   size: number
@@ -42,10 +44,16 @@ export async function storeContent (source: AsyncIterable<Uint8Array> | Iterable
   let size = 0
   let newChunks = 0
   let newBytes = 0
+  // Up to PUTS_IN_FLIGHT chunk writes overlap (compression runs on workers);
+  // refs are pushed in order at once, since hashing is synchronous.
+  const inflight: Array<Promise<void>> = []
   const put = async (chunk: Uint8Array): Promise<void> => {
     const digest = sha256.digest(chunk)
-    if (await store.putChunk(digest, chunk) === 'stored') { newChunks++; newBytes += chunk.length }
     chunks.push({ digest, length: chunk.length })
+    const p = store.putChunk(digest, chunk).then((r) => { if (r === 'stored') { newChunks++; newBytes += chunk.length } })
+    p.catch(() => {}) // awaited below; this only marks it handled meanwhile
+    inflight.push(p)
+    if (inflight.length >= PUTS_IN_FLIGHT) await inflight.shift()
   }
   for await (const piece of source) {
     throwIfAborted(signal)
@@ -67,5 +75,6 @@ export async function storeContent (source: AsyncIterable<Uint8Array> | Iterable
     return { size, content, newChunks: 0, newBytes: 0 }
   }
   for (const c of chunker.finish()) await put(c)
+  await Promise.all(inflight)
   return { size, content: chunks, newChunks, newBytes }
 }

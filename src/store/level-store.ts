@@ -12,6 +12,8 @@ import { digestToString } from '../hash/digest.js'
 import { assertRefName, decodeRef, encodeRef, type RefRecord } from '../format/ref.js'
 import { decodeCanonical, encodeCanonical } from '../format/canonical.js'
 import type { CommitOptions, ObjectStore, PutResult, StoreStats } from './index.js'
+import { CompressPool } from './compress-pool.js'
+import { DigestFilter } from './digest-filter.js'
 import { decodeStored, encodeStored } from './stored-object.js'
 import { loadZstd } from './zstd.js'
 
@@ -30,6 +32,8 @@ export interface LevelObjectStoreOptions {
   compressionLevel?: number
   /** Bytes queued before a batch is written. Default 8 MiB. */
   batchBytes?: number
+  /** Worker threads compressing objects; default 0 (on the calling thread). `openStore` uses one per CPU. */
+  compressionThreads?: number
 }
 
 interface Counters {
@@ -60,6 +64,11 @@ export class LevelObjectStore implements ObjectStore {
   #counters: Counters = { chunks: 0, chunkBytes: 0, chunkStored: 0, trees: 0, treeBytes: 0, treeStored: 0, snapshots: 0 }
   /** Objects queued but not yet written: key (latin1 of sublevel+digest) → stored value. */
   readonly #pending = new Map<string, Bytes>()
+  /** Objects being compressed: key → promise settled once they are queued. */
+  readonly #inflight = new Map<string, Promise<void>>()
+  readonly #pool: CompressPool
+  /** Per sublevel, a Bloom filter of the keys present, built on first write. */
+  readonly #filters = new Map<Sub, Promise<DigestFilter>>()
   #ops: Op[] = []
   #opsBytes = 0
   #writing: Promise<void> = Promise.resolve()
@@ -74,7 +83,11 @@ export class LevelObjectStore implements ObjectStore {
     this.#meta = db.sublevel<Bytes, Bytes>('m', enc) as unknown as Sub
     this.#level = options.compressionLevel ?? 3
     this.#batchLimit = options.batchBytes ?? 8 * 1024 * 1024
+    this.#pool = new CompressPool({ level: this.#level, threads: options.compressionThreads ?? 0 })
   }
+
+  /** The zstd level objects are stored with (0: raw). */
+  get compressionLevel (): number { return this.#level }
 
   /** Open a store on an abstract-level database (opened or not); checks or writes the format marker. */
   static async open (db: Db, options: LevelObjectStoreOptions = {}): Promise<LevelObjectStore> {
@@ -128,6 +141,7 @@ export class LevelObjectStore implements ObjectStore {
   /** Write the queued operations (and counters) as one batch, in order with earlier batches. */
   async flush (): Promise<void> {
     this.#assertOpen()
+    while (this.#inflight.size > 0) await Promise.all(this.#inflight.values())
     if (this.#ops.length === 0) { await this.#writing; return }
     const ops = this.#ops
     ops.push(this.#countersOp())
@@ -151,50 +165,89 @@ export class LevelObjectStore implements ObjectStore {
   }
 
   async #has (sublevel: Sub, tag: string, digest: Bytes): Promise<boolean> {
-    if (this.#pending.has(tag + keyOf(digest))) return true
+    const k = tag + keyOf(digest)
+    if (this.#pending.has(k) || this.#inflight.has(k)) return true
     return await sublevel.has(digest)
+  }
+
+  /**
+   * Store `bytes` under `digest` unless present: compressed (possibly on a
+   * worker), then queued for the next batch. Concurrent puts of one digest
+   * store it once.
+   */
+  async #put (sublevel: Sub, tag: 'c' | 't', digest: Bytes, bytes: Bytes, encoded?: Bytes): Promise<PutResult> {
+    this.#assertOpen()
+    const k = tag + keyOf(digest)
+    if (this.#pending.has(k) || this.#inflight.has(k)) return 'present'
+    let settle!: () => void
+    const done = new Promise<void>((resolve) => { settle = resolve })
+    this.#inflight.set(k, done)
+    try {
+      const filter = await this.#filterOf(sublevel, tag)
+      if (filter.mayHave(digest) && await sublevel.has(digest)) return 'present'
+      filter.add(digest)
+      const stored = encoded ?? await this.#pool.encode(bytes)
+      this.#queue(sublevel, tag, digest, stored)
+      const c = this.#counters
+      if (tag === 'c') { c.chunks++; c.chunkBytes += bytes.length; c.chunkStored += stored.length } else { c.trees++; c.treeBytes += bytes.length; c.treeStored += stored.length }
+    } finally {
+      this.#inflight.delete(k)
+      settle()
+    }
+    await this.#maybeFlush()
+    return 'stored'
   }
 
   async #get (sublevel: Sub, tag: string, digest: Bytes, what: string, max: number): Promise<Bytes> {
     this.#assertOpen()
     if (digest.length !== 32) throw new NotFoundError(`${what}: a digest has 32 bytes`)
-    const stored = this.#pending.get(tag + keyOf(digest)) ?? await sublevel.get(digest)
+    const k = tag + keyOf(digest)
+    await this.#inflight.get(k)
+    const stored = this.#pending.get(k) ?? await sublevel.get(digest)
     if (stored === undefined) throw new NotFoundError(`${what} ${digestToString(digest)} is not in the store`)
     return decodeStored(stored, digest, what, max)
   }
 
+  /**
+   * The Bloom filter of a sublevel's keys, built once per open store from a
+   * key-only scan (about a second per million objects), the first time
+   * something is written there.
+   */
+  async #filterOf (sublevel: Sub, tag: string): Promise<DigestFilter> {
+    let f = this.#filters.get(sublevel)
+    if (f === undefined) {
+      const expected = tag === 'c' ? this.#counters.chunks : this.#counters.trees
+      f = (async () => {
+        const filter = new DigestFilter(expected * 2 + 100_000)
+        for await (const key of sublevel.keys()) filter.add(key)
+        return filter
+      })()
+      this.#filters.set(sublevel, f)
+    }
+    return await f
+  }
+
   async hasChunk (digest: Bytes): Promise<boolean> { return await this.#has(this.#chunks, 'c', digest) }
 
-  async putChunk (digest: Bytes, bytes: Bytes): Promise<PutResult> {
-    this.#assertOpen()
-    if (await this.#has(this.#chunks, 'c', digest)) return 'present'
-    // A concurrent put of the same digest may have queued it meanwhile.
-    if (this.#pending.has('c' + keyOf(digest))) return 'present'
-    const stored = encodeStored(bytes, { level: this.#level })
-    this.#queue(this.#chunks, 'c', digest, stored)
-    this.#counters.chunks++
-    this.#counters.chunkBytes += bytes.length
-    this.#counters.chunkStored += stored.length
-    await this.#maybeFlush()
-    return 'stored'
+  async putChunk (digest: Bytes, bytes: Bytes): Promise<PutResult> { return await this.#put(this.#chunks, 'c', digest, bytes) }
+
+  /**
+   * Store a chunk already in its stored form (framed, maybe compressed, by
+   * a worker). The caller vouches that it decodes to `length` bytes hashing
+   * to `digest`; reads verify it as always.
+   */
+  async putEncodedChunk (digest: Bytes, length: number, stored: Bytes): Promise<PutResult> {
+    return await this.#put(this.#chunks, 'c', digest, { length } as unknown as Bytes, stored)
   }
+
+  /** The Bloom filter of stored chunk digests (shared memory, for workers that pre-compress only new chunks). */
+  async chunkFilter (): Promise<DigestFilter> { return await this.#filterOf(this.#chunks, 'c') }
 
   async getChunk (digest: Bytes): Promise<Bytes> { return await this.#get(this.#chunks, 'c', digest, 'chunk', MAX_CHUNK) }
 
   async hasTree (digest: Bytes): Promise<boolean> { return await this.#has(this.#trees, 't', digest) }
 
-  async putTree (digest: Bytes, bytes: Bytes): Promise<PutResult> {
-    this.#assertOpen()
-    if (await this.#has(this.#trees, 't', digest)) return 'present'
-    if (this.#pending.has('t' + keyOf(digest))) return 'present'
-    const stored = encodeStored(bytes, { level: this.#level })
-    this.#queue(this.#trees, 't', digest, stored)
-    this.#counters.trees++
-    this.#counters.treeBytes += bytes.length
-    this.#counters.treeStored += stored.length
-    await this.#maybeFlush()
-    return 'stored'
-  }
+  async putTree (digest: Bytes, bytes: Bytes): Promise<PutResult> { return await this.#put(this.#trees, 't', digest, bytes) }
 
   async getTree (digest: Bytes): Promise<Bytes> { return await this.#get(this.#trees, 't', digest, 'tree', MAX_TREE) }
 
@@ -276,6 +329,7 @@ export class LevelObjectStore implements ObjectStore {
       await this.flush()
     } finally {
       this.#closed = true
+      await this.#pool.close()
       await this.#db.close()
     }
   }

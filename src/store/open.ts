@@ -5,6 +5,7 @@
  * @module
  */
 import { mkdir } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { StoreError, StoreLockedError } from '../errors.js'
@@ -32,7 +33,7 @@ export async function openStore (dir: string, options: OpenStoreOptions = {}): P
   }
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
   try {
-    return await LevelObjectStore.open(db as any, options)
+    return await LevelObjectStore.open(db as any, { compressionThreads: availableParallelism(), ...options })
   } catch (err) {
     await db.close().catch(() => {})
     if (isLocked(err)) throw new StoreLockedError(`the store ${dir} is in use by another process`, { cause: err })

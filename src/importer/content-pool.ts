@@ -1,0 +1,133 @@
+/**
+ * Storing file contents on worker threads (see content-worker.ts): the
+ * CPU work of an import — reading, chunking, hashing, compressing — runs
+ * on every core while the main thread walks the tree and writes the store.
+ * Chunks a worker could not prove new come back raw and go through the
+ * store's normal dedup check.
+ *
+ * @module
+ */
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import { UnreadableSourceError } from '../errors.js'
+import type { ChunkRef } from '../format/entry.js'
+import type { SnapshotParams } from '../format/snapshot.js'
+import { printable } from '../format/names.js'
+import type { LevelObjectStore } from '../store/level-store.js'
+import type { ContentChunk, ContentJob, ContentReply } from './content-worker.js'
+import type { StoredContent } from './file-content.js'
+
+interface Job {
+  chunks: ChunkRef[]
+  newChunks: number
+  newBytes: number
+  puts: Array<Promise<void>>
+  batchesSeen: number
+  resolve: (v: StoredContent) => void
+  reject: (e: unknown) => void
+  path: Uint8Array
+  onBytes: ((n: number) => void) | undefined
+}
+
+interface Slot { worker: Worker, acks: Int32Array, busy: number, ready: Promise<void> }
+
+/** The store operations the pool needs. */
+export type ContentStore = Pick<LevelObjectStore, 'putChunk' | 'putEncodedChunk' | 'chunkFilter'>
+
+/** File-content workers bound to one store and one set of params. */
+export class ContentPool {
+  readonly #slots: Slot[] = []
+  readonly #jobs = new Map<number, Job>()
+  readonly #store: ContentStore
+  readonly #params: SnapshotParams
+  readonly #level: number
+  #next = 1
+
+  private constructor (store: ContentStore, params: SnapshotParams, level: number) {
+    this.#store = store
+    this.#params = params
+    this.#level = level
+  }
+
+  /** Start `threads` workers (default: one per CPU). */
+  static async start (store: ContentStore, params: SnapshotParams, options: { threads?: number, level?: number } = {}): Promise<ContentPool> {
+    const pool = new ContentPool(store, params, options.level ?? 3)
+    const filter = await store.chunkFilter()
+    const threads = Math.max(1, options.threads ?? availableParallelism())
+    for (let i = 0; i < threads; i++) {
+      const acks = new Int32Array(new SharedArrayBuffer(4))
+      const worker = new Worker(new URL('./content-worker.js', import.meta.url), { workerData: { filter: filter.buffer, acks: acks.buffer } })
+      let markReady!: () => void
+      const ready = new Promise<void>((resolve) => { markReady = resolve })
+      const slot: Slot = { worker, acks, busy: 0, ready }
+      worker.on('message', (msg: ContentReply | { ready: true }) => {
+        if ('ready' in msg) { markReady(); return }
+        pool.#onReply(slot, msg)
+      })
+      worker.on('error', (err) => { for (const job of pool.#jobs.values()) job.reject(err); pool.#jobs.clear() })
+      pool.#slots.push(slot)
+    }
+    return pool
+  }
+
+  #onReply (slot: Slot, msg: ContentReply): void {
+    const job = this.#jobs.get(msg.id)
+    if (job === undefined) return
+    if ('error' in msg) {
+      this.#jobs.delete(msg.id)
+      slot.busy--
+      job.reject(new UnreadableSourceError(`cannot read ${printable(job.path)}${msg.code !== undefined ? ` (${msg.code})` : ''}: ${msg.error}`))
+      return
+    }
+    if ('chunks' in msg) {
+      for (const c of msg.chunks) this.#take(job, c)
+      job.batchesSeen++
+      Atomics.store(slot.acks, 0, msg.batch)
+      Atomics.notify(slot.acks, 0)
+      return
+    }
+    this.#jobs.delete(msg.id)
+    slot.busy--
+    Atomics.store(slot.acks, 0, 0)
+    job.onBytes?.(msg.size)
+    if (msg.inline !== undefined) {
+      job.resolve({ size: msg.size, content: new Uint8Array(msg.inline), newChunks: 0, newBytes: 0 })
+      return
+    }
+    Promise.all(job.puts).then(
+      () => job.resolve({ size: msg.size, content: job.chunks, newChunks: job.newChunks, newBytes: job.newBytes }),
+      job.reject
+    )
+  }
+
+  #take (job: Job, c: ContentChunk): void {
+    const digest = new Uint8Array(c.digest)
+    job.chunks.push({ digest, length: c.length })
+    const put = c.stored !== undefined
+      ? this.#store.putEncodedChunk(digest, c.length, c.stored)
+      : this.#store.putChunk(digest, c.raw!)
+    const p = put.then((r) => { if (r === 'stored') { job.newChunks++; job.newBytes += c.length } })
+    p.catch(() => {})
+    job.puts.push(p)
+  }
+
+  /** Store the content of the regular file at `path` (bytes). */
+  async store (path: Uint8Array, onBytes?: (n: number) => void): Promise<StoredContent> {
+    let slot = this.#slots[0]!
+    for (const s of this.#slots) if (s.busy < slot.busy) slot = s
+    slot.busy++
+    await slot.ready
+    const id = this.#next++
+    const { min, avg, max, inlineMax } = this.#params
+    return await new Promise<StoredContent>((resolve, reject) => {
+      this.#jobs.set(id, { chunks: [], newChunks: 0, newBytes: 0, puts: [], batchesSeen: 0, resolve, reject, path, onBytes })
+      const job: ContentJob = { id, path, min, avg, max, inlineMax, level: this.#level }
+      slot.worker.postMessage(job)
+    })
+  }
+
+  /** Stop the workers. */
+  async close (): Promise<void> {
+    await Promise.all(this.#slots.map(async (s) => await s.worker.terminate()))
+  }
+}

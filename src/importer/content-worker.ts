@@ -1,0 +1,110 @@
+/**
+ * Worker side of {@link ContentPool}: reads one file (synchronously: this
+ * thread has nothing else to do), cuts it into chunks, hashes them, and
+ * compresses the chunks the shared filter says are certainly new. Results
+ * go back in batches; the worker waits for the main thread to catch up
+ * when more than a few batches are unacknowledged, so memory does not grow
+ * with the size of a file.
+ *
+ * @module
+ */
+import { closeSync, openSync, readSync } from 'node:fs'
+import { parentPort, workerData } from 'node:worker_threads'
+import { createChunker } from '../chunker/index.js'
+import { sha256 } from '../hash/index.js'
+import { DigestFilter } from '../store/digest-filter.js'
+import { encodeStored } from '../store/stored-object.js'
+import { loadZstd } from '../store/zstd.js'
+
+/** A job: one file. */
+export interface ContentJob { id: number, path: Uint8Array, min: number, avg: number, max: number, inlineMax: number, level: number }
+
+/** One chunk of a result: either framed for storage (new) or raw (maybe stored already: the main thread checks). */
+export interface ContentChunk { digest: Uint8Array, length: number, stored?: Uint8Array, raw?: Uint8Array }
+
+/** A message back: a batch of chunks, or the end of a job. */
+export type ContentReply =
+  | { id: number, batch: number, chunks: ContentChunk[] }
+  | { id: number, done: true, size: number, inline?: Uint8Array, batches: number }
+  | { id: number, error: string, code?: string }
+
+const { filter: filterBuffer, acks: acksBuffer } = workerData as { filter: SharedArrayBuffer, acks: SharedArrayBuffer }
+const filter = new DigestFilter(filterBuffer)
+const acks = new Int32Array(acksBuffer)
+const READ = 1024 * 1024
+const BATCH_BYTES = 4 * 1024 * 1024
+const MAX_UNACKED = 4
+const readBuffer = Buffer.allocUnsafe(READ)
+
+await loadZstd()
+
+function run (job: ContentJob): void {
+  const chunker = createChunker({ min: job.min, avg: job.avg, max: job.max })
+  const fd = openSync(Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength), 'r')
+  let size = 0
+  let head: Buffer | undefined = Buffer.alloc(0)
+  let batch: ContentChunk[] = []
+  let batchBytes = 0
+  let batches = 0
+  const transfer: ArrayBuffer[] = []
+  const send = (): void => {
+    if (batch.length === 0) return
+    batches++
+    // Flow control: wait until the main thread has taken all but a few batches.
+    while (batches - Atomics.load(acks, 0) > MAX_UNACKED) Atomics.wait(acks, 0, Atomics.load(acks, 0), 1000)
+    parentPort!.postMessage({ id: job.id, batch: batches, chunks: batch }, transfer)
+    batch = []
+    batchBytes = 0
+    transfer.length = 0
+  }
+  const take = (chunk: Uint8Array): void => {
+    const digest = sha256.digest(chunk)
+    let item: ContentChunk
+    if (filter.mayHave(digest)) {
+      item = { digest, length: chunk.length, raw: chunk }
+    } else {
+      const stored = encodeStored(chunk, { level: job.level })
+      item = { digest, length: chunk.length, stored }
+    }
+    const payload = (item.stored ?? item.raw)!
+    if (payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength && !transfer.includes(payload.buffer as ArrayBuffer)) transfer.push(payload.buffer as ArrayBuffer)
+    batch.push(item)
+    batchBytes += payload.length
+    if (batchBytes >= BATCH_BYTES) send()
+  }
+  try {
+    for (;;) {
+      const n = readSync(fd, readBuffer, 0, READ, null)
+      if (n === 0) break
+      size += n
+      const piece = readBuffer.subarray(0, n)
+      if (head !== undefined) {
+        head = Buffer.concat([head, piece])
+        if (head.length <= job.inlineMax) continue
+        const pending = head
+        head = undefined
+        for (const c of chunker.push(pending)) take(c)
+        continue
+      }
+      for (const c of chunker.push(piece)) take(c)
+    }
+  } finally {
+    closeSync(fd)
+  }
+  if (head !== undefined) {
+    parentPort!.postMessage({ id: job.id, done: true, size, inline: new Uint8Array(head), batches: 0 })
+    return
+  }
+  for (const c of chunker.finish()) take(c)
+  send()
+  parentPort!.postMessage({ id: job.id, done: true, size, batches })
+}
+
+parentPort!.on('message', (job: ContentJob) => {
+  try {
+    run(job)
+  } catch (err) {
+    parentPort!.postMessage({ id: job.id, error: (err as Error).message, code: (err as NodeJS.ErrnoException).code })
+  }
+})
+parentPort!.postMessage({ ready: true })
