@@ -8,17 +8,18 @@
  * never followed. So nothing is written outside the target whatever the
  * snapshot holds.
  *
- * Order: everything is created first with owner-only permissions, then
- * owners are set (root only: chown clears setuid bits and file
- * capabilities), then xattrs, then modes and mtimes deepest first, so that a
- * directory's mtime is not disturbed by writing its children.
+ * Order: everything is created first with owner-only permissions (files
+ * written concurrently), then owners are set (root only: chown clears
+ * setuid bits and file capabilities), then xattrs, then modes and mtimes,
+ * once nothing will add entries to a directory any more.
  *
  * @module
  */
 import { constants } from 'node:fs'
 import { chmod, lchown, link, lutimes, mkdir, open, readdir, symlink, utimes } from 'node:fs/promises'
 import { ExportError, TargetNotEmptyError, throwIfAborted } from '../errors.js'
-import type { Entry, InodeAttrs, Xattr } from '../format/entry.js'
+import type { Entry, FileEntry, InodeAttrs, Xattr } from '../format/entry.js'
+import { Limiter } from '../importer/limiter.js'
 import { printable } from '../format/names.js'
 import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
 import type { SnapshotReader } from './snapshot-reader.js'
@@ -37,6 +38,8 @@ export interface ExportDirectoryOptions {
   devices?: boolean
   /** Write extended attributes (default true; needs `setfattr`). */
   xattrs?: boolean
+  /** Files written at once (default 16). */
+  concurrency?: number
   signal?: AbortSignal
   onProgress?: (progress: ExportProgress) => void
   /** Non-fatal problems: skipped devices, xattrs the filesystem refused. */
@@ -46,11 +49,17 @@ export interface ExportDirectoryOptions {
 const SLASH = Buffer.from('/')
 const NS_PER_S = 1_000_000_000n
 
-/** Seconds since the epoch as a double, for utimes. Precise to about a microsecond. */
-function toSeconds (ns: bigint): number {
-  const s = ns / NS_PER_S
-  const rem = ns % NS_PER_S
-  return Number(s) + Number(rem) / 1e9
+/**
+ * Seconds since the epoch as a double, for utimes. libuv truncates times to
+ * whole microseconds (and a double cannot hold nanoseconds near 2^31 s
+ * anyway), so aim at the middle of the wanted microsecond: the truncation
+ * then lands exactly on it. Sub-microsecond digits are not restored.
+ */
+export function utimesSeconds (ns: bigint): number {
+  let s = ns / NS_PER_S
+  let rem = ns % NS_PER_S
+  if (rem < 0n) { rem += NS_PER_S; s -= 1n }
+  return Number(s) + (Number(rem / 1000n) + 0.5) / 1e6
 }
 
 async function prepareTarget (target: Buffer): Promise<void> {
@@ -83,6 +92,23 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
   const skipped = new Set<string>()
   const progress: ExportProgress = { files: 0, bytes: 0 }
 
+  // Files are written concurrently (their parent directories exist: the walk
+  // creates parents first); a hard link waits for its target's write.
+  const limiter = new Limiter(options.concurrency ?? 16)
+  const writes: Array<Promise<void>> = []
+  const fileWrites = new Map<string, Promise<void>>()
+  const writeFile = async (abs: Buffer, entry: FileEntry): Promise<void> => {
+    const fh = await open(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
+    try {
+      for await (const piece of reader.readFile(entry, signal !== undefined ? { signal } : {})) {
+        await fh.write(piece)
+        progress.bytes += piece.length
+      }
+    } finally {
+      await fh.close()
+    }
+  }
+
   const rootEntry = reader.rootEntry
   pending.push({ abs: root, attrs: rootEntry, kind: 'dir' })
   if (rootEntry.xattrs.length > 0) xattrItems.push({ path: Buffer.alloc(0), xattrs: [...rootEntry.xattrs] })
@@ -96,15 +122,10 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         await mkdir(abs, { mode: 0o700 })
         break
       case 'file': {
-        const fh = await open(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
-        try {
-          for await (const piece of reader.readFile(entry, { signal })) {
-            await fh.write(piece)
-            progress.bytes += piece.length
-          }
-        } finally {
-          await fh.close()
-        }
+        const write = limiter.run(async () => await writeFile(abs, entry))
+        write.catch(() => {}) // awaited below with all writes
+        writes.push(write)
+        fileWrites.set(rel.toString('latin1'), write)
         break
       }
       case 'symlink':
@@ -116,6 +137,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
           onWarning?.(`skipped hard link ${printable(path)}: its target was skipped`)
           continue
         }
+        await fileWrites.get(key)
         await link(Buffer.concat([root, SLASH, Buffer.from(entry.path)]), abs)
         progress.files++
         continue
@@ -142,8 +164,9 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
     onProgress?.({ ...progress })
   }
 
+  await Promise.all(writes)
   if (owners) {
-    for (const p of pending) await lchown(p.abs, p.attrs.uid, p.attrs.gid)
+    await Promise.all(pending.map(async (p) => await limiter.run(async () => await lchown(p.abs, p.attrs.uid, p.attrs.gid))))
   }
   if (options.xattrs !== false && xattrItems.length > 0) {
     if (await xattrSupport()) {
@@ -152,9 +175,11 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
       onWarning?.(`setfattr is not installed: extended attributes of ${xattrItems.length} entries were not restored (install the "attr" package)`)
     }
   }
-  for (let i = pending.length - 1; i >= 0; i--) {
-    const p = pending[i]!
-    const t = toSeconds(p.attrs.mtimeNs)
+  // Everything exists now, so no later step touches a directory's entries:
+  // modes and times can be set in any order (changing a child's metadata
+  // does not change its parent's mtime).
+  await Promise.all(pending.map(async (p) => await limiter.run(async () => {
+    const t = utimesSeconds(p.attrs.mtimeNs)
     try {
       if (p.kind === 'symlink') {
         await lutimes(p.abs, t, t)
@@ -165,6 +190,6 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
     } catch (err) {
       throw new ExportError(`cannot set attributes of ${printable(p.abs)}: ${(err as Error).message}`, { cause: err })
     }
-  }
+  })))
   return progress
 }

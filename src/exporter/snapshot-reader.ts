@@ -187,11 +187,24 @@ export class SnapshotReader {
     }
     const chunks = entry.content
     const starts = chunkStarts(chunks)
-    let i = upperBound(starts, offset) - 1
-    for (; i < chunks.length && starts[i]! < end; i++) {
+    const first = upperBound(starts, offset) - 1
+    let last = first
+    while (last + 1 < chunks.length && starts[last + 1]! < end) last++
+    // Fetch a few chunks ahead: store reads and decompression overlap the consumer.
+    const ahead: Array<Promise<Uint8Array>> = []
+    let next = first
+    const fill = (): void => {
+      while (next <= last && ahead.length < READ_AHEAD) {
+        const p = this.store.getChunk(chunks[next++]!.digest)
+        p.catch(() => {}) // awaited in order below
+        ahead.push(p)
+      }
+    }
+    for (let i = first; i <= last; i++) {
       if (options.signal?.aborted === true) throw options.signal.reason
+      fill()
       const c = chunks[i]!
-      const bytes = await this.store.getChunk(c.digest)
+      const bytes = await ahead.shift()!
       if (bytes.length !== c.length) throw new NonCanonicalError(`chunk ${digestToString(c.digest)} has ${bytes.length} bytes, the file says ${c.length}`)
       const from = Math.max(0, offset - starts[i]!)
       const to = Math.min(c.length, end - starts[i]!)
@@ -199,6 +212,9 @@ export class SnapshotReader {
     }
   }
 }
+
+/** Chunks fetched ahead of the one being read. */
+const READ_AHEAD = 4
 
 function chunkStarts (chunks: readonly ChunkRef[]): number[] {
   const starts = new Array<number>(chunks.length)
