@@ -14,6 +14,7 @@ import type { ChunkRef } from '../format/entry.js'
 import type { SnapshotParams } from '../format/snapshot.js'
 import { printable } from '../format/names.js'
 import type { LevelObjectStore } from '../store/level-store.js'
+import { DEFAULT_COMPRESSION_LEVEL } from '../store/stored-object.js'
 import type { ContentChunk, ContentJob, ContentReply } from './content-worker.js'
 import type { StoredContent } from './file-content.js'
 
@@ -51,12 +52,16 @@ export class ContentPool {
 
   /** Start `threads` workers (default: one per CPU). */
   static async start (store: ContentStore, params: SnapshotParams, options: { threads?: number, level?: number } = {}): Promise<ContentPool> {
-    const pool = new ContentPool(store, params, options.level ?? 3)
+    const pool = new ContentPool(store, params, options.level ?? DEFAULT_COMPRESSION_LEVEL)
     const filter = await store.chunkFilter()
     const threads = Math.max(1, options.threads ?? availableParallelism())
     for (let i = 0; i < threads; i++) {
       const acks = new Int32Array(new SharedArrayBuffer(4))
-      const worker = new Worker(new URL('./content-worker.js', import.meta.url), { workerData: { filter: filter.buffer, acks: acks.buffer } })
+      const worker = new Worker(new URL('./content-worker.js', import.meta.url), {
+        workerData: { filter: filter.buffer, acks: acks.buffer },
+        // A worker only streams buffers: a small young generation keeps its heap (and RSS) small.
+        resourceLimits: { maxYoungGenerationSizeMb: 8 }
+      })
       let markReady!: () => void
       const ready = new Promise<void>((resolve) => { markReady = resolve })
       const slot: Slot = { worker, acks, busy: 0, ready }

@@ -38,8 +38,14 @@ const readBuffer = Buffer.allocUnsafe(READ)
 
 await loadZstd()
 
+// One chunker per worker and params, reused after finish(): a fresh one per
+// file would allocate (and drop) a window buffer for every file.
+const chunkers = new Map<string, ReturnType<typeof createChunker>>()
+
 function run (job: ContentJob): void {
-  const chunker = createChunker({ min: job.min, avg: job.avg, max: job.max })
+  const key = `${job.min}/${job.avg}/${job.max}`
+  let chunker = chunkers.get(key)
+  if (chunker === undefined) { chunker = createChunker({ min: job.min, avg: job.avg, max: job.max }); chunkers.set(key, chunker) }
   const fd = openSync(Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength), 'r')
   let size = 0
   let head: Buffer | undefined = Buffer.alloc(0)
@@ -104,6 +110,8 @@ parentPort!.on('message', (job: ContentJob) => {
   try {
     run(job)
   } catch (err) {
+    chunkers.clear() // a chunker left mid-file must not cut the next file
+
     parentPort!.postMessage({ id: job.id, error: (err as Error).message, code: (err as NodeJS.ErrnoException).code })
   }
 })

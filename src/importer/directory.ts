@@ -22,6 +22,7 @@ import type { ObjectStore } from '../store/index.js'
 import { commitImport, type CommitImportOptions, type ImportResult } from './commit.js'
 import { storeContent, type StoredContent } from './file-content.js'
 import { Limiter } from './limiter.js'
+import { DEFAULT_COMPRESSION_LEVEL } from '../store/stored-object.js'
 import { ContentPool, type ContentStore } from './content-pool.js'
 import { availableParallelism } from 'node:os'
 import { type MtimePolicy, normalizeMtime } from './mtime.js'
@@ -129,7 +130,7 @@ export async function importDirectory (store: ImportStore, source: string | Buff
   const limiter = new Limiter(options.concurrency ?? 16)
   const workers = options.workers ?? availableParallelism()
   const pool = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
-    ? await ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? 3 })
+    ? await ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL })
     : undefined
   let failed: unknown
   const storeFile = async (abs: Buffer, size: bigint): Promise<StoredContent> => {

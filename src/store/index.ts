@@ -84,4 +84,4 @@ export interface ObjectStore {
 
 export { LevelObjectStore, type LevelObjectStoreOptions } from './level-store.js'
 export { openStore, openMemoryStore, type OpenStoreOptions } from './open.js'
-export { encodeStored, decodeStored, CODEC_RAW, CODEC_ZSTD } from './stored-object.js'
+export { encodeStored, decodeStored, CODEC_RAW, CODEC_ZSTD, DEFAULT_COMPRESSION_LEVEL } from './stored-object.js'

@@ -14,7 +14,7 @@ import { decodeCanonical, encodeCanonical } from '../format/canonical.js'
 import type { CommitOptions, ObjectStore, PutResult, StoreStats } from './index.js'
 import { CompressPool } from './compress-pool.js'
 import { DigestFilter } from './digest-filter.js'
-import { decodeStored, encodeStored } from './stored-object.js'
+import { decodeStored, DEFAULT_COMPRESSION_LEVEL, encodeStored } from './stored-object.js'
 import { loadZstd } from './zstd.js'
 
 type Bytes = Uint8Array
@@ -28,7 +28,7 @@ const MAX_TREE = 256 * 1024 * 1024
 
 /** Options for {@link LevelObjectStore}. */
 export interface LevelObjectStoreOptions {
-  /** zstd level for chunks and trees; 0 stores everything raw. Default 3. */
+  /** zstd level for chunks and trees; 0 stores everything raw. Default 6 (see docs/FORMAT.md §7). */
   compressionLevel?: number
   /** Bytes queued before a batch is written. Default 8 MiB. */
   batchBytes?: number
@@ -49,6 +49,7 @@ interface Counters {
 interface Op { type: 'put' | 'del', sublevel: Sub, key: Bytes, value?: Bytes }
 
 const enc = { keyEncoding: 'view', valueEncoding: 'view' } as const
+const EMPTY = new Uint8Array(0)
 const keyOf = (digest: Bytes): string => Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('latin1')
 
 /** An object store over an abstract-level database. */
@@ -59,6 +60,8 @@ export class LevelObjectStore implements ObjectStore {
   readonly #snapshots: Sub
   readonly #refs: Sub
   readonly #meta: Sub
+  /** Chunk digests with empty values: a small keyspace to build the Bloom filter from. */
+  readonly #chunkIndex: Sub
   readonly #level: number
   readonly #batchLimit: number
   #counters: Counters = { chunks: 0, chunkBytes: 0, chunkStored: 0, trees: 0, treeBytes: 0, treeStored: 0, snapshots: 0 }
@@ -81,7 +84,8 @@ export class LevelObjectStore implements ObjectStore {
     this.#snapshots = db.sublevel<Bytes, Bytes>('s', enc) as unknown as Sub
     this.#refs = db.sublevel<Bytes, Bytes>('r', enc) as unknown as Sub
     this.#meta = db.sublevel<Bytes, Bytes>('m', enc) as unknown as Sub
-    this.#level = options.compressionLevel ?? 3
+    this.#chunkIndex = db.sublevel<Bytes, Bytes>('x', enc) as unknown as Sub
+    this.#level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL
     this.#batchLimit = options.batchBytes ?? 8 * 1024 * 1024
     this.#pool = new CompressPool({ level: this.#level, threads: options.compressionThreads ?? 0 })
   }
@@ -131,6 +135,7 @@ export class LevelObjectStore implements ObjectStore {
   #queue (sublevel: Sub, tag: string, digest: Bytes, stored: Bytes): void {
     this.#pending.set(tag + keyOf(digest), stored)
     this.#ops.push({ type: 'put', sublevel, key: digest, value: stored })
+    if (sublevel === this.#chunks) this.#ops.push({ type: 'put', sublevel: this.#chunkIndex, key: digest, value: EMPTY })
     this.#opsBytes += stored.length + 32
   }
 
@@ -167,7 +172,7 @@ export class LevelObjectStore implements ObjectStore {
   async #has (sublevel: Sub, tag: string, digest: Bytes): Promise<boolean> {
     const k = tag + keyOf(digest)
     if (this.#pending.has(k) || this.#inflight.has(k)) return true
-    return await sublevel.has(digest)
+    return await this.#keyspaceOf(sublevel).has(digest)
   }
 
   /**
@@ -184,7 +189,7 @@ export class LevelObjectStore implements ObjectStore {
     this.#inflight.set(k, done)
     try {
       const filter = await this.#filterOf(sublevel, tag)
-      if (filter.mayHave(digest) && await sublevel.has(digest)) return 'present'
+      if (filter.mayHave(digest) && await this.#keyspaceOf(sublevel).has(digest)) return 'present'
       filter.add(digest)
       const stored = encoded ?? await this.#pool.encode(bytes)
       this.#queue(sublevel, tag, digest, stored)
@@ -208,6 +213,9 @@ export class LevelObjectStore implements ObjectStore {
     return decodeStored(stored, digest, what, max)
   }
 
+  /** Where existence is checked: chunks in their small index keyspace (reading `c` would page in values). */
+  #keyspaceOf (sublevel: Sub): Sub { return sublevel === this.#chunks ? this.#chunkIndex : sublevel }
+
   /**
    * The Bloom filter of a sublevel's keys, built once per open store from a
    * key-only scan (about a second per million objects), the first time
@@ -219,7 +227,9 @@ export class LevelObjectStore implements ObjectStore {
       const expected = tag === 'c' ? this.#counters.chunks : this.#counters.trees
       f = (async () => {
         const filter = new DigestFilter(expected * 2 + 100_000)
-        for await (const key of sublevel.keys()) filter.add(key)
+        // Chunk keys come from the index keyspace: scanning the chunks
+        // themselves would read (and map into memory) every stored byte.
+        for await (const key of this.#keyspaceOf(sublevel).keys()) filter.add(key)
         return filter
       })()
       this.#filters.set(sublevel, f)

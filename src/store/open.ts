@@ -31,9 +31,12 @@ export async function openStore (dir: string, options: OpenStoreOptions = {}): P
   } catch (err) {
     throw new StoreError(`cannot create store directory ${dir}: ${(err as Error).message}`, { cause: err })
   }
-  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  // A small memtable: LevelDB leaves the last write-ahead log on disk at
+  // close (it is replayed and removed at the next open), so the memtable size
+  // bounds how many stored bytes are counted twice between sessions.
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view', writeBufferSize: 2 * 1024 * 1024 })
   try {
-    return await LevelObjectStore.open(db as any, { compressionThreads: availableParallelism(), ...options })
+    return await LevelObjectStore.open(db as any, { compressionThreads: availableParallelism(), batchBytes: 2 * 1024 * 1024, ...options })
   } catch (err) {
     await db.close().catch(() => {})
     if (isLocked(err)) throw new StoreLockedError(`the store ${dir} is in use by another process`, { cause: err })

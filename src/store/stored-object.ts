@@ -16,9 +16,12 @@ export const CODEC_RAW = 0x00
 /** Codec byte: one zstd frame. */
 export const CODEC_ZSTD = 0x01
 
+/** The zstd level tessera writes with (docs/FORMAT.md §7). */
+export const DEFAULT_COMPRESSION_LEVEL = 6
+
 /** Options for {@link encodeStored}. */
 export interface EncodeStoredOptions {
-  /** zstd level; 0 disables compression. Default 3. */
+  /** zstd level; 0 disables compression. Default {@link DEFAULT_COMPRESSION_LEVEL}. */
   level?: number
 }
 
@@ -27,7 +30,7 @@ export interface EncodeStoredOptions {
  * otherwise. Objects under 64 bytes are never compressed.
  */
 export function encodeStored (bytes: Uint8Array, options: EncodeStoredOptions = {}): Uint8Array {
-  const level = options.level ?? 3
+  const level = options.level ?? DEFAULT_COMPRESSION_LEVEL
   if (level > 0 && bytes.length >= 64) {
     const frame = zstdCompress(bytes, level)
     if (frame.length < bytes.length) {
