@@ -20,25 +20,16 @@ import { InvalidPathError } from '../errors.js'
 import { joinPath, nameProblem, printable } from '../format/names.js'
 import { type MtimePolicy, normalizeMtime } from '../importer/mtime.js'
 import { normalizeLayerPath } from '../tar/layer-path.js'
+import type { TarReadEntry } from '../tar/reader.js'
 import { resolveParent } from './resolve.js'
 import { type LeafInode, LayeredTree, newDir, type NodeAttrs } from './tree.js'
 import { classifyWhiteout } from './whiteout.js'
 
-/** The header fields of a layer entry that application needs. */
-export interface LayerEntryHeader {
+/** The header fields of a layer entry that application needs, and its ordinal in its layer. */
+export type LayerEntryHeader = Pick<TarReadEntry, 'path' | 'type' | 'mode' | 'uid' | 'gid' | 'mtimeNs' | 'size' | 'linkname' | 'xattrs'> &
+  Partial<Pick<TarReadEntry, 'devmajor' | 'devminor'>> & {
   /** Ordinal of the entry in its layer (counting every header that yields an entry). */
   index: number
-  path: Uint8Array
-  type: 'file' | 'directory' | 'symlink' | 'hardlink' | 'fifo' | 'char' | 'block' | 'contiguous'
-  mode: number
-  uid: number
-  gid: number
-  mtimeNs: bigint
-  size: number
-  linkname?: Uint8Array
-  devmajor?: number
-  devminor?: number
-  xattrs: ReadonlyArray<readonly [Uint8Array, Uint8Array]>
 }
 
 /** Options for {@link applyLayer}. */

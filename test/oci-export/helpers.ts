@@ -9,16 +9,8 @@ import { chmod, lchown, link, lstat, lutimes, mkdir, readdir, readFile, readlink
 import { join } from 'node:path'
 import { hostArchitecture } from '../../src/oci/export-layout.js'
 
-/** Deterministic pseudo-random bytes (LCG). */
-export function lcgBytes (n: number, seed = 1): Buffer {
-  const out = Buffer.alloc(n)
-  let x = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff
-    out[i] = (x >>> 16) & 0xff
-  }
-  return out
-}
+import { lcgBytes } from '../helpers/fixture.js'
+export { lcgBytes }
 
 type Node =
   | { kind: 'dir', path: string, mode: number, uid?: number, gid?: number, xattrs?: Array<[string, Buffer]>, mtime?: number }

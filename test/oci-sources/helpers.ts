@@ -36,16 +36,8 @@ export function digestOf (bytes: Uint8Array): `sha256:${string}` {
   return `sha256:${sha256Hex(bytes)}`
 }
 
-/** Deterministic pseudo-random bytes. */
-export function lcgBytes (n: number, seed = 1): Buffer {
-  const out = Buffer.alloc(n)
-  let x = seed >>> 0
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff
-    out[i] = (x >>> 16) & 0xff
-  }
-  return out
-}
+import { lcgBytes } from '../helpers/fixture.js'
+export { lcgBytes }
 
 /** Files of the two images built by {@link buildLayout}. */
 export const BASE_FILES: Record<string, Buffer> = {
