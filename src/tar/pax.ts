@@ -40,12 +40,15 @@ export function paxRecordLength (keyLength: number, valueLength: number): number
  * Encode one record. The value may hold any bytes (NUL and newline
  * included): readers take its length from the record's length.
  *
- * @throws RangeError when the keyword is empty or holds `=`, NUL or newline
+ * A keyword may hold a newline (an xattr name may): records are length-delimited
+ * and readers, GNU tar included, find the keyword by its `=`.
+ *
+ * @throws RangeError when the keyword is empty or holds `=` or NUL
  */
 export function encodePaxRecord (key: string | Uint8Array, value: string | Uint8Array): Uint8Array {
   const k = paxBytes(key)
   const v = paxBytes(value)
-  if (k.length === 0 || k.includes(0x3d) || k.includes(0) || k.includes(0x0a)) {
+  if (k.length === 0 || k.includes(0x3d) || k.includes(0)) {
     throw new RangeError(`invalid PAX keyword ${JSON.stringify(Buffer.from(k).toString('latin1'))}`)
   }
   const len = paxRecordLength(k.length, v.length)
