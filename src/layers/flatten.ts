@@ -90,30 +90,15 @@ function headerOf (e: TarReadEntry, index: number): LayerEntryHeader {
 }
 
 /**
- * Run `consume` on the tar entries of `source`, then read the source to its
- * end (so the source's own verification runs and, with `hash`, the whole
- * stream is hashed, padding included).
+ * Run `consume` on the tar entries of `source`. The tar reader reads the
+ * source to its end (`readToEnd`), so the source's own verification runs
+ * and, with `hash`, the whole stream is hashed, padding included.
  */
 async function withWholeStream (source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof sha256.create> | undefined, limits: { maxHeaderSize?: number, maxEntrySize?: number }, signal: AbortSignal | undefined, consume: (entries: AsyncIterable<TarReadEntry>) => Promise<void>): Promise<void> {
-  const it = source[Symbol.asyncIterator]()
-  // The tar reader may stop at the end-of-archive marker and call return():
-  // this view ignores that so the rest can still be read and hashed here.
-  const view: AsyncIterable<Uint8Array> = {
-    [Symbol.asyncIterator]: () => ({
-      next: async () => {
-        const r = await it.next()
-        if (r.done !== true) hash?.update(r.value)
-        return r
-      },
-      return: async () => ({ done: true, value: undefined })
-    })
-  }
-  try {
-    await consume(readTar(view, { ...limits, ...(signal !== undefined ? { signal } : {}) }))
-    for (let r = await it.next(); r.done !== true; r = await it.next()) hash?.update(r.value)
-  } finally {
-    await it.return?.()
-  }
+  const hashed = hash === undefined
+    ? source
+    : (async function * () { for await (const piece of source) { hash.update(piece); yield piece } })()
+  await consume(readTar(hashed, { ...limits, readToEnd: true, ...(signal !== undefined ? { signal } : {}) }))
 }
 
 /** Flatten `layers` (bottom first) into a root tree stored in `store`. */

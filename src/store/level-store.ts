@@ -180,7 +180,7 @@ export class LevelObjectStore implements ObjectStore {
    * worker), then queued for the next batch. Concurrent puts of one digest
    * store it once.
    */
-  async #put (sublevel: Sub, tag: 'c' | 't', digest: Bytes, bytes: Bytes, encoded?: Bytes): Promise<PutResult> {
+  async #put (sublevel: Sub, tag: 'c' | 't', digest: Bytes, length: number, encode: () => Promise<Bytes>): Promise<PutResult> {
     this.#assertOpen()
     const k = tag + keyOf(digest)
     if (this.#pending.has(k) || this.#inflight.has(k)) return 'present'
@@ -191,10 +191,10 @@ export class LevelObjectStore implements ObjectStore {
       const filter = await this.#filterOf(sublevel, tag)
       if (filter.mayHave(digest) && await this.#keyspaceOf(sublevel).has(digest)) return 'present'
       filter.add(digest)
-      const stored = encoded ?? await this.#pool.encode(bytes)
+      const stored = await encode()
       this.#queue(sublevel, tag, digest, stored)
       const c = this.#counters
-      if (tag === 'c') { c.chunks++; c.chunkBytes += bytes.length; c.chunkStored += stored.length } else { c.trees++; c.treeBytes += bytes.length; c.treeStored += stored.length }
+      if (tag === 'c') { c.chunks++; c.chunkBytes += length; c.chunkStored += stored.length } else { c.trees++; c.treeBytes += length; c.treeStored += stored.length }
     } finally {
       this.#inflight.delete(k)
       settle()
@@ -239,7 +239,9 @@ export class LevelObjectStore implements ObjectStore {
 
   async hasChunk (digest: Bytes): Promise<boolean> { return await this.#has(this.#chunks, 'c', digest) }
 
-  async putChunk (digest: Bytes, bytes: Bytes): Promise<PutResult> { return await this.#put(this.#chunks, 'c', digest, bytes) }
+  async putChunk (digest: Bytes, bytes: Bytes): Promise<PutResult> {
+    return await this.#put(this.#chunks, 'c', digest, bytes.length, async () => await this.#pool.encode(bytes))
+  }
 
   /**
    * Store a chunk already in its stored form (framed, maybe compressed, by
@@ -247,7 +249,7 @@ export class LevelObjectStore implements ObjectStore {
    * to `digest`; reads verify it as always.
    */
   async putEncodedChunk (digest: Bytes, length: number, stored: Bytes): Promise<PutResult> {
-    return await this.#put(this.#chunks, 'c', digest, { length } as unknown as Bytes, stored)
+    return await this.#put(this.#chunks, 'c', digest, length, async () => stored)
   }
 
   /** The Bloom filter of stored chunk digests (shared memory, for workers that pre-compress only new chunks). */
@@ -257,7 +259,9 @@ export class LevelObjectStore implements ObjectStore {
 
   async hasTree (digest: Bytes): Promise<boolean> { return await this.#has(this.#trees, 't', digest) }
 
-  async putTree (digest: Bytes, bytes: Bytes): Promise<PutResult> { return await this.#put(this.#trees, 't', digest, bytes) }
+  async putTree (digest: Bytes, bytes: Bytes): Promise<PutResult> {
+    return await this.#put(this.#trees, 't', digest, bytes.length, async () => await this.#pool.encode(bytes))
+  }
 
   async getTree (digest: Bytes): Promise<Bytes> { return await this.#get(this.#trees, 't', digest, 'tree', MAX_TREE) }
 
