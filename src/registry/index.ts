@@ -1,0 +1,18 @@
+/**
+ * Registry storage: what `tessera serve` and registries embedding tessera
+ * use to keep OCI blobs and manifests deduplicated at the chunk level.
+ *
+ * - `types.ts`: the contract ({@link BlobStore}, {@link RegistryStore}).
+ * - `layer/`: decomposing a layer blob (tar, tar+gzip, tar+zstd) into file
+ *   contents stored as chunks plus a recipe that rebuilds it bit for bit.
+ * - `store/`: the LevelDB-backed implementation of the contract.
+ * - `server/`: the OCI distribution-spec v1.1 HTTP API over a {@link RegistryStore}.
+ *
+ * Rules every implementation keeps:
+ * - Nothing is committed before its bytes matched the expected digest and size.
+ * - Nothing is served before the bytes produced matched the digest.
+ * - A failure leaves the store as it was before the call.
+ *
+ * @module
+ */
+export type * from './types.js'
