@@ -257,6 +257,34 @@ export class LevelObjectStore implements ObjectStore {
 
   async getChunk (digest: Bytes): Promise<Bytes> { return await this.#get(this.#chunks, 'c', digest, 'chunk', MAX_CHUNK) }
 
+  /**
+   * The stored forms (§6: codec byte and payload) of several chunks, in
+   * order, NOT yet decoded or verified: for readers that decode them
+   * elsewhere with `decodeStored` (the directory export does it on worker
+   * threads). One LevelDB `getMany` for those not queued. `NotFoundError`
+   * if any chunk is absent.
+   */
+  async getStoredChunks (digests: readonly Bytes[]): Promise<Bytes[]> {
+    this.#assertOpen()
+    const out = new Array<Bytes | undefined>(digests.length)
+    const missing: number[] = []
+    for (let i = 0; i < digests.length; i++) {
+      const k = 'c' + keyOf(digests[i]!)
+      await this.#inflight.get(k)
+      out[i] = this.#pending.get(k)
+      if (out[i] === undefined) missing.push(i)
+    }
+    if (missing.length > 0) {
+      const values = await this.#chunks.getMany(missing.map((i) => digests[i]!))
+      for (let j = 0; j < missing.length; j++) {
+        const value = values[j]
+        if (value === undefined) throw new NotFoundError(`chunk ${digestToString(digests[missing[j]!]!)} is not in the store`)
+        out[missing[j]!] = value
+      }
+    }
+    return out as Bytes[]
+  }
+
   async hasTree (digest: Bytes): Promise<boolean> { return await this.#has(this.#trees, 't', digest) }
 
   async putTree (digest: Bytes, bytes: Bytes): Promise<PutResult> {

@@ -1,52 +1,36 @@
 /**
- * zstd through `zstd-codec` (Emscripten/wasm, no native build). The module
- * is instantiated once, lazily; {@link loadZstd} must be awaited before the
- * synchronous functions are used.
+ * zstd for stored objects. Uses the native backend (`zstd-napi`) where it
+ * is installed and loads, else the portable wasm one (`zstd-codec`); both
+ * write standard frames that either reads. `TESSERA_ZSTD=portable` forces
+ * the portable backend (tests cross-check the two).
+ * {@link loadZstd} must be awaited before the synchronous functions are used.
  *
  * @module
  */
-import { createRequire } from 'node:module'
 import { IntegrityError } from '../errors.js'
+import type { ZstdBackend } from './zstd-backend.js'
+import { zstdFrameContentSize } from './zstd-frame.js'
+import { loadNativeZstd } from './zstd-native.js'
+import { loadPortableZstd } from './zstd-portable.js'
 
-const require = createRequire(import.meta.url)
+let backend: ZstdBackend | undefined
 
-interface ZstdSimple {
-  compress (bytes: Uint8Array, level?: number): Uint8Array | null
-  decompress (bytes: Uint8Array): Uint8Array | null
-}
-interface ZstdGeneric {
-  contentSize (bytes: Uint8Array): number | null
-}
-interface ZstdBinding { Simple: new () => ZstdSimple, Generic: new () => ZstdGeneric }
-
-let simple: ZstdSimple | undefined
-let generic: ZstdGeneric | undefined
-let loading: Promise<void> | undefined
-
-/** Instantiate the zstd wasm module (once). */
-export async function loadZstd (): Promise<void> {
-  if (simple !== undefined) return
-  loading ??= new Promise<void>((resolve) => {
-    const { ZstdCodec } = require('zstd-codec') as { ZstdCodec: { run (cb: (z: ZstdBinding) => void): void } }
-    ZstdCodec.run((z) => {
-      simple = new z.Simple()
-      generic = new z.Generic()
-      resolve()
-    })
-  })
-  await loading
+/** Pick and load the backend (once per thread). */
+export async function loadZstd (): Promise<ZstdBackend> {
+  if (backend !== undefined) return backend
+  const native = process.env.TESSERA_ZSTD === 'portable' ? undefined : loadNativeZstd()
+  backend = native ?? await loadPortableZstd()
+  return backend
 }
 
-function ready (): { simple: ZstdSimple, generic: ZstdGeneric } {
-  if (simple === undefined || generic === undefined) throw new Error('zstd is not loaded: await loadZstd() first')
-  return { simple, generic }
+function ready (): ZstdBackend {
+  if (backend === undefined) throw new Error('zstd is not loaded: await loadZstd() first')
+  return backend
 }
 
 /** Compress to one zstd frame that records its content size. */
 export function zstdCompress (bytes: Uint8Array, level = 3): Uint8Array {
-  const out = ready().simple.compress(bytes, level)
-  if (out === null) throw new Error('zstd compression failed')
-  return out
+  return ready().compress(bytes, level)
 }
 
 /**
@@ -56,15 +40,12 @@ export function zstdCompress (bytes: Uint8Array, level = 3): Uint8Array {
  */
 export function zstdDecompress (frame: Uint8Array, maxSize: number): Uint8Array {
   const z = ready()
-  const size = frame.length >= 4 ? z.generic.contentSize(frame) : null
-  if (size === null || size === 0) throw new IntegrityError('zstd frame without a content size, or corrupt')
+  const size = zstdFrameContentSize(frame)
+  if (size === undefined || size === 0) throw new IntegrityError('zstd frame without a content size, or corrupt')
   if (size > maxSize) throw new IntegrityError(`zstd frame claims ${size} bytes, more than the limit of ${maxSize}`)
-  let out: Uint8Array | null
   try {
-    out = z.simple.decompress(frame)
+    return z.decompress(frame, size)
   } catch (err) {
-    throw new IntegrityError('zstd frame does not decompress', { cause: err })
+    throw new IntegrityError('zstd frame does not decompress to its declared size', { cause: err })
   }
-  if (out === null || out.length !== size) throw new IntegrityError('zstd frame does not decompress to its declared size')
-  return out
 }

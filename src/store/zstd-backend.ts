@@ -1,0 +1,22 @@
+/**
+ * What a zstd implementation provides to tessera. Frames from any backend
+ * decode with any other (they are standard zstd frames); the bytes of a
+ * frame may differ between backends and versions, which the format allows
+ * (docs/FORMAT.md §6: the digest is of the uncompressed bytes).
+ *
+ * @module
+ */
+
+/** A zstd implementation. */
+export interface ZstdBackend {
+  /** For messages and the benchmark. */
+  readonly name: string
+  /** One frame, with its content size, at `level`. */
+  compress (bytes: Uint8Array, level: number): Uint8Array
+  /**
+   * Decompress one frame whose header declared `size` bytes (already
+   * checked against the caller's limit). Throws if the frame is corrupt or
+   * yields another size.
+   */
+  decompress (frame: Uint8Array, size: number): Uint8Array
+}
