@@ -15,13 +15,15 @@
  *
  * @module
  */
-import { constants } from 'node:fs'
-import { chmod, lchown, link, lutimes, mkdir, open, readdir, symlink, utimes } from 'node:fs/promises'
-import { ExportError, TargetNotEmptyError, throwIfAborted } from '../errors.js'
+import { link, mkdir, readdir, symlink } from 'node:fs/promises'
+import { TargetNotEmptyError, throwIfAborted } from '../errors.js'
 import type { Entry, FileEntry, InodeAttrs, Xattr } from '../format/entry.js'
 import { Limiter } from '../importer/limiter.js'
 import { printable } from '../format/names.js'
 import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
+import type { LevelObjectStore } from '../store/level-store.js'
+import { FileWriterPool } from './file-writer-pool.js'
+import type { WritePieces } from './file-writer-protocol.js'
 import type { SnapshotReader } from './snapshot-reader.js'
 
 /** Progress of an export. */
@@ -40,6 +42,8 @@ export interface ExportDirectoryOptions {
   xattrs?: boolean
   /** Files written at once (default 16). */
   concurrency?: number
+  /** Worker threads that decode chunks and write files (default: one per CPU). */
+  threads?: number
   signal?: AbortSignal
   onProgress?: (progress: ExportProgress) => void
   /** Non-fatal problems: skipped devices, xattrs the filesystem refused. */
@@ -48,6 +52,8 @@ export interface ExportDirectoryOptions {
 
 const SLASH = Buffer.from('/')
 const NS_PER_S = 1_000_000_000n
+/** Chunks read from the store and sent to a worker at once. */
+const CHUNKS_PER_BATCH = 32
 
 /**
  * Seconds since the epoch as a double, for utimes. libuv truncates times to
@@ -92,104 +98,109 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
   const skipped = new Set<string>()
   const progress: ExportProgress = { files: 0, bytes: 0 }
 
-  // Files are written concurrently (their parent directories exist: the walk
-  // creates parents first); a hard link waits for its target's write.
+  // Files are written concurrently by the worker pool (their parent
+  // directories exist: the walk creates parents first); a hard link waits
+  // for its target's write.
   const limiter = new Limiter(options.concurrency ?? 16)
-  const writes: Array<Promise<void>> = []
-  const fileWrites = new Map<string, Promise<void>>()
-  const writeFile = async (abs: Buffer, entry: FileEntry): Promise<void> => {
-    const fh = await open(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
-    try {
-      for await (const piece of reader.readFile(entry, signal !== undefined ? { signal } : {})) {
-        await fh.write(piece)
-        progress.bytes += piece.length
+  const pool = FileWriterPool.start(options.threads)
+  try {
+    const writes: Array<Promise<void>> = []
+    const fileWrites = new Map<string, Promise<void>>()
+    const storedChunks = (reader.store as Partial<Pick<LevelObjectStore, 'getStoredChunks'>>).getStoredChunks?.bind(reader.store)
+    async function * piecesOf (entry: FileEntry): AsyncGenerator<WritePieces> {
+      if (entry.content instanceof Uint8Array) {
+        yield { pieces: [entry.content] }
+        progress.bytes += entry.content.length
+        return
       }
-    } finally {
-      await fh.close()
+      if (storedChunks === undefined) {
+        for await (const piece of reader.readFile(entry, signal !== undefined ? { signal } : {})) {
+          yield { pieces: [piece] }
+          progress.bytes += piece.length
+        }
+        return
+      }
+      for (let at = 0; at < entry.content.length; at += CHUNKS_PER_BATCH) {
+        throwIfAborted(signal)
+        const refs = entry.content.slice(at, at + CHUNKS_PER_BATCH)
+        const digests = refs.map((c) => c.digest)
+        const lengths = refs.map((c) => c.length)
+        yield { pieces: await storedChunks(digests), digests, lengths }
+        progress.bytes += lengths.reduce((n, l) => n + l, 0)
+      }
     }
-  }
+    const writeFile = async (abs: Buffer, entry: FileEntry): Promise<void> => { await pool.writeFile(abs, piecesOf(entry)) }
 
-  const rootEntry = reader.rootEntry
-  pending.push({ abs: root, attrs: rootEntry, kind: 'dir' })
-  if (rootEntry.xattrs.length > 0) xattrItems.push({ path: Buffer.alloc(0), xattrs: [...rootEntry.xattrs] })
+    const rootEntry = reader.rootEntry
+    pending.push({ abs: root, attrs: rootEntry, kind: 'dir' })
+    if (rootEntry.xattrs.length > 0) xattrItems.push({ path: Buffer.alloc(0), xattrs: [...rootEntry.xattrs] })
 
-  for await (const { path, entry } of reader.walk({ signal })) {
-    throwIfAborted(signal)
-    const rel = Buffer.from(path)
-    const abs = Buffer.concat([root, SLASH, rel])
-    switch (entry.kind) {
-      case 'dir':
-        await mkdir(abs, { mode: 0o700 })
-        break
-      case 'file': {
-        const write = limiter.run(async () => await writeFile(abs, entry))
-        write.catch(() => {}) // awaited below with all writes
-        writes.push(write)
-        fileWrites.set(rel.toString('latin1'), write)
-        break
-      }
-      case 'symlink':
-        await symlink(Buffer.from(entry.target), abs)
-        break
-      case 'hardlink': {
-        const key = Buffer.from(entry.path).toString('latin1')
-        if (skipped.has(key)) {
-          onWarning?.(`skipped hard link ${printable(path)}: its target was skipped`)
+    for await (const { path, entry } of reader.walk({ signal })) {
+      throwIfAborted(signal)
+      const rel = Buffer.from(path)
+      const abs = Buffer.concat([root, SLASH, rel])
+      switch (entry.kind) {
+        case 'dir':
+          await mkdir(abs, { mode: 0o700 })
+          break
+        case 'file': {
+          const write = limiter.run(async () => await writeFile(abs, entry))
+          write.catch(() => {}) // awaited below with all writes
+          writes.push(write)
+          fileWrites.set(rel.toString('latin1'), write)
+          break
+        }
+        case 'symlink':
+          await symlink(Buffer.from(entry.target), abs)
+          break
+        case 'hardlink': {
+          const key = Buffer.from(entry.path).toString('latin1')
+          if (skipped.has(key)) {
+            onWarning?.(`skipped hard link ${printable(path)}: its target was skipped`)
+            continue
+          }
+          await fileWrites.get(key)
+          await link(Buffer.concat([root, SLASH, Buffer.from(entry.path)]), abs)
+          progress.files++
           continue
         }
-        await fileWrites.get(key)
-        await link(Buffer.concat([root, SLASH, Buffer.from(entry.path)]), abs)
-        progress.files++
-        continue
+        case 'fifo':
+          await makeFifo(abs, 0o600)
+          break
+        case 'socket':
+          await makeSocket(abs, 0o600)
+          break
+        case 'char':
+        case 'block':
+          if (options.devices !== true) {
+            skipped.add(rel.toString('latin1'))
+            onWarning?.(`skipped ${entry.kind} device ${printable(path)} (${entry.major}:${entry.minor}); export with devices enabled to create it`)
+            continue
+          }
+          await makeDevice(abs, entry.kind, entry.major, entry.minor, 0o600)
+          break
       }
-      case 'fifo':
-        await makeFifo(abs, 0o600)
-        break
-      case 'socket':
-        await makeSocket(abs, 0o600)
-        break
-      case 'char':
-      case 'block':
-        if (options.devices !== true) {
-          skipped.add(rel.toString('latin1'))
-          onWarning?.(`skipped ${entry.kind} device ${printable(path)} (${entry.major}:${entry.minor}); export with devices enabled to create it`)
-          continue
-        }
-        await makeDevice(abs, entry.kind, entry.major, entry.minor, 0o600)
-        break
+      pending.push({ abs, attrs: entry, kind: entry.kind })
+      if (entry.xattrs.length > 0) xattrItems.push({ path: rel, xattrs: [...entry.xattrs] })
+      progress.files++
+      onProgress?.({ ...progress })
     }
-    pending.push({ abs, attrs: entry, kind: entry.kind })
-    if (entry.xattrs.length > 0) xattrItems.push({ path: rel, xattrs: [...entry.xattrs] })
-    progress.files++
-    onProgress?.({ ...progress })
-  }
 
-  await Promise.all(writes)
-  if (owners) {
-    await Promise.all(pending.map(async (p) => await limiter.run(async () => await lchown(p.abs, p.attrs.uid, p.attrs.gid))))
-  }
-  if (options.xattrs !== false && xattrItems.length > 0) {
-    if (await xattrSupport()) {
-      await writeXattrs(root, xattrItems, { onWarning })
-    } else {
-      onWarning?.(`setfattr is not installed: extended attributes of ${xattrItems.length} entries were not restored (install the "attr" package)`)
-    }
-  }
-  // Everything exists now, so no later step touches a directory's entries:
-  // modes and times can be set in any order (changing a child's metadata
-  // does not change its parent's mtime).
-  await Promise.all(pending.map(async (p) => await limiter.run(async () => {
-    const t = utimesSeconds(p.attrs.mtimeNs)
-    try {
-      if (p.kind === 'symlink') {
-        await lutimes(p.abs, t, t)
+    await Promise.all(writes)
+    if (owners) await pool.setOwners(pending.map((p) => [p.abs, p.attrs.uid, p.attrs.gid]))
+    if (options.xattrs !== false && xattrItems.length > 0) {
+      if (await xattrSupport()) {
+        await writeXattrs(root, xattrItems, { onWarning })
       } else {
-        await chmod(p.abs, p.attrs.mode)
-        await utimes(p.abs, t, t)
+        onWarning?.(`setfattr is not installed: extended attributes of ${xattrItems.length} entries were not restored (install the "attr" package)`)
       }
-    } catch (err) {
-      throw new ExportError(`cannot set attributes of ${printable(p.abs)}: ${(err as Error).message}`, { cause: err })
     }
-  })))
-  return progress
+    // Everything exists now, so no later step touches a directory's entries:
+    // modes and times can be set in any order (changing a child's metadata
+    // does not change its parent's mtime).
+    await pool.setModes(pending.map((p) => [p.abs, p.kind === 'symlink', p.attrs.mode, utimesSeconds(p.attrs.mtimeNs)]))
+    return progress
+  } finally {
+    await pool.close()
+  }
 }

@@ -1,0 +1,35 @@
+/**
+ * Messages between the directory export and its file-writer workers
+ * (file-writer-pool.ts, file-writer-worker.ts).
+ *
+ * @module
+ */
+
+/** Bytes of one file, in order: stored forms to decode and verify, or plain bytes. */
+export interface WritePieces {
+  /** Stored forms (docs/FORMAT.md §6) when `digests` is set, else plain bytes. */
+  pieces: Uint8Array[]
+  /** Digests of the chunks, when `pieces` are stored forms. */
+  digests?: Uint8Array[]
+  /** Length each decoded chunk must have (the file's chunk list says so). */
+  lengths?: number[]
+}
+
+/** Owner of an exported entry (phase 2: root only). */
+export type OwnerItem = [path: Uint8Array, uid: number, gid: number]
+/** Mode and mtime of an exported entry (last phase); symlinks get only the time. */
+export type ModeItem = [path: Uint8Array, isSymlink: boolean, mode: number, seconds: number]
+
+/** Main thread to worker. */
+export type WriterRequest =
+  | { op: 'open', id: number, path: Uint8Array }
+  | ({ op: 'write', id: number } & WritePieces)
+  | { op: 'close', id: number }
+  | { op: 'owners', id: number, items: OwnerItem[] }
+  | { op: 'modes', id: number, items: ModeItem[] }
+
+/** Worker to main thread: an acknowledged write, or the end of a request. */
+export type WriterReply =
+  | { id: number, written: number, bytes: number }
+  | { id: number, done: true }
+  | { id: number, error: string, code?: string, path?: Uint8Array }
