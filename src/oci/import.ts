@@ -18,6 +18,7 @@ import type { ObjectStore } from '../store/index.js'
 import { decompress } from '../tar/compression.js'
 import { IMAGE_ANNOTATIONS } from './annotations.js'
 import { LAYER_MEDIA_TYPES, type SourceImage } from './types.js'
+import { withStoreSession } from '../store/session.js'
 
 /** Resource limits of an image import (see docs/SECURITY.md). */
 export interface ImageLimits {
@@ -57,6 +58,12 @@ function diffIdsOf (config: Uint8Array, layers: number): Digest[] {
 
 /** Flatten `image` and commit it as one snapshot. The image is closed afterwards. */
 export async function importImage (store: Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'>, image: SourceImage, options: ImportImageOptions = {}): Promise<ImportResult> {
+  // A session pins what the import writes or reuses, so a gc running
+  // meanwhile in this process keeps it (docs/FORMAT.md §6.1).
+  return await withStoreSession(store, async () => await importImageInSession(store, image, options))
+}
+
+async function importImageInSession (store: Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'>, image: SourceImage, options: ImportImageOptions): Promise<ImportResult> {
   try {
     const params: SnapshotParams = { ...DEFAULT_SNAPSHOT_PARAMS, ...options.params }
     validateSnapshotParams(params)

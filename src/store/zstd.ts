@@ -68,3 +68,13 @@ export function zstdDecompress (frame: Uint8Array, maxSize: number): Uint8Array 
   if (out === null || out.length !== size) throw new IntegrityError('zstd frame does not decompress to its declared size')
   return out
 }
+
+/** The content size a zstd frame header declares, or null when it declares none or is unreadable. */
+export function zstdContentSize (frame: Uint8Array): number | null {
+  if (frame.length < 4) return null
+  try {
+    return ready().generic.contentSize(frame)
+  } catch {
+    return null
+  }
+}
