@@ -19,6 +19,7 @@ import { decompress } from '../tar/compression.js'
 import { IMAGE_ANNOTATIONS } from './annotations.js'
 import { LAYER_MEDIA_TYPES, type SourceImage } from './types.js'
 import { withStoreSession } from '../store/session.js'
+import { DEFAULT_MAX_LAYER_ENTRIES, DEFAULT_MAX_PATH_DEPTH } from '../layers/flatten.js'
 
 /** Resource limits of an image import (see docs/SECURITY.md). */
 export interface ImageLimits {
@@ -26,10 +27,14 @@ export interface ImageLimits {
   maxLayerBytes?: number
   /** Most bytes one file in a layer may declare (sparse files included). Default 64 GiB. */
   maxEntryBytes?: number
+  /** Most tar entries over all layers. Default 500,000 (`DEFAULT_MAX_LAYER_ENTRIES`). */
+  maxEntries?: number
+  /** Most path components of an entry. Default 1024 (`DEFAULT_MAX_PATH_DEPTH`). */
+  maxDepth?: number
 }
 
 /** Default limits. */
-export const DEFAULT_IMAGE_LIMITS: Required<ImageLimits> = { maxLayerBytes: 64 * 2 ** 30, maxEntryBytes: 64 * 2 ** 30 }
+export const DEFAULT_IMAGE_LIMITS: Required<ImageLimits> = { maxLayerBytes: 64 * 2 ** 30, maxEntryBytes: 64 * 2 ** 30, maxEntries: DEFAULT_MAX_LAYER_ENTRIES, maxDepth: DEFAULT_MAX_PATH_DEPTH }
 
 /** Options for {@link importImage}. */
 export interface ImportImageOptions extends CommitImportOptions {
@@ -84,6 +89,8 @@ async function importImageInSession (store: Pick<ObjectStore, 'putChunk' | 'putT
     const flat = await flattenLayers(store, layers, {
       params,
       maxEntrySize: limits.maxEntryBytes,
+      maxEntries: limits.maxEntries,
+      maxDepth: limits.maxDepth,
       ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
       ...(signal !== undefined ? { signal } : {}),
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
