@@ -313,7 +313,7 @@ export async function rmCommand (store: LevelObjectStore, args: CommandArgs): Pr
 
 /** `gc [--json]`: delete unreachable objects, print the bytes freed. */
 export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
-  const progress = new ProgressLine('gc', args.interactive)
+  const progress = new ProgressLine('gc', args.interactive, 'objects')
   try {
     const result = await gc(store, { onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })
     progress.done()
@@ -331,7 +331,7 @@ export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Pr
 
 /** `fsck [--json] [--repair]`: verify every object; exit 1 if a problem is left. */
 export async function fsckCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
-  const progress = new ProgressLine('fsck', args.interactive)
+  const progress = new ProgressLine('fsck', args.interactive, 'objects')
   try {
     const report = await fsck(store, { repair: args.values.repair === true, onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })
     progress.done()

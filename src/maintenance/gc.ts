@@ -57,8 +57,26 @@ export interface GcResult {
 
 const KINDS: readonly ObjectKind[] = ['snapshot', 'tree', 'chunk']
 
-/** Delete every object no root reaches; see the module documentation for the contract. */
+/** The gc running on each store: gcs on one store run one after another. */
+const running = new WeakMap<LevelObjectStore, Promise<unknown>>()
+
+/**
+ * Delete every object no root reaches; see the module documentation for
+ * the contract. A gc started while another runs on the same store waits
+ * for it.
+ */
 export async function gc (store: LevelObjectStore, options: GcOptions = {}): Promise<GcResult> {
+  const previous = running.get(store) ?? Promise.resolve()
+  const run = previous.catch(() => {}).then(async () => await collect(store, options))
+  running.set(store, run)
+  try {
+    return await run
+  } finally {
+    if (running.get(store) === run) running.delete(store)
+  }
+}
+
+async function collect (store: LevelObjectStore, options: GcOptions): Promise<GcResult> {
   const { signal, onProgress } = options
   const session = store.beginSession()
   try {

@@ -7,7 +7,7 @@
  *   or from an object pinned by a live store session. It may run while
  *   imports run in the same process on the same store: importers hold a
  *   session, and what they write or reuse is kept (docs/FORMAT.md §6.1).
- *   Counters and the chunk index are updated in the same batches as the
+ *   gcs on one store run one after another. Counters and the chunk index are updated in the same batches as the
  *   deletes. It refuses to run (`ERR_STORE_INCONSISTENT`) when something
  *   reachable is missing or corrupt, since it could not tell what that
  *   object references.

@@ -78,6 +78,7 @@ test(`SIGKILL during imports and gc leaves a consistent store (seed ${seed})`, a
   const earliest = startup * 0.8
 
   let killed = 0
+  const killedBy = { import: 0, gc: 0 }
   let completed = 0
   let n = 1
   const committed = new Set<string>(['s0-0'])
@@ -115,7 +116,7 @@ test(`SIGKILL during imports and gc leaves a consistent store (seed ${seed})`, a
     const delay = Math.floor(earliest + random() * Math.max(50, window[kind] - earliest))
     const outcome = await runCli(args, delay)
     const what = `${gcTurn ? 'gc' : `import ${name}`} killed at ${delay} ms`
-    if (outcome.signal === 'SIGKILL') killed++
+    if (outcome.signal === 'SIGKILL') { killed++; killedBy[kind]++ }
     else {
       assert.equal(outcome.code, 0, fail(`${what}: ${outcome.stderr}`))
       completed++
@@ -124,5 +125,5 @@ test(`SIGKILL during imports and gc leaves a consistent store (seed ${seed})`, a
     }
     await check(what)
   }
-  t.diagnostic(`seed ${seed}: ${killed} kills, ${completed} runs completed, kills from ${Math.round(earliest)} ms`)
+  t.diagnostic(`seed ${seed}: ${killed} kills (${killedBy.import} imports, ${killedBy.gc} gc), ${completed} runs completed, kills from ${Math.round(earliest)} ms`)
 })

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gc } from '../../src/maintenance/gc.js'
@@ -8,7 +8,10 @@ import { fsck } from '../../src/maintenance/fsck.js'
 import { registerRootProvider } from '../../src/maintenance/roots.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import type { LevelObjectStore } from '../../src/store/level-store.js'
-import { digestToBytes } from '../../src/hash/digest.js'
+import { digestToBytes, digestToString } from '../../src/hash/digest.js'
+import { importLayerFile } from '../../src/importer/layer-file.js'
+import { SnapshotReader } from '../../src/exporter/snapshot-reader.js'
+import { writeTar } from '../../src/tar/index.js'
 import { exportDigest, makeTree, memoryDb, openOn, sublevel } from './helpers.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-gc-'))
@@ -176,3 +179,59 @@ test('gc refuses to run when a reachable tree is missing, and deletes nothing', 
   assert.deepEqual((await store.stats()).chunks, before.chunks)
   await store.close()
 })
+
+test('a layer imported on a base snapshot (by digest, its name removed) keeps the base content through a gc before commit', async () => {
+  const { store, a } = await twoSnapshots()
+  const baseDigest = digestToString((await store.getRef('a'))!.snapshot)
+  await store.deleteRef('a')
+  const parts: Uint8Array[] = []
+  for await (const piece of writeTar([{ path: Buffer.from('new.txt'), type: 'file', mode: 0o644, uid: 0, gid: 0, mtimeNs: 0n, size: 4, content: [Buffer.from('new\n')] }])) parts.push(piece)
+  const layer = join(root, 'layer.tar')
+  await writeFile(layer, Buffer.concat(parts))
+  // The import reads the base's trees; the chunks of its files are never
+  // touched, only referenced: the pinned base snapshot must keep them.
+  let deleted = -1
+  const view = pausingBeforeCommit(store, async () => { deleted = (await gc(store)).deleted.chunks })
+  await importLayerFile(view, layer, { name: 'a+new', base: baseDigest, mtime: 'zero' })
+  assert.equal(deleted, 0)
+  await assertClean(store)
+  const reader = await SnapshotReader.open(store, 'a+new')
+  assert.equal(Buffer.concat(await collectAll(reader.readFile('new.txt'))).toString(), 'new\n')
+  for await (const { entry } of reader.walk()) if (entry.kind === 'file') await collectAll(reader.readFile(entry))
+  assert.notEqual(await exportDigest(store, 'a+new'), a)
+  await store.close()
+})
+
+test('imports, removals and gcs run concurrently in one process leave a consistent store (seeded)', async () => {
+  const store = await openOn(memoryDb())
+  const sources = [srcA, srcB]
+  const expected = [] as string[]
+  for (const [i, s] of sources.entries()) { await importDirectory(store, s, { ...opts, name: `seed${i}` }); expected.push(await exportDigest(store, `seed${i}`)) }
+  let x = 7
+  const next = (n: number): number => { x = (x * 1103515245 + 12345) % 2 ** 31; return x % n }
+  let counter = 0
+  for (let round = 0; round < 6; round++) {
+    const names: string[] = []
+    for await (const [name] of store.listRefs()) names.push(name)
+    const work: Array<Promise<unknown>> = []
+    for (let j = 0; j < 3; j++) {
+      const s = next(2)
+      work.push(importDirectory(store, sources[s]!, { ...opts, name: `r${s}-${counter++}` }))
+    }
+    if (names.length > 0) work.push(store.deleteRef(names[next(names.length)]!))
+    work.push(gc(store, { compact: false }), gc(store, { compact: false }))
+    await Promise.all(work)
+    await assertClean(store)
+    for await (const [name] of store.listRefs()) {
+      const s = Number(name.slice(name.startsWith('seed') ? 4 : 1, name.startsWith('seed') ? 5 : name.indexOf('-')))
+      assert.equal(await exportDigest(store, name), expected[s], `${name} after round ${round}`)
+    }
+  }
+  await store.close()
+})
+
+async function collectAll (source: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for await (const piece of source) out.push(piece)
+  return out
+}
