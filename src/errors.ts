@@ -78,6 +78,18 @@ export class StoreError extends TesseraError {
   constructor (message: string, options?: TesseraErrorOptions) { super(StoreError.code, message, options) }
 }
 
+/** gc refused to run because something reachable is missing or corrupt (run `fsck`). */
+export class StoreInconsistentError extends TesseraError {
+  static readonly code = 'ERR_STORE_INCONSISTENT'
+  constructor (message: string, options?: TesseraErrorOptions) { super(StoreInconsistentError.code, message, options) }
+}
+
+/** Input goes past a resource limit (entries, depth, sizes); the limits are options with safe defaults (docs/SECURITY.md). */
+export class LimitExceededError extends TesseraError {
+  static readonly code = 'ERR_LIMIT_EXCEEDED'
+  constructor (message: string, options?: TesseraErrorOptions) { super(LimitExceededError.code, message, options) }
+}
+
 /** A path inside a snapshot or archive is unsafe or malformed (`..`, absolute, NUL, empty component). */
 export class InvalidPathError extends TesseraError {
   static readonly code = 'ERR_INVALID_PATH'

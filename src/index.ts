@@ -8,6 +8,7 @@
  * - `store`: the LevelDB object store.
  * - `importer` / `exporter`: directories and tar streams in and out,
  *   byte-range reads.
+ * - `maintenance`: `gc`, `fsck`, and the gc root set.
  *
  * @example
  * ```ts
@@ -31,4 +32,5 @@ export * from './exporter/index.js'
 export * from './tar/index.js'
 export * from './layers/index.js'
 export * from './oci/index.js'
+export * from './maintenance/index.js'
 export { main as runCli } from './cli/main.js'

@@ -9,7 +9,9 @@ import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, NotFoundError } from '../errors.js'
+import { gc } from '../maintenance/gc.js'
+import { fsck } from '../maintenance/fsck.js'
 import type { Entry } from '../format/entry.js'
 import { printable } from '../format/names.js'
 import { digestToString } from '../hash/digest.js'
@@ -295,4 +297,56 @@ export async function statsCommand (store: LevelObjectStore, args: CommandArgs):
     out(`dedup ratio    ${s.dedupRatio.toFixed(2)}x`)
   }
   return 0
+}
+
+/** `rm NAME`: remove a ref (its objects stay until `gc`). */
+export async function rmCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const names = args.positionals
+  if (names.length === 0) throw new InvalidArgumentError('usage: tessera rm NAME...')
+  for (const name of names) {
+    if (!await store.deleteRef(name)) throw new NotFoundError(`no snapshot named ${JSON.stringify(name)}`)
+    if (args.values.json !== true) out(`removed ${name}`)
+  }
+  if (args.values.json === true) json({ removed: names })
+  return 0
+}
+
+/** `gc [--json]`: delete unreachable objects, print the bytes freed. */
+export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const progress = new ProgressLine('gc', args.interactive, 'objects')
+  try {
+    const result = await gc(store, { onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })
+    progress.done()
+    if (args.values.json === true) {
+      json(result)
+    } else {
+      const d = result.deleted
+      out(`freed ${formatBytes(result.bytesFreed)} (${result.bytesFreed} bytes): deleted ${d.chunks} chunks, ${d.trees} trees, ${d.snapshots} snapshots`)
+    }
+    return 0
+  } finally {
+    progress.done()
+  }
+}
+
+/** `fsck [--json] [--repair]`: verify every object; exit 1 if a problem is left. */
+export async function fsckCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const progress = new ProgressLine('fsck', args.interactive, 'objects')
+  try {
+    const report = await fsck(store, { repair: args.values.repair === true, onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })
+    progress.done()
+    if (args.values.json === true) {
+      json(report)
+    } else {
+      for (const p of report.problems) out(`${p.repaired ? 'repaired' : 'problem'} ${p.kind}: ${p.object}: ${p.message}`)
+      const o = report.objects
+      const u = report.unreferenced
+      out(`checked ${o.chunks} chunks, ${o.trees} trees, ${o.snapshots} snapshots, ${o.refs} refs (${formatBytes(report.bytesRead)} read)`)
+      if (u.chunks + u.trees + u.snapshots > 0) out(`unreferenced (gc reclaims them): ${u.chunks} chunks, ${u.trees} trees, ${u.snapshots} snapshots`)
+      out(report.ok ? 'no problems' : `${report.problems.filter((p) => !p.repaired).length} problems`)
+    }
+    return report.ok ? 0 : 1
+  } finally {
+    progress.done()
+  }
 }

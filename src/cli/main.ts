@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util'
 import { InvalidArgumentError, TesseraError } from '../errors.js'
 import { openStore } from '../store/open.js'
-import { catCommand, type CommandArgs, diffCommand, exportCommand, importCommand, lsCommand, snapshotsCommand, statsCommand } from './commands.js'
+import { catCommand, type CommandArgs, diffCommand, exportCommand, fsckCommand, gcCommand, importCommand, lsCommand, rmCommand, snapshotsCommand, statsCommand } from './commands.js'
 
 const USAGE = `usage: tessera [--store DIR] COMMAND ...
 
@@ -25,6 +25,9 @@ const USAGE = `usage: tessera [--store DIR] COMMAND ...
   snapshots [--json]
   diff NAME1 NAME2 [--json]                       added, removed, modified paths
   stats [--json]
+  rm NAME...                                      remove snapshot names (objects stay until gc)
+  gc [--json]                                     delete what no name reaches; prints bytes freed
+  fsck [--json] [--repair]                        verify every object; exit 1 on a problem
 
 The store is --store DIR, else $TESSERA_STORE, else ./.tessera (created on first use).
 NAME may also be a snapshot digest (sha256:...).`
@@ -36,7 +39,10 @@ const COMMANDS = {
   cat: catCommand,
   snapshots: snapshotsCommand,
   diff: diffCommand,
-  stats: statsCommand
+  stats: statsCommand,
+  rm: rmCommand,
+  gc: gcCommand,
+  fsck: fsckCommand
 } as const
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -67,6 +73,7 @@ export async function main (argv: string[]): Promise<number> {
         offset: { type: 'string' },
         length: { type: 'string' },
         devices: { type: 'boolean' },
+        repair: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' }
       }
     })

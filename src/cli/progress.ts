@@ -24,13 +24,16 @@ export interface ProgressFigures {
 export class ProgressLine {
   readonly #enabled: boolean
   readonly #label: string
+  readonly #unit: string
   readonly #start = Date.now()
   #last = 0
   #shown = false
 
-  constructor (label: string, enabled: boolean) {
+  /** `unit` names what `files` counts (default `files`; `gc` and `fsck` count objects). */
+  constructor (label: string, enabled: boolean, unit = 'files') {
     this.#label = label
     this.#enabled = enabled
+    this.#unit = unit
   }
 
   /** Report new figures (cheap when throttled or disabled). */
@@ -40,7 +43,7 @@ export class ProgressLine {
     if (now - this.#last < 100) return
     this.#last = now
     const secs = Math.max(0.001, (now - this.#start) / 1000)
-    process.stderr.write(`\r\x1b[K${this.#label}: ${f.files} files, ${formatBytes(f.bytes)}, ${formatBytes(f.bytes / secs)}/s`)
+    process.stderr.write(`\r\x1b[K${this.#label}: ${f.files} ${this.#unit}, ${formatBytes(f.bytes)}, ${formatBytes(f.bytes / secs)}/s`)
     this.#shown = true
   }
 

@@ -26,6 +26,7 @@ import { DEFAULT_COMPRESSION_LEVEL } from '../store/stored-object.js'
 import { ContentPool, type ContentStore } from './content-pool.js'
 import { availableParallelism } from 'node:os'
 import { type MtimePolicy, normalizeMtime } from './mtime.js'
+import { withStoreSession } from '../store/session.js'
 
 /** Progress of an import, reported as it goes. */
 export interface ImportProgress {
@@ -76,6 +77,12 @@ function wrapFsError (err: unknown, path: Buffer, action: string): never {
  * of anything it cannot read; nothing is committed then.
  */
 export async function importDirectory (store: ImportStore, source: string | Buffer, options: ImportDirectoryOptions = {}): Promise<ImportResult> {
+  // A session pins what the import writes or reuses, so a gc running
+  // meanwhile in this process keeps it (docs/FORMAT.md §6.1).
+  return await withStoreSession(store, async () => await importDirectoryInSession(store, source, options))
+}
+
+async function importDirectoryInSession (store: ImportStore, source: string | Buffer, options: ImportDirectoryOptions): Promise<ImportResult> {
   const params: SnapshotParams = { ...DEFAULT_SNAPSHOT_PARAMS, ...options.params }
   validateSnapshotParams(params)
   const { signal, onProgress } = options

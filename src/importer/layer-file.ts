@@ -16,6 +16,7 @@ import type { ObjectStore } from '../store/index.js'
 import { autoDecompress } from '../tar/compression.js'
 import { commitImport, type CommitImportOptions, type ImportResult } from './commit.js'
 import type { MtimePolicy } from './mtime.js'
+import { withStoreSession } from '../store/session.js'
 
 /** Options for {@link importLayerFile}. */
 export interface ImportLayerFileOptions extends CommitImportOptions {
@@ -41,6 +42,12 @@ export function openLayerFile (path: string, options: { maxLayerBytes?: number, 
 
 /** Apply the layer at `path` and commit the result. */
 export async function importLayerFile (store: Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'> & ReaderStore, path: string, options: ImportLayerFileOptions = {}): Promise<ImportResult> {
+  // A session pins what the import writes or reuses, so a gc running
+  // meanwhile in this process keeps it (docs/FORMAT.md §6.1).
+  return await withStoreSession(store, async () => await importLayerFileInSession(store, path, options))
+}
+
+async function importLayerFileInSession (store: Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'> & ReaderStore, path: string, options: ImportLayerFileOptions): Promise<ImportResult> {
   try {
     await access(path)
   } catch (err) {

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { IntegrityError, throwIfAborted } from '../errors.js'
+import { IntegrityError, LimitExceededError, throwIfAborted } from '../errors.js'
 import type { SnapshotParams, SnapshotRoot } from '../format/snapshot.js'
 import { type Digest, digestToString } from '../hash/digest.js'
 import { sha256 } from '../hash/index.js'
@@ -54,10 +54,19 @@ export interface FlattenOptions {
   /** Tar reader limits passed through: largest extended header, largest file. */
   maxHeaderSize?: number
   maxEntrySize?: number
+  /** Most tar entries over all layers (each costs a few KiB of memory until the tree is written). Default {@link DEFAULT_MAX_LAYER_ENTRIES}. */
+  maxEntries?: number
+  /** Most path components of an entry (trees are written recursively). Default {@link DEFAULT_MAX_PATH_DEPTH}. */
+  maxDepth?: number
   signal?: AbortSignal
   onProgress?: (p: FlattenProgress) => void
   onWarning?: (message: string) => void
 }
+
+/** Default {@link FlattenOptions.maxEntries}: 500,000 entries (about 2 GiB of memory while flattening). */
+export const DEFAULT_MAX_LAYER_ENTRIES = 500_000
+/** Default {@link FlattenOptions.maxDepth}: 1024 path components (Linux paths cannot go deeper than 2048). */
+export const DEFAULT_MAX_PATH_DEPTH = 1024
 
 /** What flattening produced. */
 export interface FlattenResult {
@@ -71,6 +80,20 @@ export interface FlattenResult {
 }
 
 type FlattenStore = Pick<ObjectStore, 'putChunk' | 'putTree'>
+
+/** Path components of a tar path (empty and `.` components not counted). */
+function pathDepth (path: Uint8Array): number {
+  let depth = 0
+  let start = 0
+  for (let i = 0; i <= path.length; i++) {
+    if (i === path.length || path[i] === 0x2f) {
+      const len = i - start
+      if (len > 0 && !(len === 1 && path[start] === 0x2e)) depth++
+      start = i + 1
+    }
+  }
+  return depth
+}
 
 function headerOf (e: TarReadEntry, index: number): LayerEntryHeader {
   return {
@@ -111,6 +134,8 @@ export async function flattenLayers (store: FlattenStore, layers: readonly Layer
   }
   let scanned = 0
   let filesInLayers = 0
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_LAYER_ENTRIES
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_PATH_DEPTH
 
   // Pass 1: headers only.
   for (let i = 0; i < layers.length; i++) {
@@ -120,6 +145,8 @@ export async function flattenLayers (store: FlattenStore, layers: readonly Layer
     const hash = layer.diffId !== undefined ? sha256.create() : undefined
     await withWholeStream(layer.open(), hash, limits, signal, async (entries) => {
       for await (const e of entries) {
+        if (scanned >= maxEntries) throw new LimitExceededError(`layer ${layer.label}: more than ${maxEntries} entries in the layers (option maxEntries)`)
+        if (pathDepth(e.path) > maxDepth) throw new LimitExceededError(`layer ${layer.label}: an entry is more than ${maxDepth} directories deep (option maxDepth)`)
         headers.push(headerOf(e, headers.length))
         if (e.type === 'file' || e.type === 'contiguous') filesInLayers++
         if (++scanned % 256 === 0) onProgress?.({ phase: 'scan', layer: i, layers: layers.length, files: scanned, bytes: 0 })

@@ -32,8 +32,10 @@ import { describeExit, startTool, type ToolExit } from '../platform/tool.js'
 import { IMAGE_ANNOTATIONS } from './annotations.js'
 import { BlobWriter, prepareLayout, readIndex, REF_NAME_ANNOTATION, writeBlob, writeIndex, type OciIndex } from './layout-writer.js'
 import { type Descriptor, MEDIA_TYPES, type Platform } from './types.js'
+import { withLayoutLock } from './layout-lock.js'
 
 export { NotOciLayoutError, REF_NAME_ANNOTATION } from './layout-writer.js'
+export { LayoutLockedError, LAYOUT_LOCK_FILE } from './layout-lock.js'
 
 /** The `tessera.image.config` annotation is not a usable image config (`ERR_INVALID_IMAGE_CONFIG`). */
 export class InvalidImageConfigError extends TesseraError {
@@ -68,6 +70,8 @@ export interface ExportOciLayoutOptions {
   onProgress?: (progress: OciExportProgress) => void
   /** Non-fatal problems (skipped sockets, annotations that are not UTF-8). */
   onWarning?: (message: string) => void
+  /** How long to wait for another writer's `index.json.lock` (default 30 s; then `ERR_OCI_LAYOUT_LOCKED`). */
+  lockTimeoutMs?: number
 }
 
 /** What {@link exportOciLayout} wrote. */
@@ -404,10 +408,12 @@ export async function exportOciLayout (reader: SnapshotReader, layoutPath: strin
   }
   throwIfAborted(signal)
 
-  // Read the index again just before replacing it, to keep the window in
-  // which a concurrent writer's entry could be lost small.
-  const index: OciIndex = await readIndex(layoutPath)
-  index.manifests = [...index.manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== tag), manifest]
-  await writeIndex(layoutPath, index)
+  // Read, merge and replace the index under the layout's lock, so that
+  // concurrent exports into one layout keep each other's entries.
+  await withLayoutLock(layoutPath, async () => {
+    const index: OciIndex = await readIndex(layoutPath)
+    index.manifests = [...index.manifests.filter((m) => m.annotations?.[REF_NAME_ANNOTATION] !== tag), manifest]
+    await writeIndex(layoutPath, index)
+  }, options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {})
   return { manifest, config, layer, diffId, tag }
 }

@@ -18,6 +18,8 @@ import type { ObjectStore } from '../store/index.js'
 import { decompress } from '../tar/compression.js'
 import { IMAGE_ANNOTATIONS } from './annotations.js'
 import { LAYER_MEDIA_TYPES, type SourceImage } from './types.js'
+import { withStoreSession } from '../store/session.js'
+import { DEFAULT_MAX_LAYER_ENTRIES, DEFAULT_MAX_PATH_DEPTH } from '../layers/flatten.js'
 
 /** Resource limits of an image import (see docs/SECURITY.md). */
 export interface ImageLimits {
@@ -25,10 +27,14 @@ export interface ImageLimits {
   maxLayerBytes?: number
   /** Most bytes one file in a layer may declare (sparse files included). Default 64 GiB. */
   maxEntryBytes?: number
+  /** Most tar entries over all layers. Default 500,000 (`DEFAULT_MAX_LAYER_ENTRIES`). */
+  maxEntries?: number
+  /** Most path components of an entry. Default 1024 (`DEFAULT_MAX_PATH_DEPTH`). */
+  maxDepth?: number
 }
 
 /** Default limits. */
-export const DEFAULT_IMAGE_LIMITS: Required<ImageLimits> = { maxLayerBytes: 64 * 2 ** 30, maxEntryBytes: 64 * 2 ** 30 }
+export const DEFAULT_IMAGE_LIMITS: Required<ImageLimits> = { maxLayerBytes: 64 * 2 ** 30, maxEntryBytes: 64 * 2 ** 30, maxEntries: DEFAULT_MAX_LAYER_ENTRIES, maxDepth: DEFAULT_MAX_PATH_DEPTH }
 
 /** Options for {@link importImage}. */
 export interface ImportImageOptions extends CommitImportOptions {
@@ -57,6 +63,12 @@ function diffIdsOf (config: Uint8Array, layers: number): Digest[] {
 
 /** Flatten `image` and commit it as one snapshot. The image is closed afterwards. */
 export async function importImage (store: Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'>, image: SourceImage, options: ImportImageOptions = {}): Promise<ImportResult> {
+  // A session pins what the import writes or reuses, so a gc running
+  // meanwhile in this process keeps it (docs/FORMAT.md §6.1).
+  return await withStoreSession(store, async () => await importImageInSession(store, image, options))
+}
+
+async function importImageInSession (store: Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'>, image: SourceImage, options: ImportImageOptions): Promise<ImportResult> {
   try {
     const params: SnapshotParams = { ...DEFAULT_SNAPSHOT_PARAMS, ...options.params }
     validateSnapshotParams(params)
@@ -77,6 +89,8 @@ export async function importImage (store: Pick<ObjectStore, 'putChunk' | 'putTre
     const flat = await flattenLayers(store, layers, {
       params,
       maxEntrySize: limits.maxEntryBytes,
+      maxEntries: limits.maxEntries,
+      maxDepth: limits.maxDepth,
       ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
       ...(signal !== undefined ? { signal } : {}),
       ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),

@@ -19,6 +19,6 @@ export { parseImageLocation, type ImageLocation, type ImageTransport } from './r
 export { parsePlatform, formatPlatform, defaultPlatform } from './platform.js'
 export { importImage, imageConfigOf, DEFAULT_IMAGE_LIMITS, type ImportImageOptions, type ImageLimits } from './import.js'
 export {
-  exportOciLayout, NotOciLayoutError, InvalidImageConfigError, REF_NAME_ANNOTATION,
+  exportOciLayout, NotOciLayoutError, InvalidImageConfigError, REF_NAME_ANNOTATION, LayoutLockedError, LAYOUT_LOCK_FILE,
   type ExportOciLayoutOptions, type ExportOciLayoutResult, type OciLayerCompression
 } from './export-layout.js'

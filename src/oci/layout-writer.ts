@@ -10,9 +10,9 @@
  * an interrupted export leaves at worst unreferenced blobs, never an index
  * entry pointing at a missing or partial blob.
  *
- * Not a lock: two processes adding to the same layout at the same time can
- * lose one of the two index entries (each reads, merges and replaces
- * `index.json`). The blobs themselves are safe to write concurrently.
+ * Concurrent writers: `exportOciLayout` replaces `index.json` under the
+ * layout's lock (`layout-lock.ts`), so tessera exports keep each other's
+ * entries. The blobs themselves are safe to write concurrently.
  *
  * @module
  */

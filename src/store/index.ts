@@ -9,6 +9,13 @@
  * - `commitSnapshot` makes a snapshot and its ref visible in one atomic
  *   write, after everything written before it is durable.
  *
+ * - While a session (`beginSession()`) is open, every object written,
+ *   found present or read is pinned; `gc` keeps pinned objects and all
+ *   they reach (docs/FORMAT.md §6.1). Importers hold a session.
+ * - A failed batch write makes the open store refuse further work
+ *   (`ERR_STORE`, with the cause); reopening it gives the last consistent
+ *   state.
+ *
  * Consumers take the narrowest view they need, for example
  * `Pick<ObjectStore, 'getChunk' | 'getTree'>` for readers.
  *
@@ -82,6 +89,7 @@ export interface ObjectStore {
   close (): Promise<void>
 }
 
-export { LevelObjectStore, type LevelObjectStoreOptions } from './level-store.js'
+export { LevelObjectStore, type LevelObjectStoreOptions, type ObjectKind, type StoreCounters, type DeleteResult, declaredLength, MAX_CHUNK_BYTES, MAX_TREE_BYTES } from './level-store.js'
+export { StoreSession, type SessionSource, withStoreSession } from './session.js'
 export { openStore, openMemoryStore, type OpenStoreOptions } from './open.js'
 export { encodeStored, decodeStored, CODEC_RAW, CODEC_ZSTD, DEFAULT_COMPRESSION_LEVEL } from './stored-object.js'

@@ -8,6 +8,7 @@
  */
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
 import { NotFoundError, RefExistsError, StoreError, UnsupportedError } from '../errors.js'
+import { CODEC_RAW, CODEC_ZSTD } from './stored-object.js'
 import { digestToString } from '../hash/digest.js'
 import { assertRefName, decodeRef, encodeRef, type RefRecord } from '../format/ref.js'
 import { decodeCanonical, encodeCanonical } from '../format/canonical.js'
@@ -15,7 +16,8 @@ import type { CommitOptions, ObjectStore, PutResult, StoreStats } from './index.
 import { CompressPool } from './compress-pool.js'
 import { DigestFilter } from './digest-filter.js'
 import { decodeStored, DEFAULT_COMPRESSION_LEVEL, encodeStored } from './stored-object.js'
-import { loadZstd } from './zstd.js'
+import { loadZstd, zstdContentSize } from './zstd.js'
+import { StoreSession } from './session.js'
 
 type Bytes = Uint8Array
 type Db = AbstractLevel<any, Bytes, Bytes>
@@ -23,8 +25,48 @@ type Sub = AbstractSublevel<Db, any, Bytes, Bytes>
 
 /** Value of the `format` meta key. */
 export const STORE_FORMAT = 'tessera-store-1'
-const MAX_CHUNK = 64 * 1024 * 1024
-const MAX_TREE = 256 * 1024 * 1024
+/** Largest chunk a read accepts (decompressed). */
+export const MAX_CHUNK_BYTES = 64 * 1024 * 1024
+/** Largest tree or snapshot object a read accepts (decompressed). */
+export const MAX_TREE_BYTES = 256 * 1024 * 1024
+const MAX_CHUNK = MAX_CHUNK_BYTES
+const MAX_TREE = MAX_TREE_BYTES
+
+/** The kinds of stored object, and the chunk index keyspace `x`. */
+export type ObjectKind = 'chunk' | 'tree' | 'snapshot'
+
+/** The store's counters (docs/FORMAT.md §6), as stored in `m/stats`. */
+export interface StoreCounters {
+  chunks: number
+  chunkBytes: number
+  chunkStored: number
+  /** Tree objects (snapshots are counted in `snapshots`). */
+  trees: number
+  /** Uncompressed bytes of trees and snapshots together. */
+  treeBytes: number
+  /** Stored bytes of trees and snapshots together. */
+  treeStored: number
+  snapshots: number
+}
+
+/** What {@link LevelObjectStore.deleteObjects} removed. */
+export interface DeleteResult {
+  chunks: number
+  trees: number
+  snapshots: number
+  /** Stored bytes of the deleted objects (what they took in the store before compaction). */
+  storedBytes: number
+}
+
+/**
+ * The uncompressed length a stored object declares (codec byte and zstd
+ * frame header), without decompressing; 0 when the header is unreadable.
+ */
+export function declaredLength (stored: Uint8Array): number {
+  if (stored[0] === CODEC_RAW) return stored.length - 1
+  if (stored[0] === CODEC_ZSTD) return zstdContentSize(stored.subarray(1)) ?? 0
+  return 0
+}
 
 /** Options for {@link LevelObjectStore}. */
 export interface LevelObjectStoreOptions {
@@ -36,15 +78,7 @@ export interface LevelObjectStoreOptions {
   compressionThreads?: number
 }
 
-interface Counters {
-  chunks: number
-  chunkBytes: number
-  chunkStored: number
-  trees: number
-  treeBytes: number
-  treeStored: number
-  snapshots: number
-}
+type Counters = StoreCounters
 
 interface Op { type: 'put' | 'del', sublevel: Sub, key: Bytes, value?: Bytes }
 
@@ -76,6 +110,17 @@ export class LevelObjectStore implements ObjectStore {
   #opsBytes = 0
   #writing: Promise<void> = Promise.resolve()
   #closed = false
+  /** Set after a batch failed to write: the in-memory state no longer matches the database. */
+  #failed: Error | undefined
+  /** Open sessions (import or gc) and the sequence number each started at. */
+  readonly #sessions = new Set<StoreSession>()
+  #touchSeq = 0
+  /** While a session is open: key → sequence number of its last touch (put, found present, read). */
+  readonly #pins = new Map<string, number>()
+  /** Keys a gc has decided to delete: logically absent, still in the database. */
+  readonly #condemned = new Set<string>()
+  /** Keys whose delete is queued or being written: absent unless queued again. */
+  readonly #deleting = new Set<string>()
 
   private constructor (db: Db, options: LevelObjectStoreOptions) {
     this.#db = db
@@ -130,6 +175,171 @@ export class LevelObjectStore implements ObjectStore {
 
   #assertOpen (): void {
     if (this.#closed) throw new StoreError('the store is closed')
+    if (this.#failed !== undefined) throw new StoreError(`the store is unusable after a failed write (${this.#failed.message}); close and reopen it`, { cause: this.#failed })
+  }
+
+  #sublevelOf (tag: string): Sub {
+    return tag === 'c' ? this.#chunks : tag === 't' ? this.#trees : this.#snapshots
+  }
+
+  /** Record that `key` is in use by a live session (only while one is open). */
+  #touch (k: string): void {
+    if (this.#sessions.size > 0) this.#pins.set(k, ++this.#touchSeq)
+  }
+
+  /**
+   * Open a session: until it is ended, every object written, found present
+   * or read through this store (by anyone) is pinned, and `gc` keeps it and
+   * everything it reaches. Importers hold one for the whole import; `gc`
+   * holds one too, so that whatever is touched while it runs is kept.
+   */
+  beginSession (): StoreSession {
+    this.#assertOpen()
+    const session = new StoreSession(this.#touchSeq, (s) => this.#endSession(s))
+    this.#sessions.add(session)
+    return session
+  }
+
+  #endSession (session: StoreSession): void {
+    if (!this.#sessions.delete(session)) return
+    if (this.#sessions.size === 0) { this.#pins.clear(); return }
+    let oldest = Infinity
+    for (const s of this.#sessions) oldest = Math.min(oldest, s.startSeq)
+    // A pin is needed while a session that was open when it was made is open.
+    for (const [k, seq] of this.#pins) if (seq <= oldest) this.#pins.delete(k)
+  }
+
+  /** The current touch sequence number (see {@link pinnedSince}). */
+  get touchSeq (): number { return this.#touchSeq }
+
+  /** Objects pinned by live sessions with a touch after `seq`. */
+  pinnedSince (seq: number): Array<{ kind: ObjectKind, digest: Uint8Array }> {
+    const out: Array<{ kind: ObjectKind, digest: Uint8Array }> = []
+    for (const [k, s] of this.#pins) {
+      if (s > seq) out.push({ kind: tagKind(k[0]!), digest: keyDigest(k) })
+    }
+    return out
+  }
+
+  /**
+   * The gc's commit point, synchronous: if every object pinned after `seq`
+   * is `settled` (its closure already marked), condemn every candidate not
+   * pinned, and return true; otherwise change nothing and return false (the
+   * caller marks from the new pins and tries again). Condemned objects read
+   * as absent at once; writing one again rescues it.
+   */
+  condemn (seq: number, candidates: Iterable<{ kind: ObjectKind, key: string }>, settled: (kind: ObjectKind, key: string) => boolean): boolean {
+    this.#assertOpen()
+    for (const [k, s] of this.#pins) {
+      if (s > seq && !settled(tagKind(k[0]!), k.slice(1))) return false
+    }
+    for (const { kind, key } of candidates) {
+      const k = kindTag(kind) + key
+      if (!this.#pins.has(k)) this.#condemned.add(k)
+    }
+    return true
+  }
+
+  /** Forget every condemnation not yet carried out (a gc that stopped early). */
+  pardon (): void { this.#condemned.clear() }
+
+  /** Digests still condemned (to be deleted by {@link deleteCondemned}). */
+  condemned (): Array<{ kind: ObjectKind, digest: Uint8Array }> {
+    return [...this.#condemned].map((k) => ({ kind: tagKind(k[0]!), digest: keyDigest(k) }))
+  }
+
+  /**
+   * Delete objects, with the counters, in the store's ordered batches.
+   * With `onlyCondemned`, objects rescued since they were condemned are
+   * skipped. Bytes are the stored sizes, read just before the delete.
+   */
+  async deleteObjects (objects: Iterable<{ kind: ObjectKind, digest: Uint8Array }>, options: { onlyCondemned?: boolean, onProgress?: (deleted: DeleteResult) => void } = {}): Promise<DeleteResult> {
+    this.#assertOpen()
+    const result: DeleteResult = { chunks: 0, trees: 0, snapshots: 0, storedBytes: 0 }
+    let group: Array<{ kind: ObjectKind, digest: Uint8Array }> = []
+    const run = async (): Promise<void> => {
+      const values = await Promise.all(group.map(async (o) => await this.#sublevelOf(kindTag(o.kind)).get(o.digest)))
+      // From here to the queueing, synchronous: no put can slip in between.
+      for (let i = 0; i < group.length; i++) {
+        const { kind, digest } = group[i]!
+        const stored = values[i]
+        const k = kindTag(kind) + keyOf(digest)
+        if (options.onlyCondemned === true && !this.#condemned.has(k)) continue
+        this.#condemned.delete(k)
+        if (stored === undefined || this.#pending.has(k) || this.#deleting.has(k)) continue
+        this.#deleting.add(k)
+        const sublevel = this.#sublevelOf(kindTag(kind))
+        this.#ops.push({ type: 'del', sublevel, key: digest })
+        if (kind === 'chunk') this.#ops.push({ type: 'del', sublevel: this.#chunkIndex, key: digest })
+        const c = this.#counters
+        const length = declaredLength(stored)
+        if (kind === 'chunk') { c.chunks--; c.chunkBytes -= length; c.chunkStored -= stored.length; result.chunks++ } else if (kind === 'tree') { c.trees--; c.treeBytes -= length; c.treeStored -= stored.length; result.trees++ } else { c.snapshots--; c.treeBytes -= length; c.treeStored -= stored.length; result.snapshots++ }
+        result.storedBytes += stored.length
+      }
+      group = []
+      await this.flush()
+      options.onProgress?.({ ...result })
+    }
+    for (const o of objects) {
+      group.push(o)
+      if (group.length >= 1024) await run()
+    }
+    if (group.length > 0) await run()
+    return result
+  }
+
+  /** Every digest of a kind, in key order (key-only scan). `chunk-index` lists the `x` keyspace. */
+  async * listDigests (kind: ObjectKind | 'chunk-index'): AsyncIterable<Uint8Array> {
+    this.#assertOpen()
+    const sub = kind === 'chunk-index' ? this.#chunkIndex : this.#sublevelOf(kindTag(kind))
+    for await (const key of sub.keys()) yield key
+  }
+
+  /** Every object of a kind with its stored form (codec byte + payload), unverified. */
+  async * listStored (kind: ObjectKind): AsyncIterable<[Uint8Array, Uint8Array]> {
+    this.#assertOpen()
+    for await (const entry of this.#sublevelOf(kindTag(kind)).iterator()) yield entry
+  }
+
+  /** Every ref with its raw record bytes (not decoded: fsck reports bad ones). */
+  async * listRawRefs (): AsyncIterable<[string, Uint8Array]> {
+    this.#assertOpen()
+    for await (const [key, value] of this.#refs.iterator()) yield [Buffer.from(key).toString('utf8'), value]
+  }
+
+  /** Delete a ref whatever its record holds (fsck --repair). */
+  async deleteRawRef (name: string): Promise<void> {
+    this.#assertOpen()
+    await this.flush()
+    await this.#refs.del(Buffer.from(name, 'utf8'))
+  }
+
+  /** Add (or, with `del`, remove) chunk index keys, in the ordered batches (fsck --repair). */
+  async fixChunkIndex (add: Iterable<Uint8Array>, del: Iterable<Uint8Array>): Promise<void> {
+    this.#assertOpen()
+    for (const d of add) this.#ops.push({ type: 'put', sublevel: this.#chunkIndex, key: d, value: EMPTY })
+    for (const d of del) this.#ops.push({ type: 'del', sublevel: this.#chunkIndex, key: d })
+    await this.flush()
+  }
+
+  /** The counters as the store keeps them. */
+  counters (): StoreCounters { return { ...this.#counters } }
+
+  /** Replace the counters with recounted ones (fsck --repair), written at once. */
+  async setCounters (counters: StoreCounters): Promise<void> {
+    this.#assertOpen()
+    await this.flush()
+    this.#counters = { ...counters }
+    this.#ops.push(this.#countersOp())
+    await this.flush()
+  }
+
+  /** Compact the database so deleted objects free disk space (a no-op where unsupported). */
+  async compact (): Promise<void> {
+    this.#assertOpen()
+    await this.flush()
+    const db = this.#db as unknown as { compactRange?: (start: Bytes, end: Bytes) => Promise<void> }
+    if (typeof db.compactRange === 'function') await db.compactRange(new Uint8Array([0]), new Uint8Array([0xff, 0xff, 0xff, 0xff]))
   }
 
   #queue (sublevel: Sub, tag: string, digest: Bytes, stored: Bytes): void {
@@ -155,14 +365,20 @@ export class LevelObjectStore implements ObjectStore {
     const previous = this.#writing
     const write = (async () => {
       await previous
+      if (this.#failed !== undefined) throw new StoreError(`writing to the store failed earlier: ${this.#failed.message}`, { cause: this.#failed })
       try {
         await this.#db.batch(ops as any)
       } catch (err) {
+        // What is in memory (queued objects, counters) no longer matches
+        // the database: refuse everything until the store is reopened.
+        this.#failed = err as Error
         throw new StoreError(`writing to the store failed: ${(err as Error).message}`, { cause: err })
       }
       for (const op of ops) {
-        if (op.sublevel === this.#chunks) this.#pending.delete('c' + keyOf(op.key))
-        else if (op.sublevel === this.#trees) this.#pending.delete('t' + keyOf(op.key))
+        const tag = op.sublevel === this.#chunks ? 'c' : op.sublevel === this.#trees ? 't' : op.sublevel === this.#snapshots ? 's' : undefined
+        if (tag === undefined) continue
+        const k = tag + keyOf(op.key)
+        if (op.type === 'put') { if (this.#pending.get(k) === op.value) this.#pending.delete(k) } else this.#deleting.delete(k)
       }
     })()
     this.#writing = write.catch(() => {})
@@ -171,8 +387,13 @@ export class LevelObjectStore implements ObjectStore {
 
   async #has (sublevel: Sub, tag: string, digest: Bytes): Promise<boolean> {
     const k = tag + keyOf(digest)
-    if (this.#pending.has(k) || this.#inflight.has(k)) return true
-    return await this.#keyspaceOf(sublevel).has(digest)
+    if (this.#pending.has(k) || this.#inflight.has(k)) { this.#touch(k); return true }
+    if (this.#condemned.has(k) || this.#deleting.has(k)) return false
+    const found = await this.#keyspaceOf(sublevel).has(digest)
+    // Checked again after the await: a gc may have condemned it meanwhile.
+    if (!found || this.#condemned.has(k) || this.#deleting.has(k)) return this.#pending.has(k)
+    this.#touch(k)
+    return true
   }
 
   /**
@@ -183,13 +404,18 @@ export class LevelObjectStore implements ObjectStore {
   async #put (sublevel: Sub, tag: 'c' | 't', digest: Bytes, length: number, encode: () => Promise<Bytes>): Promise<PutResult> {
     this.#assertOpen()
     const k = tag + keyOf(digest)
+    this.#touch(k)
     if (this.#pending.has(k) || this.#inflight.has(k)) return 'present'
+    // Condemned by a running gc but not deleted yet: rescued by this write.
+    if (this.#condemned.delete(k)) return 'present'
     let settle!: () => void
     const done = new Promise<void>((resolve) => { settle = resolve })
     this.#inflight.set(k, done)
     try {
       const filter = await this.#filterOf(sublevel, tag)
-      if (filter.mayHave(digest) && await this.#keyspaceOf(sublevel).has(digest)) return 'present'
+      if (!this.#deleting.has(k) && filter.mayHave(digest) && await this.#keyspaceOf(sublevel).has(digest)) {
+        if (this.#condemned.delete(k) || !this.#deleting.has(k)) return 'present'
+      }
       filter.add(digest)
       const stored = await encode()
       this.#queue(sublevel, tag, digest, stored)
@@ -208,9 +434,15 @@ export class LevelObjectStore implements ObjectStore {
     if (digest.length !== 32) throw new NotFoundError(`${what}: a digest has 32 bytes`)
     const k = tag + keyOf(digest)
     await this.#inflight.get(k)
-    const stored = this.#pending.get(k) ?? await sublevel.get(digest)
+    let stored = this.#pending.get(k)
+    if (stored === undefined && !this.#condemned.has(k) && !this.#deleting.has(k)) {
+      stored = await sublevel.get(digest)
+      if (this.#condemned.has(k) || this.#deleting.has(k)) stored = this.#pending.get(k)
+    }
     if (stored === undefined) throw new NotFoundError(`${what} ${digestToString(digest)} is not in the store`)
-    return decodeStored(stored, digest, what, max)
+    const bytes = decodeStored(stored, digest, what, max)
+    this.#touch(k)
+    return bytes
   }
 
   /** Where existence is checked: chunks in their small index keyspace (reading `c` would page in values). */
@@ -298,23 +530,35 @@ export class LevelObjectStore implements ObjectStore {
   async commitSnapshot (name: string, snapshot: { digest: Bytes, bytes: Bytes }, record: Omit<RefRecord, 'snapshot'>, options: CommitOptions = {}): Promise<void> {
     this.#assertOpen()
     assertRefName(name)
+    const k = 's' + keyOf(snapshot.digest)
+    this.#touch(k)
     await this.flush()
     const refKey = Buffer.from(name, 'utf8')
     if (options.replace !== true && await this.#refs.has(refKey)) {
       throw new RefExistsError(`a snapshot named ${JSON.stringify(name)} already exists`)
     }
-    const ops: Op[] = []
-    if (!await this.#snapshots.has(snapshot.digest)) {
+    let present = this.#pending.has(k)
+    if (!present && !this.#condemned.delete(k) && !this.#deleting.has(k)) {
+      present = await this.#snapshots.has(snapshot.digest)
+      // A gc may have condemned it (rescued here) or queued its delete meanwhile.
+      if (present && !this.#condemned.delete(k) && this.#deleting.has(k)) present = this.#pending.has(k)
+    } else if (!present) {
+      present = !this.#deleting.has(k)
+    }
+    this.#assertOpen()
+    // Queued together and flushed: the snapshot, its ref and the counters
+    // land in one batch, after (or with) every object queued before.
+    if (!present && !this.#pending.has(k)) {
       const stored = encodeStored(snapshot.bytes, { level: 0 })
-      ops.push({ type: 'put', sublevel: this.#snapshots, key: snapshot.digest, value: stored })
+      this.#pending.set(k, stored)
+      this.#ops.push({ type: 'put', sublevel: this.#snapshots, key: snapshot.digest, value: stored })
       this.#counters.snapshots++
       this.#counters.treeBytes += snapshot.bytes.length
       this.#counters.treeStored += stored.length
     }
-    ops.push({ type: 'put', sublevel: this.#refs, key: refKey, value: encodeRef({ snapshot: snapshot.digest, ...record }) })
-    ops.push(this.#countersOp())
+    this.#ops.push({ type: 'put', sublevel: this.#refs, key: refKey, value: encodeRef({ snapshot: snapshot.digest, ...record }) })
     try {
-      await this.#db.batch(ops as any)
+      await this.flush()
     } catch (err) {
       throw new StoreError(`committing snapshot ${JSON.stringify(name)} failed: ${(err as Error).message}`, { cause: err })
     }
@@ -338,8 +582,10 @@ export class LevelObjectStore implements ObjectStore {
     this.#assertOpen()
     assertRefName(name)
     const key = Buffer.from(name, 'utf8')
+    await this.flush()
     if (!await this.#refs.has(key)) return false
-    await this.#refs.del(key)
+    this.#ops.push({ type: 'del', sublevel: this.#refs, key })
+    await this.flush()
     return true
   }
 
@@ -368,7 +614,7 @@ export class LevelObjectStore implements ObjectStore {
   async close (): Promise<void> {
     if (this.#closed) return
     try {
-      await this.flush()
+      if (this.#failed === undefined) await this.flush()
     } finally {
       this.#closed = true
       await this.#pool.close()
@@ -376,3 +622,8 @@ export class LevelObjectStore implements ObjectStore {
     }
   }
 }
+
+const TAGS: Record<ObjectKind, 'c' | 't' | 's'> = { chunk: 'c', tree: 't', snapshot: 's' }
+function kindTag (kind: ObjectKind): 'c' | 't' | 's' { return TAGS[kind] }
+function tagKind (tag: string): ObjectKind { return tag === 'c' ? 'chunk' : tag === 't' ? 'tree' : 'snapshot' }
+function keyDigest (k: string): Uint8Array { return new Uint8Array(Buffer.from(k.slice(1), 'latin1')) }

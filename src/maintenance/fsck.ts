@@ -1,0 +1,289 @@
+/**
+ * fsck: re-read and verify every object of a store.
+ *
+ * - every chunk, tree and snapshot decodes from its stored form and hashes
+ *   to its key (`corrupt`);
+ * - every tree and snapshot is canonical (`non-canonical`), and every tree
+ *   follows the `inlineMax` of each snapshot that reaches it;
+ * - everything a ref reaches is present (`missing`), and each chunk has the
+ *   length its reference says (`length-mismatch`);
+ * - every ref decodes (`bad-ref`) and points at a readable snapshot
+ *   (`dangling-ref`);
+ * - the chunk index `x` matches `c` (`index`) and the counters match a
+ *   recount (`counters`).
+ *
+ * Objects no ref reaches are not problems (a gc reclaims them); they are
+ * counted in `unreferenced`.
+ *
+ * `repair` drops what cannot be rebuilt and never intact data: refs that
+ * do not decode or whose snapshot is missing or corrupt, corrupt objects
+ * (so that importing the same content again stores them anew), and it
+ * rebuilds the chunk index and the counters. Missing objects stay
+ * reported: only a new import of the same content brings them back.
+ *
+ * @module
+ */
+import { throwIfAborted } from '../errors.js'
+import { decodeRef } from '../format/ref.js'
+import { decodeSnapshot } from '../format/snapshot.js'
+import { decodeTree } from '../format/tree.js'
+import { digestToString } from '../hash/digest.js'
+import { declaredLength, type LevelObjectStore, MAX_CHUNK_BYTES, MAX_TREE_BYTES, type ObjectKind, type StoreCounters } from '../store/level-store.js'
+import { decodeStored } from '../store/stored-object.js'
+import { digestKey } from './mark.js'
+
+/** Kinds of problem fsck reports. */
+export type FsckProblemKind = 'corrupt' | 'non-canonical' | 'missing' | 'length-mismatch' | 'bad-ref' | 'dangling-ref' | 'index' | 'counters'
+
+/** One problem. */
+export interface FsckProblem {
+  kind: FsckProblemKind
+  /** The object: `chunk sha256:…`, `tree sha256:…`, `snapshot sha256:…`, `ref NAME`, `index`, `counters`. */
+  object: string
+  message: string
+  /** The error code reading the object gave, when there was one. */
+  code?: string
+  /** True when `repair` fixed it. */
+  repaired: boolean
+}
+
+/** Progress of an fsck. */
+export interface FsckProgress {
+  phase: 'chunks' | 'trees' | 'snapshots' | 'refs' | 'reachability'
+  objects: number
+  bytes: number
+}
+
+/** Options for {@link fsck}. */
+export interface FsckOptions {
+  /** Drop refs that cannot be rebuilt and corrupt objects; rebuild the index and counters. */
+  repair?: boolean
+  signal?: AbortSignal
+  onProgress?: (progress: FsckProgress) => void
+}
+
+/** What fsck found. */
+export interface FsckReport {
+  /** No problem is left (none found, or all repaired). */
+  ok: boolean
+  /** Objects read, per kind, and refs. */
+  objects: { chunks: number, trees: number, snapshots: number, refs: number }
+  /** Objects no ref reaches (not a problem). */
+  unreferenced: { chunks: number, trees: number, snapshots: number }
+  /** Stored bytes read. */
+  bytesRead: number
+  problems: FsckProblem[]
+}
+
+interface TreeInfo {
+  subtrees: Uint8Array[]
+  chunks: Array<{ digest: Uint8Array, length: number }>
+  /** Largest inline file, -1 if none. */
+  maxInline: number
+  /** Smallest chunked file, Infinity if none. */
+  minChunked: number
+}
+
+const codeOf = (err: unknown): string | undefined => (err as { code?: unknown }).code as string | undefined
+const problemKind = (err: unknown): FsckProblemKind => codeOf(err) === 'ERR_NON_CANONICAL' ? 'non-canonical' : 'corrupt'
+
+/** Verify every object of `store`; see the module documentation. */
+export async function fsck (store: LevelObjectStore, options: FsckOptions = {}): Promise<FsckReport> {
+  const { signal, onProgress } = options
+  const repair = options.repair === true
+  const problems: FsckProblem[] = []
+  const report = (p: Omit<FsckProblem, 'repaired'>): FsckProblem => { const full = { ...p, repaired: false }; problems.push(full); return full }
+  await store.flush()
+  const counted: StoreCounters = { chunks: 0, chunkBytes: 0, chunkStored: 0, trees: 0, treeBytes: 0, treeStored: 0, snapshots: 0 }
+  let bytesRead = 0
+  const broken: Array<{ kind: ObjectKind, digest: Uint8Array, problem: FsckProblem, stored: Uint8Array }> = []
+
+  // Chunks: digests and lengths.
+  const chunkLength = new Map<string, number>()
+  const badChunks = new Set<string>()
+  for await (const [digest, stored] of store.listStored('chunk')) {
+    bytesRead += stored.length
+    counted.chunks++
+    counted.chunkStored += stored.length
+    try {
+      const bytes = decodeStored(stored, digest, 'chunk', MAX_CHUNK_BYTES)
+      chunkLength.set(digestKey(digest), bytes.length)
+      counted.chunkBytes += bytes.length
+    } catch (err) {
+      counted.chunkBytes += declaredLength(stored)
+      badChunks.add(digestKey(digest))
+      broken.push({ kind: 'chunk', digest, stored, problem: report({ kind: problemKind(err), object: `chunk ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
+    }
+    if (counted.chunks % 1024 === 0) { throwIfAborted(signal); onProgress?.({ phase: 'chunks', objects: counted.chunks, bytes: bytesRead }) }
+  }
+
+  // The chunk index must list exactly the chunks.
+  const indexed = new Set<string>()
+  const orphanIndex: Uint8Array[] = []
+  for await (const digest of store.listDigests('chunk-index')) {
+    const k = digestKey(digest)
+    indexed.add(k)
+    if (!chunkLength.has(k) && !badChunks.has(k)) orphanIndex.push(digest)
+  }
+  const unindexed: Uint8Array[] = []
+  for (const k of [...chunkLength.keys(), ...badChunks]) if (!indexed.has(k)) unindexed.push(new Uint8Array(Buffer.from(k, 'latin1')))
+  indexed.clear()
+  const indexProblem = orphanIndex.length + unindexed.length > 0
+    ? report({ kind: 'index', object: 'index', message: `the chunk index lists ${orphanIndex.length} chunks that are not stored and misses ${unindexed.length} that are` })
+    : undefined
+
+  // Trees: canonical, and what they reference.
+  const trees = new Map<string, TreeInfo>()
+  const badTrees = new Set<string>()
+  for await (const [digest, stored] of store.listStored('tree')) {
+    bytesRead += stored.length
+    counted.trees++
+    counted.treeStored += stored.length
+    try {
+      const bytes = decodeStored(stored, digest, 'tree', MAX_TREE_BYTES)
+      counted.treeBytes += bytes.length
+      const info: TreeInfo = { subtrees: [], chunks: [], maxInline: -1, minChunked: Infinity }
+      for (const e of decodeTree(bytes)) {
+        if (e.kind === 'dir') info.subtrees.push(e.tree)
+        else if (e.kind === 'file') {
+          if (e.content instanceof Uint8Array) info.maxInline = Math.max(info.maxInline, e.size)
+          else { info.minChunked = Math.min(info.minChunked, e.size); for (const c of e.content) info.chunks.push({ digest: c.digest, length: c.length }) }
+        }
+      }
+      trees.set(digestKey(digest), info)
+    } catch (err) {
+      counted.treeBytes += declaredLength(stored)
+      badTrees.add(digestKey(digest))
+      broken.push({ kind: 'tree', digest, stored, problem: report({ kind: problemKind(err), object: `tree ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
+    }
+    if (counted.trees % 1024 === 0) { throwIfAborted(signal); onProgress?.({ phase: 'trees', objects: counted.trees, bytes: bytesRead }) }
+  }
+
+  // Snapshots.
+  const snapshots = new Map<string, { root: Uint8Array, inlineMax: number }>()
+  const badSnapshots = new Set<string>()
+  for await (const [digest, stored] of store.listStored('snapshot')) {
+    bytesRead += stored.length
+    counted.snapshots++
+    counted.treeStored += stored.length
+    counted.treeBytes += declaredLength(stored)
+    try {
+      const snapshot = decodeSnapshot(decodeStored(stored, digest, 'snapshot', MAX_TREE_BYTES))
+      snapshots.set(digestKey(digest), { root: snapshot.root.tree, inlineMax: snapshot.params.inlineMax })
+    } catch (err) {
+      badSnapshots.add(digestKey(digest))
+      broken.push({ kind: 'snapshot', digest, stored, problem: report({ kind: problemKind(err), object: `snapshot ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
+    }
+  }
+  onProgress?.({ phase: 'snapshots', objects: counted.snapshots, bytes: bytesRead })
+
+  // Refs, and everything they reach.
+  const reached = { chunk: new Set<string>(), tree: new Set<string>(), snapshot: new Set<string>() }
+  const checkedUnder = new Set<string>()
+  const missingReported = new Set<string>()
+  const droppable: Array<{ name: string, problem: FsckProblem }> = []
+  let refs = 0
+  for await (const [name, raw] of store.listRawRefs()) {
+    refs++
+    let snapshotDigest: Uint8Array
+    try {
+      snapshotDigest = decodeRef(raw).snapshot
+    } catch (err) {
+      droppable.push({ name, problem: report({ kind: 'bad-ref', object: `ref ${name}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
+      continue
+    }
+    const sk = digestKey(snapshotDigest)
+    const snapshot = snapshots.get(sk)
+    if (snapshot === undefined) {
+      const why = badSnapshots.has(sk) ? 'is corrupt' : 'is not in the store'
+      droppable.push({ name, problem: report({ kind: 'dangling-ref', object: `ref ${name}`, message: `its snapshot ${digestToString(snapshotDigest)} ${why}` }) })
+      continue
+    }
+    reached.snapshot.add(sk)
+    // Walk the trees under this snapshot's inlineMax (iteratively: trees may nest deep).
+    const stack: Array<{ digest: Uint8Array, from: string }> = [{ digest: snapshot.root, from: `snapshot ${digestToString(snapshotDigest)}` }]
+    while (stack.length > 0) {
+      const { digest, from } = stack.pop()!
+      const tk = digestKey(digest)
+      const under = `${snapshot.inlineMax}:${tk}`
+      if (checkedUnder.has(under)) continue
+      checkedUnder.add(under)
+      reached.tree.add(tk)
+      const info = trees.get(tk)
+      if (info === undefined) {
+        if (!badTrees.has(tk) && !missingReported.has('t' + tk)) {
+          missingReported.add('t' + tk)
+          report({ kind: 'missing', object: `tree ${digestToString(digest)}`, message: `referenced by ${from} (ref ${name}) but not in the store` })
+        }
+        continue
+      }
+      if (info.maxInline > snapshot.inlineMax || info.minChunked <= snapshot.inlineMax) {
+        report({ kind: 'non-canonical', object: `tree ${digestToString(digest)}`, message: `its files are not inline exactly up to the inlineMax ${snapshot.inlineMax} of snapshot ${digestToString(snapshotDigest)} (ref ${name})` })
+      }
+      for (const sub of info.subtrees) stack.push({ digest: sub, from: `tree ${digestToString(digest)}` })
+      for (const c of info.chunks) {
+        const ck = digestKey(c.digest)
+        reached.chunk.add(ck)
+        const length = chunkLength.get(ck)
+        if (length === undefined) {
+          if (!badChunks.has(ck) && !missingReported.has('c' + ck)) {
+            missingReported.add('c' + ck)
+            report({ kind: 'missing', object: `chunk ${digestToString(c.digest)}`, message: `referenced by tree ${digestToString(digest)} (ref ${name}) but not in the store` })
+          }
+        } else if (length !== c.length) {
+          if (!missingReported.has('l' + ck)) {
+            missingReported.add('l' + ck)
+            report({ kind: 'length-mismatch', object: `chunk ${digestToString(c.digest)}`, message: `tree ${digestToString(digest)} says ${c.length} bytes, the chunk has ${length}` })
+          }
+        }
+      }
+    }
+    throwIfAborted(signal)
+    onProgress?.({ phase: 'reachability', objects: refs, bytes: bytesRead })
+  }
+
+  const stored = store.counters()
+  const countersDiffer = (Object.keys(counted) as Array<keyof StoreCounters>).some((k) => counted[k] !== stored[k])
+
+  if (repair) {
+    for (const { name, problem } of droppable) { await store.deleteRawRef(name); problem.repaired = true }
+    if (broken.length > 0) {
+      await store.deleteObjects(broken.map(({ kind, digest }) => ({ kind, digest })))
+      for (const b of broken) {
+        b.problem.repaired = true
+        if (b.kind === 'chunk') { counted.chunks--; counted.chunkStored -= b.stored.length; counted.chunkBytes -= declaredLength(b.stored) } else {
+          if (b.kind === 'tree') counted.trees--; else counted.snapshots--
+          counted.treeStored -= b.stored.length
+          counted.treeBytes -= declaredLength(b.stored)
+        }
+      }
+    }
+    if (indexProblem !== undefined) {
+      const deletedChunks = new Set(broken.filter((b) => b.kind === 'chunk').map((b) => digestKey(b.digest)))
+      await store.fixChunkIndex(unindexed.filter((d) => !deletedChunks.has(digestKey(d))), orphanIndex)
+      indexProblem.repaired = true
+    }
+  }
+  const after = store.counters()
+  if ((Object.keys(counted) as Array<keyof StoreCounters>).some((k) => counted[k] !== after[k]) || countersDiffer) {
+    const problem = countersDiffer
+      ? report({ kind: 'counters', object: 'counters', message: `the stored counters ${JSON.stringify(stored)} differ from a recount ${JSON.stringify(counted)}` })
+      : undefined
+    if (repair) {
+      await store.setCounters(counted)
+      if (problem !== undefined) problem.repaired = true
+    }
+  }
+
+  return {
+    ok: problems.every((p) => p.repaired),
+    objects: { chunks: chunkLength.size + badChunks.size, trees: trees.size + badTrees.size, snapshots: snapshots.size + badSnapshots.size, refs },
+    unreferenced: {
+      chunks: chunkLength.size + badChunks.size - reached.chunk.size + [...reached.chunk].filter((k) => !chunkLength.has(k) && !badChunks.has(k)).length,
+      trees: trees.size + badTrees.size - reached.tree.size + [...reached.tree].filter((k) => !trees.has(k) && !badTrees.has(k)).length,
+      snapshots: snapshots.size + badSnapshots.size - reached.snapshot.size
+    },
+    bytesRead,
+    problems
+  }
+}

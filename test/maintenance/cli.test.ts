@@ -1,0 +1,54 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ClassicLevel } from 'classic-level'
+import { makeTree } from './helpers.js'
+
+const bin = fileURLToPath(new URL('../../../bin/tessera', import.meta.url))
+const root = await mkdtemp(join(tmpdir(), 'tessera-maint-cli-'))
+test.after(async () => { await rm(root, { recursive: true, force: true }) })
+const store = join(root, 'store')
+const run = (...args: string[]): { code: number | null, stdout: string, stderr: string } => {
+  const r = spawnSync(bin, ['--store', store, ...args], { encoding: 'utf8' })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+await makeTree(join(root, 'a'), 1)
+await makeTree(join(root, 'b'), 2)
+
+test('rm, gc --json and fsck --json on a store', () => {
+  assert.equal(run('import', `dir:${join(root, 'a')}`, '--name', 'a').code, 0)
+  assert.equal(run('import', `dir:${join(root, 'b')}`, '--name', 'b').code, 0)
+  assert.equal(JSON.parse(run('gc', '--json').stdout).bytesFreed, 0)
+  const removed = run('rm', 'a')
+  assert.equal(removed.code, 0, removed.stderr)
+  assert.match(run('rm', 'a').stderr, /ERR_NOT_FOUND/)
+  const unref = JSON.parse(run('fsck', '--json').stdout)
+  assert.equal(unref.ok, true)
+  assert.equal(unref.unreferenced.snapshots, 1)
+  const freed = run('gc')
+  assert.equal(freed.code, 0, freed.stderr)
+  assert.match(freed.stdout, /^freed .* \(\d+ bytes\): deleted [1-9]\d* chunks, [1-9]\d* trees, 1 snapshots$/m)
+  const after = run('fsck')
+  assert.equal(after.code, 0, after.stdout)
+  assert.match(after.stdout, /no problems/)
+  assert.equal(JSON.parse(run('snapshots', '--json').stdout).length, 1)
+})
+
+test('fsck exits 1 on a dangling ref; --repair drops it and exits 0', async () => {
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(store, { keyEncoding: 'view', valueEncoding: 'view' })
+  const refs = db.sublevel<Uint8Array, Uint8Array>('r', { keyEncoding: 'view', valueEncoding: 'view' })
+  // [snapshot digest of 32 zero bytes, created 1, files 0, bytes 0]
+  await refs.put(Buffer.from('dangling'), new Uint8Array([0x94, 0xc4, 0x20, ...new Uint8Array(32), 1, 0, 0]))
+  await db.close()
+  const bad = run('fsck')
+  assert.equal(bad.code, 1)
+  assert.match(bad.stdout, /problem dangling-ref: ref dangling: its snapshot sha256:0{64} is not in the store/)
+  const fixed = run('fsck', '--repair', '--json')
+  assert.equal(fixed.code, 0, fixed.stdout)
+  assert.equal(JSON.parse(fixed.stdout).problems[0].repaired, true)
+  assert.equal(run('fsck').code, 0)
+})

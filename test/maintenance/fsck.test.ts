@@ -1,0 +1,133 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { fsck } from '../../src/maintenance/fsck.js'
+import { importDirectory } from '../../src/importer/directory.js'
+import { digestToString } from '../../src/hash/digest.js'
+import { encodeCanonical } from '../../src/format/canonical.js'
+import { exportDigest, makeTree, memoryDb, openOn, type RawDb, sublevel } from './helpers.js'
+
+const root = await mkdtemp(join(tmpdir(), 'tessera-fsck-'))
+test.after(async () => { await rm(root, { recursive: true, force: true }) })
+const src = join(root, 'a')
+await makeTree(src, 7, 4, 200 * 1024)
+const opts = { mtime: 'zero' as const, xattrs: false, workers: 0 }
+
+async function populated (): Promise<{ db: RawDb, digest: string }> {
+  const db = memoryDb()
+  const store = await openOn(db)
+  await importDirectory(store, src, { ...opts, name: 'a' })
+  const digest = await exportDigest(store, 'a')
+  await store.close()
+  await db.open()
+  return { db, digest }
+}
+
+/** Every stored object of the database: sublevel name and key. */
+async function storedObjects (db: RawDb): Promise<Array<{ level: 'c' | 't' | 's', key: Uint8Array }>> {
+  const out: Array<{ level: 'c' | 't' | 's', key: Uint8Array }> = []
+  for (const level of ['c', 't', 's'] as const) for (const key of await sublevel(db, level).keys().all()) out.push({ level, key })
+  return out
+}
+
+test('a clean store has no problems; unreferenced objects are counted, not reported', async () => {
+  const { db } = await populated()
+  const store = await openOn(db)
+  let report = await fsck(store)
+  assert.deepEqual(report.problems, [])
+  assert.equal(report.ok, true)
+  assert.ok(report.objects.chunks > 4 && report.objects.trees === 3 && report.objects.snapshots === 1 && report.objects.refs === 1, JSON.stringify(report.objects))
+  await store.deleteRef('a')
+  report = await fsck(store)
+  assert.equal(report.ok, true)
+  assert.deepEqual(report.unreferenced, { chunks: report.objects.chunks, trees: 3, snapshots: 1 })
+  await store.close()
+})
+
+test('fsck detects a flipped bit in any stored chunk, tree or snapshot object', async () => {
+  const { db } = await populated()
+  const objects = await storedObjects(db)
+  await fc.assert(fc.asyncProperty(fc.nat(objects.length - 1), fc.nat(), async (which, bit) => {
+    const { level, key } = objects[which]!
+    const sub = sublevel(db, level)
+    const original = (await sub.get(key))!
+    const flipped = new Uint8Array(original)
+    const at = bit % (flipped.length * 8)
+    flipped[at >> 3]! ^= 1 << (at & 7)
+    await sub.put(key, flipped)
+    const store = await openOn(db)
+    let report
+    try {
+      report = await fsck(store)
+    } finally {
+      await store.close()
+      await db.open()
+      await sublevel(db, level).put(key, original)
+    }
+    const kind = level === 'c' ? 'chunk' : level === 't' ? 'tree' : 'snapshot'
+    const object = `${kind} ${digestToString(key)}`
+    assert.ok(report.problems.some((p) => p.object === object && (p.kind === 'corrupt' || p.kind === 'non-canonical')), `${object} byte ${at >> 3}: ${JSON.stringify(report.problems)}`)
+    assert.equal(report.ok, false)
+  }), { numRuns: 40, seed: 6 })
+})
+
+test('--repair drops the corrupt object and nothing intact; re-importing heals the snapshot', async () => {
+  const { db, digest } = await populated()
+  const chunks = await sublevel(db, 'c').keys().all()
+  const victim = chunks[1]!
+  const value = (await sublevel(db, 'c').get(victim))!
+  const bad = new Uint8Array(value)
+  bad[bad.length - 1]! ^= 0x40
+  await sublevel(db, 'c').put(victim, bad)
+  let store = await openOn(db)
+  const report = await fsck(store, { repair: true })
+  assert.ok(report.problems.some((p) => p.kind === 'corrupt' && p.repaired && p.object === `chunk ${digestToString(victim)}`))
+  assert.deepEqual(await sublevel(db, 'c').keys().all(), chunks.filter((k) => k !== victim))
+  assert.notEqual(await store.getRef('a'), undefined, 'the ref is kept: only one chunk is lost')
+  const again = await fsck(store)
+  assert.deepEqual(again.problems.map((p) => [p.kind, p.object]), [['missing', `chunk ${digestToString(victim)}`]])
+  await importDirectory(store, src, { ...opts, name: 'a', replace: true })
+  assert.equal((await fsck(store)).ok, true)
+  assert.equal(await exportDigest(store, 'a'), digest)
+  await store.close()
+  store = await openOn(db)
+  assert.equal((await fsck(store)).ok, true)
+  await store.close()
+})
+
+test('dangling and undecodable refs are reported and dropped by --repair', async () => {
+  const { db } = await populated()
+  const refs = sublevel(db, 'r')
+  await refs.put(Buffer.from('gone'), encodeCanonical([new Uint8Array(32), 1n, 0, 0]))
+  await refs.put(Buffer.from('garbled'), new Uint8Array([0xc1]))
+  const store = await openOn(db)
+  const report = await fsck(store)
+  assert.deepEqual(report.problems.map((p) => [p.kind, p.object]).sort(), [['bad-ref', 'ref garbled'], ['dangling-ref', 'ref gone']])
+  const repaired = await fsck(store, { repair: true })
+  assert.equal(repaired.ok, true)
+  assert.deepEqual((await fsck(store)).problems, [])
+  assert.notEqual(await store.getRef('a'), undefined)
+  await store.close()
+})
+
+test('a missing chunk, a broken chunk index and wrong counters are reported; the index and counters are rebuilt', async () => {
+  const { db } = await populated()
+  const chunks = await sublevel(db, 'c').keys().all()
+  await sublevel(db, 'x').del(chunks[0]!)
+  await sublevel(db, 'x').put(new Uint8Array(32).fill(7), new Uint8Array(0))
+  await sublevel(db, 'c').del(chunks[2]!)
+  await sublevel(db, 'x').del(chunks[2]!)
+  const store = await openOn(db)
+  const report = await fsck(store, { repair: true })
+  const kinds = report.problems.map((p) => p.kind).sort()
+  assert.deepEqual(kinds, ['counters', 'index', 'missing'])
+  assert.equal(report.problems.find((p) => p.kind === 'missing')!.object, `chunk ${digestToString(chunks[2]!)}`)
+  assert.equal(report.ok, false, 'a missing chunk cannot be repaired')
+  const again = await fsck(store)
+  assert.deepEqual(again.problems.map((p) => p.kind), ['missing'])
+  assert.deepEqual((await sublevel(db, 'x').keys().all()).length, chunks.length - 1)
+  await store.close()
+})
