@@ -499,20 +499,23 @@ export class LevelObjectStore implements ObjectStore {
   async getStoredChunks (digests: readonly Bytes[]): Promise<Bytes[]> {
     this.#assertOpen()
     const out = new Array<Bytes | undefined>(digests.length)
+    const keys = digests.map((d) => 'c' + keyOf(d))
+    const gone = (k: string): boolean => this.#condemned.has(k) || this.#deleting.has(k)
     const missing: number[] = []
     for (let i = 0; i < digests.length; i++) {
-      const k = 'c' + keyOf(digests[i]!)
+      const k = keys[i]!
       await this.#inflight.get(k)
       out[i] = this.#pending.get(k)
-      if (out[i] === undefined) missing.push(i)
+      if (out[i] === undefined && !gone(k)) missing.push(i)
     }
     if (missing.length > 0) {
       const values = await this.#chunks.getMany(missing.map((i) => digests[i]!))
-      for (let j = 0; j < missing.length; j++) {
-        const value = values[j]
-        if (value === undefined) throw new NotFoundError(`chunk ${digestToString(digests[missing[j]!]!)} is not in the store`)
-        out[missing[j]!] = value
-      }
+      // Checked again after the await, as in #get: a gc may have condemned some meanwhile.
+      for (let j = 0; j < missing.length; j++) out[missing[j]!] = gone(keys[missing[j]!]!) ? this.#pending.get(keys[missing[j]!]!) : values[j]
+    }
+    for (let i = 0; i < digests.length; i++) {
+      if (out[i] === undefined) throw new NotFoundError(`chunk ${digestToString(digests[i]!)} is not in the store`)
+      this.#touch(keys[i]!)
     }
     return out as Bytes[]
   }

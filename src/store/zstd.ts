@@ -52,10 +52,5 @@ export function zstdDecompress (frame: Uint8Array, maxSize: number): Uint8Array 
 
 /** The content size a zstd frame header declares, or null when it declares none or is unreadable. */
 export function zstdContentSize (frame: Uint8Array): number | null {
-  if (frame.length < 4) return null
-  try {
-    return ready().generic.contentSize(frame)
-  } catch {
-    return null
-  }
+  return zstdFrameContentSize(frame) ?? null
 }
