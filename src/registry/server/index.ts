@@ -23,7 +23,7 @@
  * @module
  */
 export { createRegistryServer, routeUrl, type ListenOptions, type RegistryServer, type RegistryServerOptions } from './server.js'
-export { DEFAULT_LIMITS, resolveLimits, type RegistryLimits } from './limits.js'
-export { Authenticator, hashPassword, verifyPassword, loadAuthConfig, parseAuthConfig, type Access, type AuthConfig, type Principal } from './auth.js'
+export { DEFAULT_REGISTRY_LIMITS, resolveRegistryLimits, type RegistryLimits } from './limits.js'
+export { Authenticator, hashPassword, verifyPassword, loadAuthConfig, parseAuthConfig, type Access as RegistryAccess, type AuthConfig, type Principal as RegistryPrincipal } from './auth.js'
 export { RegistryHttpError, SPEC_ERROR_STATUS, errorBody, toHttpError, type SpecErrorCode, type SpecErrorBody } from './errors.js'
 export { parseRangeHeader, contentRange, type RangeRequest } from './ranges.js'

@@ -6,7 +6,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js'
 
-/** Limits of the registry server; every field is optional, see {@link DEFAULT_LIMITS}. */
+/** Limits of the registry server; every field is optional, see {@link DEFAULT_REGISTRY_LIMITS}. */
 export interface RegistryLimits {
   /** Largest manifest or index accepted, in bytes (413 `MANIFEST_INVALID` above). Default 4 MiB. */
   maxManifestBytes: number
@@ -29,7 +29,7 @@ export interface RegistryLimits {
 }
 
 /** The defaults of {@link RegistryLimits}. */
-export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
+export const DEFAULT_REGISTRY_LIMITS: Readonly<RegistryLimits> = Object.freeze({
   maxManifestBytes: 4 * 1024 * 1024,
   maxUploadBytes: 16 * 1024 * 1024 * 1024,
   maxNameLength: 255,
@@ -42,11 +42,11 @@ export const DEFAULT_LIMITS: Readonly<RegistryLimits> = Object.freeze({
 })
 
 /** The defaults overridden by `given`; throws `ERR_INVALID_ARGUMENT` for a value that is not a non-negative integer. */
-export function resolveLimits (given: Partial<RegistryLimits> = {}): RegistryLimits {
-  const limits = { ...DEFAULT_LIMITS }
+export function resolveRegistryLimits (given: Partial<RegistryLimits> = {}): RegistryLimits {
+  const limits = { ...DEFAULT_REGISTRY_LIMITS }
   for (const [key, value] of Object.entries(given) as Array<[keyof RegistryLimits, unknown]>) {
     if (value === undefined) continue
-    if (!(key in DEFAULT_LIMITS)) throw new InvalidArgumentError(`unknown registry limit ${JSON.stringify(key)}`)
+    if (!(key in DEFAULT_REGISTRY_LIMITS)) throw new InvalidArgumentError(`unknown registry limit ${JSON.stringify(key)}`)
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`registry limit ${key} must be a non-negative integer, got ${JSON.stringify(value)}`)
     limits[key] = value
   }

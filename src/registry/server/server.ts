@@ -15,7 +15,7 @@ import type { RegistryStore } from '../types.js'
 import { type AuthConfig, Authenticator } from './auth.js'
 import type { ServerContext } from './context.js'
 import { errorBody, RegistryHttpError, toHttpError } from './errors.js'
-import { type RegistryLimits, resolveLimits } from './limits.js'
+import { type RegistryLimits, resolveRegistryLimits } from './limits.js'
 import { baseRoutes } from './routes/base.js'
 import { blobRoutes } from './routes/blobs.js'
 import { manifestRoutes } from './routes/manifests.js'
@@ -30,7 +30,7 @@ export interface RegistryServerOptions {
   uploadDirectory: string
   /** Require credentials (see `auth.ts` for the file format); none when absent. */
   auth?: AuthConfig
-  /** Limits; each defaults to {@link DEFAULT_LIMITS}. */
+  /** Limits; each defaults to {@link DEFAULT_REGISTRY_LIMITS}. */
   limits?: Partial<RegistryLimits>
   /** Called with one line per request answered (method, path, status, time). */
   onLog?: (line: string) => void
@@ -75,7 +75,7 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
  * before closing the store.
  */
 export async function createRegistryServer (registry: RegistryStore, options: RegistryServerOptions): Promise<RegistryServer> {
-  const limits = resolveLimits(options.limits)
+  const limits = resolveRegistryLimits(options.limits)
   const authenticator = options.auth !== undefined ? new Authenticator(options.auth) : undefined
   const uploads = new UploadSessions(options.uploadDirectory, limits)
   const context: ServerContext = { registry, limits, uploads }
