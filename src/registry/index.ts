@@ -18,3 +18,4 @@
 export type * from './types.js'
 export * from './errors.js'
 export { openRegistryStore, registryChunkRoots, LevelRegistryStore, LevelBlobStore, DEFAULT_MAX_MANIFEST_BYTES, type RegistryStoreOptions, type BlobStoreOptions } from './store/index.js'
+export * from './server/index.js'
