@@ -195,3 +195,23 @@ test('skopeo list-tags lists the tags; SIGTERM shuts the server down cleanly', {
   assert.match(log, /SIGTERM, shutting down/)
   assert.deepEqual(await readdir(join(store, 'uploads')), [], 'no upload file left')
 })
+
+test('with --auth, skopeo pushes with basic credentials and is refused without them', { skip }, async () => {
+  const hash = execFileSync(bin, ['serve', '--hash-password'], { input: 'pa55word\n' }).toString().trim()
+  const authFile = join(root, 'auth.json')
+  await writeFile(authFile, JSON.stringify({ users: [{ username: 'alice', password: hash }] }))
+  const authed = spawn(bin, ['--store', join(root, 'store-auth'), 'serve', '--port', '0', '--auth', authFile], { stdio: ['ignore', 'pipe', 'ignore'] })
+  try {
+    const [first] = await once(authed.stdout!, 'data') as [Buffer]
+    const authHost = first.toString().trim().slice('http://'.length)
+    assert.throws(() => skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:app`, `docker://${authHost}/lib/app:v1`), /unauthorized|authentication required/i)
+    assert.throws(() => skopeo('copy', '--dest-tls-verify=false', '--dest-creds', 'alice:wrong', `oci:${layout}:app`, `docker://${authHost}/lib/app:v1`), /unauthorized|invalid credentials/i)
+    skopeo('copy', '--dest-tls-verify=false', '--dest-creds', 'alice:pa55word', `oci:${layout}:app`, `docker://${authHost}/lib/app:v1`)
+    const pulled = join(root, 'pulled-auth')
+    skopeo('copy', '--src-tls-verify=false', '--src-creds', 'alice:pa55word', `docker://${authHost}/lib/app:v1`, `oci:${pulled}:back`)
+    await assertSameImage(layout, 'app', pulled, 'back')
+  } finally {
+    authed.kill('SIGTERM')
+    await once(authed, 'exit')
+  }
+})
