@@ -196,6 +196,34 @@ export function specSuite (label: string, makeStore: () => Promise<StoreUnderTes
     })
   })
 
+  test(`${label}: a client that goes away mid-chunk leaves the session where it was`, async () => {
+    await withServer(async ({ url, store }) => {
+      const before = await store.dump()
+      const bytes = lcgBytes(200_000, 24)
+      const start = await fetch(`${url}/v2/repo/blobs/uploads/`, { method: 'POST' })
+      const location = start.headers.get('location')!
+      const u = new URL(url)
+      await new Promise<void>((resolve) => {
+        const req = httpRequest({ host: u.hostname, port: u.port, method: 'PATCH', path: location, headers: { 'content-length': String(bytes.length), 'content-range': `0-${bytes.length - 1}` } })
+        req.on('error', () => resolve())
+        req.write(bytes.subarray(0, 100_000), () => { req.destroy(); resolve() })
+      })
+      // Once the server has noticed, the whole chunk can be sent again from 0.
+      let patched: Response | undefined
+      for (let i = 0; i < 100; i++) {
+        patched = await fetch(url + location, { method: 'PATCH', body: bytes, headers: { 'content-range': `0-${bytes.length - 1}` } })
+        if (patched.status !== 416) break
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      assert.equal(patched!.status, 202)
+      assert.equal(patched!.headers.get('range'), `0-${bytes.length - 1}`)
+      assert.deepEqual(await store.dump(), before)
+      const put = await fetch(`${url}${location}?digest=${digestOf(bytes)}`, { method: 'PUT' })
+      assert.equal(put.status, 201, await put.text())
+      assert.ok(Buffer.from(await (await fetch(`${url}/v2/repo/blobs/${digestOf(bytes)}`)).arrayBuffer()).equals(bytes))
+    })
+  })
+
   test(`${label}: unknown uploads are BLOB_UPLOAD_UNKNOWN, also from another repository; DELETE cancels`, async () => {
     await withServer(async ({ url, uploadFiles }) => {
       for (const id of [randomUUID(), 'not-a-uuid']) {

@@ -19,6 +19,7 @@
  */
 import { createReadStream } from 'node:fs'
 import { Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { contentLengthOf, queryString, repositoryOf, type ServerContext } from '../context.js'
 import { RegistryHttpError } from '../errors.js'
@@ -46,8 +47,9 @@ export function uploadRoutes (context: ServerContext) {
         else callback(null, chunk)
       }
     })
-    request.raw.once('error', (err) => limiter.destroy(err))
-    return request.raw.pipe(limiter)
+    // pipeline (not pipe) so that a client that goes away fails the store's read instead of stalling it.
+    pipeline(request.raw, limiter).catch(() => {})
+    return limiter
   }
 
   async function start (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
