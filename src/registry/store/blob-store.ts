@@ -100,7 +100,8 @@ export class LevelBlobStore implements BlobStore {
           if (repository !== undefined) await this.#db.transaction(async (tx) => { await this.linkIn(tx, repository, expected.digest, present) })
           return blobInfo(expected.digest, present)
         }
-        const stored = await storeBlobFile(this.#store, spooled.path, { digest: spooled.digest, size: spooled.size }, options)
+        // Progress reports the bytes received; the passes over the file after that are not counted again.
+        const stored = await storeBlobFile(this.#store, spooled.path, { digest: spooled.digest, size: spooled.size }, { signal: options.signal })
         const record: BlobRecord = { ...stored, owner: repository ?? '' }
         const d = digestToBytes(expected.digest)
         await this.#db.transaction(async (tx) => {

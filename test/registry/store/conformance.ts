@@ -371,6 +371,13 @@ export function registryStoreConformance (label: string, factory: DbFactory): vo
         assert.equal(s.repositories[r]!.pushedBytes, bytes.length)
       }
       assert.equal((await f.store.stats()).chunks, chunkBuffer(bytes).length)
+      // Different blobs sharing runs of bytes, pushed at once: each chunk is paid for once.
+      const parts = [randomBytes(150_000), randomBytes(150_000), randomBytes(150_000)]
+      const mixes = [[0, 1], [1, 2], [0, 2], [2, 1, 0], [0]].map((order) => Buffer.concat(order.map((i) => parts[i]!)))
+      await Promise.all(mixes.map(async (m, i) => await f.registry.blobs.putBlob(streamOf(m, 4096), { digest: digestOf(m) }, { repository: `mix${i}` })))
+      const mixed = await f.registry.stats()
+      assert.equal(mixed.overall.storedBytes, (await f.store.stats()).storedBytes, 'stored bytes of the blobs are those of the chunk store')
+      assert.equal(Object.values(mixed.repositories).reduce((a, r) => a + r.storedBytes, 0), mixed.overall.storedBytes)
       // A manifest racing its blobs: rejected or accepted, never half-stored.
       const config = json({ race: true })
       const manifest = imageManifest(config, [bytes])
@@ -387,7 +394,7 @@ export function registryStoreConformance (label: string, factory: DbFactory): vo
       const doc = await Promise.all([1, 2, 3].map(async () => await f.registry.putManifest('r6', 'same', 'application/json', json({ n: 1 }))))
       assert.equal(new Set(doc).size, 1)
       const after = await f.registry.stats()
-      assert.equal(after.overall.pushedBytes, bytes.length + config.length + manifest.length + json({ n: 1 }).length)
+      assert.equal(after.overall.pushedBytes, bytes.length + mixes.reduce((a, m) => a + m.length, 0) + config.length + manifest.length + json({ n: 1 }).length)
     } finally { await f.close() }
   })
 }
