@@ -29,6 +29,9 @@ import { parseImageLocation } from '../oci/reference.js'
 import type { ImportResult } from '../importer/commit.js'
 import type { MtimePolicy } from '../importer/mtime.js'
 import type { LevelObjectStore } from '../store/level-store.js'
+import { join } from 'node:path'
+import { openRegistryStore } from '../registry/store/index.js'
+import { createRegistryServer, hashPassword, loadAuthConfig } from '../registry/server/index.js'
 import { parseLocation } from './location.js'
 import { formatBytes, ProgressLine } from './progress.js'
 
@@ -38,6 +41,8 @@ export interface CommandArgs {
   values: Record<string, string | boolean | undefined>
   /** Progress may be shown (stderr is a terminal and --json is off). */
   interactive: boolean
+  /** The store's directory (for files kept beside the database, e.g. upload sessions). */
+  storeDir?: string
 }
 
 /** Copy a byte stream to stdout, waiting for drain; stdout stays usable. */
@@ -349,4 +354,59 @@ export async function fsckCommand (store: LevelObjectStore, args: CommandArgs): 
   } finally {
     progress.done()
   }
+}
+
+/** Read all of stdin as text, without the trailing newline. */
+async function readStdin (): Promise<string> {
+  const parts: Buffer[] = []
+  for await (const piece of process.stdin) parts.push(piece as Buffer)
+  return Buffer.concat(parts).toString('utf8').replace(/\r?\n$/, '')
+}
+
+/** `serve --hash-password`: print the scrypt hash of the password read on stdin, for the auth file. Needs no store. */
+export async function hashPasswordCommand (): Promise<number> {
+  const password = await readStdin()
+  if (password === '') throw new InvalidArgumentError('give the password on stdin (e.g. `printf %s PASSWORD | tessera serve --hash-password`)')
+  out(await hashPassword(password))
+  return 0
+}
+
+/**
+ * `serve [--host 127.0.0.1] [--port 5000] [--auth FILE] [--max-manifest-bytes N] [--max-upload-bytes N]`:
+ * run the registry until SIGINT or SIGTERM. Prints the URL on stdout, one
+ * line per request on stderr; upload sessions live in `<store>/uploads`.
+ */
+export async function serveCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  if (args.positionals.length > 0) throw new InvalidArgumentError(`serve takes no positional arguments, got ${JSON.stringify(args.positionals[0])}`)
+  const host = typeof args.values.host === 'string' ? args.values.host : '127.0.0.1'
+  const port = intOption(args, 'port') ?? 5000
+  if (port > 65535) throw new InvalidArgumentError(`--port takes 0 to 65535, got ${port}`)
+  const maxManifestBytes = intOption(args, 'max-manifest-bytes')
+  const maxUploadBytes = intOption(args, 'max-upload-bytes')
+  const auth = typeof args.values.auth === 'string' ? await loadAuthConfig(args.values.auth) : undefined
+  const storeDir = args.storeDir ?? '.'
+  const registry = await openRegistryStore(store, { tempDirectory: join(storeDir, 'uploads'), ...(maxManifestBytes !== undefined ? { maxManifestBytes } : {}) })
+  const server = await createRegistryServer(registry, {
+    uploadDirectory: join(storeDir, 'uploads'),
+    ...(auth !== undefined ? { auth } : {}),
+    limits: { ...(maxManifestBytes !== undefined ? { maxManifestBytes } : {}), ...(maxUploadBytes !== undefined ? { maxUploadBytes } : {}) },
+    onLog: (line) => { process.stderr.write(`tessera serve: ${line}\n`) }
+  })
+  let stop: (signal: string) => void = () => {}
+  const stopped = new Promise<string>((resolve) => { stop = resolve })
+  const onSignal = (signal: NodeJS.Signals): void => { stop(signal) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    const url = await server.listen({ host, port })
+    out(url)
+    process.stderr.write(`tessera serve: listening on ${url}${auth !== undefined ? ' (authentication required)' : ''}\n`)
+    const signal = await stopped
+    process.stderr.write(`tessera serve: ${signal}, shutting down\n`)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await server.close()
+  }
+  return 0
 }

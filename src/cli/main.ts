@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util'
 import { InvalidArgumentError, TesseraError } from '../errors.js'
 import { openStore } from '../store/open.js'
-import { catCommand, type CommandArgs, diffCommand, exportCommand, fsckCommand, gcCommand, importCommand, lsCommand, rmCommand, snapshotsCommand, statsCommand } from './commands.js'
+import { catCommand, type CommandArgs, diffCommand, exportCommand, fsckCommand, gcCommand, hashPasswordCommand, importCommand, lsCommand, rmCommand, serveCommand, snapshotsCommand, statsCommand } from './commands.js'
 
 const USAGE = `usage: tessera [--store DIR] COMMAND ...
 
@@ -28,6 +28,9 @@ const USAGE = `usage: tessera [--store DIR] COMMAND ...
   rm NAME...                                      remove snapshot names (objects stay until gc)
   gc [--json]                                     delete what no name reaches; prints bytes freed
   fsck [--json] [--repair]                        verify every object; exit 1 on a problem
+  serve [--host 127.0.0.1] [--port 5000] [--auth FILE]
+        [--max-manifest-bytes N] [--max-upload-bytes N]   OCI registry on the store
+  serve --hash-password                           password on stdin -> hash for --auth
 
 The store is --store DIR, else $TESSERA_STORE, else ./.tessera (created on first use).
 NAME may also be a snapshot digest (sha256:...).`
@@ -42,7 +45,8 @@ const COMMANDS = {
   stats: statsCommand,
   rm: rmCommand,
   gc: gcCommand,
-  fsck: fsckCommand
+  fsck: fsckCommand,
+  serve: serveCommand
 } as const
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -74,6 +78,12 @@ export async function main (argv: string[]): Promise<number> {
         length: { type: 'string' },
         devices: { type: 'boolean' },
         repair: { type: 'boolean' },
+        host: { type: 'string' },
+        port: { type: 'string' },
+        auth: { type: 'string' },
+        'hash-password': { type: 'boolean' },
+        'max-manifest-bytes': { type: 'string' },
+        'max-upload-bytes': { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     })
@@ -95,10 +105,12 @@ export async function main (argv: string[]): Promise<number> {
   const args: CommandArgs = {
     positionals,
     values: parsed.values as CommandArgs['values'],
-    interactive: process.stderr.isTTY === true && parsed.values.json !== true
+    interactive: process.stderr.isTTY === true && parsed.values.json !== true,
+    storeDir
   }
   let store
   try {
+    if (command === 'serve' && parsed.values['hash-password'] === true) return await hashPasswordCommand()
     store = await openStore(storeDir)
     return await run(store, args)
   } catch (err) {

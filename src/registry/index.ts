@@ -16,3 +16,6 @@
  * @module
  */
 export type * from './types.js'
+export * from './errors.js'
+export { openRegistryStore, registryChunkRoots, LevelRegistryStore, LevelBlobStore, DEFAULT_MAX_MANIFEST_BYTES, type RegistryStoreOptions, type BlobStoreOptions } from './store/index.js'
+export * from './server/index.js'

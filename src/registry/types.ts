@@ -88,7 +88,11 @@ export interface ReferrerDescriptor {
 export interface RegistryStats {
   /** Bytes of blobs and manifests received (each distinct blob counted once per repository). */
   pushedBytes: number
-  /** Bytes they take in the store (a blob's chunks shared with other blobs are counted once overall, split evenly per repository). */
+  /**
+   * Bytes they take in the store: each chunk is counted once, by the blob
+   * whose push first wrote it, and that blob is counted in the repository
+   * it was first pushed to (docs/FORMAT.md §9 defines it exactly).
+   */
   storedBytes: number
   /** Layer blobs rebuilt from chunks. */
   reproducedBlobs: number

@@ -614,6 +614,38 @@ export class LevelObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * A sublevel of this store's database for records kept beside the objects
+   * (the registry records of docs/FORMAT.md, "Registry records"). Names of
+   * the store's own sublevels (`c x t s r m`) are refused.
+   */
+  recordSublevel (name: string): AbstractSublevel<Db, any, Bytes, Bytes> {
+    if (/^[cxtsrm]$/.test(name)) throw new StoreError(`sublevel ${JSON.stringify(name)} belongs to the object store`)
+    return this.#db.sublevel<Bytes, Bytes>(name, enc) as unknown as Sub
+  }
+
+  /**
+   * Write every object queued so far, the counters and `records` (puts and
+   * deletes in sublevels from {@link recordSublevel}) in one atomic batch,
+   * in order with earlier batches.
+   */
+  async commitRecords (records: Array<{ type: 'put' | 'del', sublevel: AbstractSublevel<Db, any, Bytes, Bytes>, key: Bytes, value?: Bytes }>): Promise<void> {
+    this.#assertOpen()
+    for (const op of records) this.#ops.push(op as Op)
+    await this.flush()
+  }
+
+  /** {@link putChunk}, also saying how many bytes the chunk takes in the store when this call stored it (0 when present). */
+  async putChunkMeasured (digest: Bytes, bytes: Bytes): Promise<{ result: PutResult, storedBytes: number }> {
+    let storedBytes = 0
+    const result = await this.#put(this.#chunks, 'c', digest, bytes.length, async () => {
+      const stored = await this.#pool.encode(bytes)
+      storedBytes = stored.length
+      return stored
+    })
+    return { result, storedBytes }
+  }
+
   async close (): Promise<void> {
     if (this.#closed) return
     try {

@@ -1,0 +1,96 @@
+/**
+ * The deflate implementations a gzip layer can be recreated with. Each is a
+ * pure-JS package pinned to an exact version in package-lock.json, so it
+ * gives the same bytes on every machine and every future Node.js: a recipe
+ * names the implementation it was made with, and rebuilding it with another
+ * would lose the blob.
+ *
+ * - `pako@2.1.0`: a port of zlib 1.2.8 whose output equals stock zlib
+ *   1.2.x (measured equal to Python's `zlib` on zlib 1.2.13 at levels 1, 6
+ *   and 9), which is what Python's `gzip`/`tarfile` and most C tools make.
+ * - `pako@3.0.3`: equal to Node.js 20's bundled zlib (Chromium's fork,
+ *   `1.3.1-e00f703`: other hashing, other bytes than stock zlib), so layers
+ *   written with `node:zlib` are recreated too. `node:zlib` itself is never
+ *   used to recreate a stream: its output may change with Node.js versions.
+ *
+ * GNU gzip (and so `tar czf`) has its own deflate, Go's `compress/gzip` and
+ * `pgzip` (docker, skopeo, umoci) theirs: none of these match, and such
+ * layers are kept whole.
+ *
+ * @module
+ */
+import { createRequire } from 'node:module'
+import { UnsupportedError } from '../../errors.js'
+
+const require = createRequire(import.meta.url)
+
+interface PakoDeflate {
+  push (data: Uint8Array, flush: boolean): boolean
+  onData: (chunk: Uint8Array) => void
+  onEnd: (status: number) => void
+  err: number
+  msg: string
+}
+interface PakoModule { Deflate: new (options: Record<string, unknown>) => PakoDeflate }
+
+/** One incremental raw deflate: push input, get output through the callback. */
+export interface RawDeflater {
+  /** Feed input; `final` ends the stream. Output arrives through `onData` (possibly later). */
+  push (bytes: Uint8Array, final: boolean): void
+}
+
+/** Parameters passed to zlib's `deflateInit2` (windowBits as a positive number; the stream is raw). */
+export interface ZlibParams { level: number, windowBits: number, memLevel: number, strategy: number }
+
+/** A pinned deflate implementation. */
+export interface DeflateImplementation {
+  /** Name as recorded in recipes: `package@version`. */
+  readonly name: string
+  /** A raw deflater with `params`; output pieces (fresh arrays, at most `chunkSize` bytes) go to `onData`. */
+  create (params: ZlibParams, chunkSize: number, onData: (bytes: Uint8Array) => void): RawDeflater
+}
+
+function pakoImplementation (name: string, moduleName: string, version: string): DeflateImplementation | undefined {
+  let mod: PakoModule
+  try {
+    const pkg = require(`${moduleName}/package.json`) as { version?: string }
+    if (pkg.version !== version) return undefined
+    mod = require(moduleName) as PakoModule
+  } catch {
+    return undefined
+  }
+  return {
+    name,
+    create (params, chunkSize, onData) {
+      const d = new mod.Deflate({ level: params.level, windowBits: -params.windowBits, memLevel: params.memLevel, strategy: params.strategy, chunkSize })
+      d.onData = onData
+      d.onEnd = () => {}
+      return {
+        push (bytes, final) {
+          d.push(bytes, final)
+          if (d.err !== 0) throw new Error(`${name} deflate failed: ${d.msg}`)
+        }
+      }
+    }
+  }
+}
+
+const IMPLEMENTATIONS: DeflateImplementation[] = [
+  pakoImplementation('pako@2.1.0', 'pako-2.1.0', '2.1.0'),
+  pakoImplementation('pako@3.0.3', 'pako', '3.0.3')
+].filter((i): i is DeflateImplementation => i !== undefined)
+
+/** The implementations available here, in the order they are tried. */
+export function deflateImplementations (): readonly DeflateImplementation[] {
+  return IMPLEMENTATIONS
+}
+
+/**
+ * The implementation a recipe names. Throws `UnsupportedError`
+ * (`ERR_UNSUPPORTED`) when it is not installed at exactly that version.
+ */
+export function deflateImplementation (name: string): DeflateImplementation {
+  const impl = IMPLEMENTATIONS.find((i) => i.name === name)
+  if (impl === undefined) throw new UnsupportedError(`deflate implementation ${name} is not available: install it at exactly that version`)
+  return impl
+}

@@ -1,0 +1,30 @@
+/**
+ * The chunks registry records keep alive, for `tessera gc`.
+ *
+ * @module
+ */
+import type { LevelObjectStore } from '../../store/level-store.js'
+import { decodeBlobRecord, SUBLEVELS } from './records.js'
+import { recipeChunksOf } from './layer-bridge.js'
+
+/**
+ * Every chunk digest (32 bytes) a registry blob record needs: the chunk
+ * lists of whole blobs and the chunks of every reproduced layer's recipe
+ * (duplicates are possible). `gc` MUST treat each as a root, besides the
+ * chunks reachable from refs: deleting a registry blob or manifest only
+ * removes records, and their chunks stay until a `gc` that no longer finds
+ * them here. Call it on an open store while nothing writes registry
+ * records, or take the roots after the deletions gc is meant to reclaim.
+ */
+export async function * registryChunkRoots (store: LevelObjectStore): AsyncIterable<Uint8Array> {
+  const blobs = store.recordSublevel(SUBLEVELS.blobs)
+  for await (const value of blobs.values()) {
+    const record = decodeBlobRecord(value as Uint8Array)
+    if (record.body.storage === 'whole') {
+      const chunks = record.body.chunks
+      for (let at = 0; at < chunks.length; at += 32) yield chunks.slice(at, at + 32)
+    } else {
+      yield * recipeChunksOf(record.body.recipe, store)
+    }
+  }
+}

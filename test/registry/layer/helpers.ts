@@ -1,0 +1,58 @@
+/** Helpers of the layer tests: a store, blobs on disk, decompose + rebuild. */
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MemoryLevel } from 'memory-level'
+import { LevelObjectStore } from '../../../src/store/index.js'
+import { decomposeLayer, rebuildLayer } from '../../../src/registry/layer/index.js'
+import type { LayerDecomposition } from '../../../src/registry/layer/index.js'
+
+/** A memory store and its database (to corrupt values in tests). */
+export async function memoryStore (): Promise<{ store: LevelObjectStore, db: MemoryLevel<Uint8Array, Uint8Array> }> {
+  const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  const store = await LevelObjectStore.open(db as any)
+  return { store, db }
+}
+
+export function digestOf (bytes: Uint8Array): string {
+  return 'sha256:' + createHash('sha256').update(bytes).digest('hex')
+}
+
+/** A fresh temporary directory, removed by `cleanup`. */
+export async function tempDir (): Promise<{ dir: string, cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tessera-layer-'))
+  return { dir, cleanup: async () => await rm(dir, { recursive: true, force: true }) }
+}
+
+export async function collect (source: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = []
+  for await (const p of source) parts.push(p)
+  return Buffer.concat(parts)
+}
+
+let counter = 0
+/** Write `bytes` to a file in `dir` and decompose it. */
+export async function decomposeBytes (dir: string, bytes: Uint8Array, store: LevelObjectStore): Promise<LayerDecomposition> {
+  const file = join(dir, `blob-${counter++}`)
+  await writeFile(file, bytes)
+  return await decomposeLayer(file, { digest: digestOf(bytes), size: bytes.length }, store)
+}
+
+/** Decompose, expect `reproduced` in `format`, and check the rebuild (whole and some ranges). */
+export async function assertReproduced (dir: string, bytes: Uint8Array, store: LevelObjectStore, format: string): Promise<Uint8Array> {
+  const r = await decomposeBytes(dir, bytes, store)
+  assert.equal(r.kind, 'reproduced', r.kind === 'whole' ? r.reason : '')
+  if (r.kind !== 'reproduced') throw new Error('unreachable')
+  assert.equal(r.format, format)
+  assert.ok(r.recipe.length < 64 * 1024)
+  const again = await collect(rebuildLayer(r.recipe, store))
+  assert.ok(again.equals(Buffer.from(bytes)), 'rebuild equals the blob')
+  const n = bytes.length
+  for (const [s, e] of [[0, 1], [1, Math.min(n, 700)], [Math.floor(n / 3), Math.floor(n / 2)], [n - 1, n], [0, n], [n, n]] as const) {
+    const part = await collect(rebuildLayer(r.recipe, store, { range: { start: s, end: e } }))
+    assert.ok(part.equals(Buffer.from(bytes.subarray(s, e))), `range [${s}, ${e})`)
+  }
+  return r.recipe
+}
