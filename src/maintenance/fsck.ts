@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { registryChunkRoots } from '../registry/store/gc-roots.js'
 import { throwIfAborted } from '../errors.js'
 import { decodeRef } from '../format/ref.js'
 import { decodeSnapshot } from '../format/snapshot.js'
@@ -240,6 +241,19 @@ export async function fsck (store: LevelObjectStore, options: FsckOptions = {}):
     }
     throwIfAborted(signal)
     onProgress?.({ phase: 'reachability', objects: refs, bytes: bytesRead })
+  }
+  // Chunks kept by registry blob records (tessera serve): reached, and must be present.
+  try {
+    for await (const digest of registryChunkRoots(store)) {
+      const ck = digestKey(digest)
+      reached.chunk.add(ck)
+      if (!chunkLength.has(ck) && !badChunks.has(ck) && !missingReported.has('c' + ck)) {
+        missingReported.add('c' + ck)
+        report({ kind: 'missing', object: `chunk ${digestToString(digest)}`, message: 'referenced by a registry blob but not in the store' })
+      }
+    }
+  } catch (err) {
+    report({ kind: problemKind(err), object: 'registry blob records', message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) })
   }
 
   const stored = store.counters()

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { registryRootProvider } from '../registry/store/gc-roots.js'
 import { throwIfAborted } from '../errors.js'
 import type { LevelObjectStore, ObjectKind } from '../store/level-store.js'
 import { digestKey, Marker } from './mark.js'
@@ -93,7 +94,7 @@ async function collect (store: LevelObjectStore, options: GcOptions): Promise<Gc
 
     const marker = new Marker(store)
     marker.onMarked = (n) => { if (n % 4096 === 0) onProgress?.({ phase: 'mark', objects: n, bytes: 0 }) }
-    for (const provider of [refRoots, ...registeredRootProviders(), ...(options.extraRoots ?? [])]) {
+    for (const provider of [refRoots, registryRootProvider, ...registeredRootProviders(), ...(options.extraRoots ?? [])]) {
       for await (const root of provider.roots(store)) marker.add(root.kind, root.digest)
     }
     let seq = 0

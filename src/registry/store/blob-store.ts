@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { withStoreSession } from '../../store/session.js'
 import { tmpdir } from 'node:os'
 import { InvalidRangeError, throwIfAborted } from '../../errors.js'
 import { digestToBytes, digestToString } from '../../hash/digest.js'
@@ -101,19 +102,23 @@ export class LevelBlobStore implements BlobStore {
           return blobInfo(expected.digest, present)
         }
         // Progress reports the bytes received; the passes over the file after that are not counted again.
-        const stored = await storeBlobFile(this.#store, spooled.path, { digest: spooled.digest, size: spooled.size }, { signal: options.signal })
-        const record: BlobRecord = { ...stored, owner: repository ?? '' }
-        const d = digestToBytes(expected.digest)
-        await this.#db.transaction(async (tx) => {
-          tx.put(this.#db.blobs, d, encodeBlobRecord(record))
-          const kind = linkCounters(record, 1)
-          await tx.count(OVERALL_STATS_KEY, { ...kind, storedBytes: record.storedBytes })
-          if (repository !== undefined) {
-            await tx.count(repositoryStatsKey(repository), { storedBytes: record.storedBytes })
-            await this.linkIn(tx, repository, expected.digest, record)
-          }
+        // In a store session: a gc in this process keeps every chunk this
+        // blob writes or finds present until its record is committed.
+        return await withStoreSession(this.#store, async () => {
+          const stored = await storeBlobFile(this.#store, spooled.path, { digest: spooled.digest, size: spooled.size }, { signal: options.signal })
+          const record: BlobRecord = { ...stored, owner: repository ?? '' }
+          const d = digestToBytes(expected.digest)
+          await this.#db.transaction(async (tx) => {
+            tx.put(this.#db.blobs, d, encodeBlobRecord(record))
+            const kind = linkCounters(record, 1)
+            await tx.count(OVERALL_STATS_KEY, { ...kind, storedBytes: record.storedBytes })
+            if (repository !== undefined) {
+              await tx.count(repositoryStatsKey(repository), { storedBytes: record.storedBytes })
+              await this.linkIn(tx, repository, expected.digest, record)
+            }
+          })
+          return blobInfo(expected.digest, record)
         })
-        return blobInfo(expected.digest, record)
       })
     } finally {
       await spooled.remove()

@@ -4,6 +4,7 @@
  * @module
  */
 import type { LevelObjectStore } from '../../store/level-store.js'
+import type { RootProvider } from '../../maintenance/roots.js'
 import { decodeBlobRecord, SUBLEVELS } from './records.js'
 import { recipeChunksOf } from './layer-bridge.js'
 
@@ -26,5 +27,17 @@ export async function * registryChunkRoots (store: LevelObjectStore): AsyncItera
     } else {
       yield * recipeChunksOf(record.body.recipe, store)
     }
+  }
+}
+
+/**
+ * {@link registryChunkRoots} as a gc root provider. `gc` always consults it
+ * (registry records live in the same database as snapshots), so a gc from
+ * the command line keeps what `tessera serve` stored.
+ */
+export const registryRootProvider: RootProvider = {
+  name: 'registry blobs',
+  async * roots (store) {
+    for await (const digest of registryChunkRoots(store)) yield { kind: 'chunk', digest }
   }
 }
