@@ -6,7 +6,9 @@ import fc from 'fast-check'
 import { encodeUstarHeader } from '../../../src/tar/header.js'
 import { encodePaxRecords, encodePaxHeader } from '../../../src/tar/pax.js'
 import { lcgBytes } from '../../helpers/fixture.js'
-import { decodeRecipe, encodeRecipe, recipeChunks, rebuildLayer } from '../../../src/registry/layer/index.js'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { decodeRecipe, decomposeLayer, encodeRecipe, recipeChunks, rebuildLayer } from '../../../src/registry/layer/index.js'
 import { ChunkSink, ChunkedStreamReader, ChunkedStreamWriter } from '../../../src/registry/layer/chunked-stream.js'
 import { collect, decomposeBytes, digestOf, memoryStore, tempDir } from './helpers.js'
 
@@ -15,6 +17,11 @@ let cleanup: () => Promise<void>
 before(async () => { ({ dir, cleanup } = await tempDir()) })
 after(async () => { await cleanup() })
 
+async function decomposeBytesWith (blob: Uint8Array, store: Awaited<ReturnType<typeof memoryStore>>['store'], signal: AbortSignal, onProgress?: () => void): Promise<unknown> {
+  const file = join(dir, 'abort-' + String(Math.random()).slice(2))
+  await writeFile(file, blob)
+  return await decomposeLayer(file, { digest: digestOf(blob), size: blob.length }, store, { signal, onProgress })
+}
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
 function header (name: string, size: number, typeflag = '0', linkname = ''): Uint8Array {
   return encodeUstarHeader({ name: bytes(name), prefix: new Uint8Array(0), mode: 0o644, uid: 0, gid: 0, size, mtime: 0, typeflag, linkname: bytes(linkname), uname: new Uint8Array(0), gname: new Uint8Array(0), devmajor: 0, devminor: 0 })
@@ -66,6 +73,18 @@ describe('layer decomposition of arbitrary bytes', () => {
     recipe.blobDigest = new Uint8Array(32)
     await assert.rejects(collect(rebuildLayer(encodeRecipe(recipe), store)), (err: any) => err.code === 'ERR_INTEGRITY')
     await assert.rejects(async () => { for await (const _ of rebuildLayer(new Uint8Array([0x93, 3, 1, 0]), store)); }, (err: any) => err.code === 'ERR_NON_CANONICAL')
+    await store.close()
+  })
+
+  test('an aborted decomposition throws ERR_ABORTED', async () => {
+    const { store } = await memoryStore()
+    for (const blob of [tinyTar(), gzipSync(tinyTar())]) {
+      const controller = new AbortController()
+      controller.abort()
+      await assert.rejects(decomposeBytesWith(blob, store, controller.signal), (err: any) => err.code === 'ERR_ABORTED')
+      const later = new AbortController()
+      await assert.rejects(decomposeBytesWith(blob, store, later.signal, () => later.abort()), (err: any) => err.code === 'ERR_ABORTED')
+    }
     await store.close()
   })
 
