@@ -5,23 +5,75 @@
 // disk (du -sb), their ratio, layer blobs reproduced from chunks versus kept
 // whole, and the wall time.
 //
-//   node bench/registry.mjs [OCI_LAYOUT]     (or TESSERA_REGISTRY_CORPUS=...)
+//   node bench/registry.mjs [OCI_LAYOUT] [--decompress]     (or TESSERA_REGISTRY_CORPUS=...)
+//
+// --decompress first rewrites the images with their layers as plain tars
+// (gunzipped, media type ...layer.v1.tar; configs unchanged, their diff_ids
+// already name the plain tars) in a temporary layout, and pushes those: the
+// case of a client that does not compress, where every layer is a tar
+// tessera can take apart whatever compressor made the original.
 //
 // The layout defaults to bench/corpus/debian-4/oci (made by
 // `npm run bench:corpus`); it is only read.
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
-const corpus = resolve(process.argv[2] ?? process.env.TESSERA_REGISTRY_CORPUS ?? join(repoRoot, 'bench/corpus/debian-4/oci'))
+const args = process.argv.slice(2)
+const decompress = args.includes('--decompress')
+const positional = args.filter((a) => !a.startsWith('--'))
+const source = resolve(positional[0] ?? process.env.TESSERA_REGISTRY_CORPUS ?? join(repoRoot, 'bench/corpus/debian-4/oci'))
 const TAGS = ['bookworm', 'trixie', 'bookworm-python3', 'bookworm-nodejs']
 const bin = join(repoRoot, 'bin/tessera')
 
 const work = await mkdtemp(join(tmpdir(), 'tessera-registry-bench-'))
+const corpus = decompress ? await decompressedLayout(source, join(work, 'plain')) : source
+
+/** A copy of the images of `from` with every gzip layer gunzipped; returns its path. */
+async function decompressedLayout (from, to) {
+  await mkdir(join(to, 'blobs', 'sha256'), { recursive: true })
+  await writeFile(join(to, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}')
+  const top = JSON.parse(await readFile(join(from, 'index.json'), 'utf8'))
+  const done = new Map()
+  const put = async (bytes) => {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`
+    await writeFile(join(to, 'blobs', 'sha256', digest.slice(7)), bytes)
+    return { digest, size: bytes.length }
+  }
+  for (const entry of top.manifests) {
+    const manifest = JSON.parse(await readFile(join(from, 'blobs', 'sha256', entry.digest.slice(7)), 'utf8'))
+    await put(await readFile(join(from, 'blobs', 'sha256', manifest.config.digest.slice(7))))
+    for (const layer of manifest.layers) {
+      if (!done.has(layer.digest)) {
+        const tmp = join(to, 'layer.tmp')
+        const hash = createHash('sha256')
+        let size = 0
+        await pipeline(createReadStream(join(from, 'blobs', 'sha256', layer.digest.slice(7))), createGunzip(), async function * (chunks) {
+          for await (const c of chunks) { hash.update(c); size += c.length; yield c }
+        }, createWriteStream(tmp))
+        const digest = `sha256:${hash.digest('hex')}`
+        await rm(join(to, 'blobs', 'sha256', digest.slice(7)), { force: true })
+        await pipeline(createReadStream(tmp), createWriteStream(join(to, 'blobs', 'sha256', digest.slice(7))))
+        await rm(tmp)
+        done.set(layer.digest, { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, size })
+      }
+    }
+    const plain = { ...manifest, layers: manifest.layers.map((l) => ({ ...l, ...done.get(l.digest) })) }
+    const written = await put(Buffer.from(JSON.stringify(plain)))
+    entry.digest = written.digest
+    entry.size = written.size
+  }
+  await writeFile(join(to, 'index.json'), JSON.stringify(top))
+  return to
+}
 const store = join(work, 'store')
 const policy = join(work, 'policy.json')
 await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }))
@@ -45,7 +97,7 @@ for (const tag of TAGS) {
     distinct.set(l.digest, l.size)
   }
 }
-const pushedBytes = [...distinct.values()].reduce((a, b) => a + b, 0)
+const layoutBytes = [...distinct.values()].reduce((a, b) => a + b, 0)
 
 const started = process.hrtime.bigint()
 const server = spawn(bin, ['--store', store, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] })
@@ -56,7 +108,7 @@ const perImage = {}
 try {
   for (const tag of TAGS) {
     const t0 = process.hrtime.bigint()
-    execFileSync('skopeo', ['--policy', policy, 'copy', '--quiet', '--dest-tls-verify=false', `oci:${corpus}:${tag}`, `docker://${host}/debian:${tag}`], { stdio: ['ignore', 'ignore', 'inherit'] })
+    execFileSync('skopeo', ['--policy', policy, 'copy', '--quiet', '--dest-tls-verify=false', ...(decompress ? ['--dest-decompress', '--preserve-digests'] : []), `oci:${corpus}:${tag}`, `docker://${host}/debian:${tag}`], { stdio: ['ignore', 'ignore', 'inherit'] })
     perImage[tag] = Number(process.hrtime.bigint() - t0) / 1e9
     process.stderr.write(`pushed ${tag} in ${perImage[tag].toFixed(1)} s\n`)
   }
@@ -68,10 +120,12 @@ try {
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
 const storeBytes = Number(execFileSync('du', ['-sb', store]).toString().split('\t')[0])
 await rm(work, { recursive: true, force: true })
+const pushedBytes = layoutBytes
 
 console.log(JSON.stringify({
-  corpus,
+  corpus: source,
   images: TAGS,
+  layers: decompress ? 'pushed decompressed (plain tar)' : 'pushed as in the layout',
   distinctBlobs: distinct.size,
   distinctLayers: layers,
   pushedBytes,

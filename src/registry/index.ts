@@ -17,5 +17,8 @@
  */
 export type * from './types.js'
 export * from './errors.js'
-export { openRegistryStore, registryChunkRoots, LevelRegistryStore, LevelBlobStore, DEFAULT_MAX_MANIFEST_BYTES, type RegistryStoreOptions, type BlobStoreOptions } from './store/index.js'
+export {
+  openRegistryStore, registryChunkRoots, LevelRegistryStore, LevelBlobStore, DEFAULT_MAX_MANIFEST_BYTES, assertRepositoryName, assertTag, isTag, parseReference,
+  type RegistryStoreOptions, type BlobStoreOptions
+} from './store/index.js'
 export * from './server/index.js'

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { pipeline } from 'node:stream'
 import { createGunzip } from 'node:zlib'
-import { IntegrityError, TesseraError, throwIfAborted } from '../../errors.js'
+import { AbortedError, IntegrityError, throwIfAborted } from '../../errors.js'
 import { digestToBytes } from '../../hash/index.js'
 import { sha256 } from '../../hash/index.js'
 import type { ObjectStore } from '../../store/index.js'
@@ -77,6 +77,16 @@ function isDataError (err: unknown): boolean {
  * @param store - where chunks go; chunks of a blob that ends up `whole` are left for gc.
  */
 export async function decomposeLayer (file: string, blob: { digest: string, size: number }, store: Store, options: DecomposeOptions = {}): Promise<LayerDecomposition> {
+  try {
+    return await decompose(file, blob, store, options)
+  } catch (err) {
+    // node:fs streams abort with their own AbortError: report ERR_ABORTED
+    if (options.signal?.aborted === true && !(err instanceof AbortedError)) throw new AbortedError(undefined, { cause: err })
+    throw err
+  }
+}
+
+async function decompose (file: string, blob: { digest: string, size: number }, store: Store, options: DecomposeOptions): Promise<LayerDecomposition> {
   const { signal } = options
   const blobDigest = digestToBytes(blob.digest)
   throwIfAborted(signal)
@@ -174,7 +184,6 @@ async function verify (recipe: LayerRecipe, store: Pick<ObjectStore, 'getChunk'>
     }
   } catch (err) {
     if (err instanceof IntegrityError) return `the blob rebuilt from chunks differs from the blob (${err.message})`
-    if (err instanceof TesseraError) throw err
     throw err
   }
   if (size !== recipe.blobSize || !bytesEqual(hash.digest(), recipe.blobDigest)) return 'the blob rebuilt from chunks differs from the blob'

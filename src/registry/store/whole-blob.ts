@@ -85,6 +85,7 @@ export async function * readWholeBlob (
 ): AsyncIterable<Uint8Array> {
   const start = options.range?.start ?? 0
   const end = options.range?.end ?? blob.size
+  if (options.range !== undefined && start === end) return
   const hash = options.range === undefined ? sha256.create() : undefined
   // The chunks the range needs: [first, last).
   const wanted: Array<{ index: number, offset: number }> = []
