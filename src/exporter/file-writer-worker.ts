@@ -13,12 +13,10 @@ import { chmodSync, closeSync, constants, lchownSync, lutimesSync, openSync, uti
 import { parentPort } from 'node:worker_threads'
 import { NonCanonicalError } from '../errors.js'
 import { digestToString } from '../hash/digest.js'
-import { decodeStored } from '../store/stored-object.js'
+import { decodeStored, MAX_CHUNK_BYTES } from '../store/stored-object.js'
 import { loadZstd } from '../store/zstd.js'
 import type { WriterReply, WriterRequest } from './file-writer-protocol.js'
 
-/** The largest chunk a reader accepts (as the store's own reads). */
-const MAX_CHUNK = 64 * 1024 * 1024
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
 
 await loadZstd()
@@ -38,7 +36,7 @@ function write (file: OpenFile, req: Extract<WriterRequest, { op: 'write' }>): n
     let piece = req.pieces[i]!
     if (req.digests !== undefined) {
       const digest = req.digests[i]!
-      piece = decodeStored(piece, digest, 'chunk', MAX_CHUNK)
+      piece = decodeStored(piece, digest, 'chunk', MAX_CHUNK_BYTES)
       const want = req.lengths?.[i]
       if (want !== undefined && piece.length !== want) throw new NonCanonicalError(`chunk ${digestToString(digest)} has ${piece.length} bytes, the file says ${want}`)
     }

@@ -15,7 +15,7 @@ import { decodeCanonical, encodeCanonical } from '../format/canonical.js'
 import type { CommitOptions, ObjectStore, PutResult, StoreStats } from './index.js'
 import { CompressPool } from './compress-pool.js'
 import { DigestFilter } from './digest-filter.js'
-import { decodeStored, DEFAULT_COMPRESSION_LEVEL, encodeStored } from './stored-object.js'
+import { decodeStored, DEFAULT_COMPRESSION_LEVEL, encodeStored, MAX_CHUNK_BYTES } from './stored-object.js'
 import { loadZstd, zstdContentSize } from './zstd.js'
 import { StoreSession } from './session.js'
 
@@ -25,8 +25,8 @@ type Sub = AbstractSublevel<Db, any, Bytes, Bytes>
 
 /** Value of the `format` meta key. */
 export const STORE_FORMAT = 'tessera-store-1'
-/** Largest chunk a read accepts (decompressed). */
-export const MAX_CHUNK_BYTES = 64 * 1024 * 1024
+/** Largest chunk a read accepts (decompressed); defined beside the decoder so worker threads share it. */
+export { MAX_CHUNK_BYTES }
 /** Largest tree or snapshot object a read accepts (decompressed). */
 export const MAX_TREE_BYTES = 256 * 1024 * 1024
 const MAX_CHUNK = MAX_CHUNK_BYTES

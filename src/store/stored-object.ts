@@ -16,6 +16,9 @@ export const CODEC_RAW = 0x00
 /** Codec byte: one zstd frame. */
 export const CODEC_ZSTD = 0x01
 
+/** Largest chunk a read accepts (decompressed). */
+export const MAX_CHUNK_BYTES = 64 * 1024 * 1024
+
 /** The zstd level tessera writes with (docs/FORMAT.md §7). */
 export const DEFAULT_COMPRESSION_LEVEL = 6
 
