@@ -10,30 +10,28 @@ import { once } from 'node:events'
 import { pipeline } from 'node:stream/promises'
 import { Readable } from 'node:stream'
 import { InvalidArgumentError, NotFoundError } from '../errors.js'
-import { gc } from '../maintenance/gc.js'
-import { fsck } from '../maintenance/fsck.js'
 import type { Entry } from '../format/entry.js'
 import { printable } from '../format/names.js'
 import { digestToString } from '../hash/digest.js'
-import { exportDirectory } from '../exporter/directory.js'
-import { exportTar } from '../exporter/tar.js'
-import { diffSnapshots } from '../exporter/diff.js'
 import { SnapshotReader, type RootEntry } from '../exporter/snapshot-reader.js'
-import { importDirectory } from '../importer/directory.js'
-import { importLayerFile } from '../importer/layer-file.js'
-import { importImage } from '../oci/import.js'
-import { openOciLayout } from '../oci/layout-source.js'
-import { openDockerArchive } from '../oci/docker-archive-source.js'
-import { exportOciLayout } from '../oci/export-layout.js'
-import { parseImageLocation } from '../oci/reference.js'
 import type { ImportResult } from '../importer/commit.js'
 import type { MtimePolicy } from '../importer/mtime.js'
 import type { LevelObjectStore } from '../store/level-store.js'
 import { join } from 'node:path'
-import { openRegistryStore } from '../registry/store/index.js'
-import { createRegistryServer, hashPassword, loadAuthConfig } from '../registry/server/index.js'
 import { parseLocation } from './location.js'
 import { formatBytes, ProgressLine } from './progress.js'
+
+// Each command loads what it needs when it runs: a `cat` of one range
+// should not pay for loading the importers, the OCI code or the registry
+// server (startup time is most of a cold range read).
+const importers = async () => ({
+  ...await import('../importer/directory.js'),
+  ...await import('../importer/layer-file.js'),
+  ...await import('../oci/import.js'),
+  ...await import('../oci/layout-source.js'),
+  ...await import('../oci/docker-archive-source.js'),
+  ...await import('../oci/reference.js')
+})
 
 /** Values from the command line. */
 export interface CommandArgs {
@@ -93,6 +91,7 @@ export const IMPORT_KINDS = ['dir', 'tar', 'oci', 'docker-archive'] as const
 
 /** `import dir:PATH|tar:PATH --name NAME [--json] [--replace] [--base NAME] [--mtime keep|zero|SECONDS]` */
 export async function importCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const { importDirectory, importLayerFile, importImage, openOciLayout, openDockerArchive, parseImageLocation } = await importers()
   const source = parseLocation(args.positionals[0], IMPORT_KINDS, 'source')
   const name = requireName(args)
   const progress = new ProgressLine(`importing ${name}`, args.interactive)
@@ -150,6 +149,7 @@ export async function importCommand (store: LevelObjectStore, args: CommandArgs)
 
 /** `export NAME dir:PATH|tar:PATH|tar:-` */
 export async function exportCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const [{ exportOciLayout }, { exportDirectory }, { exportTar }, { parseImageLocation }] = await Promise.all([import('../oci/export-layout.js'), import('../exporter/directory.js'), import('../exporter/tar.js'), import('../oci/reference.js')])
   const ref = args.positionals[0]
   if (ref === undefined) throw new InvalidArgumentError('usage: tessera export NAME dir:PATH|tar:PATH')
   const target = parseLocation(args.positionals[1], ['dir', 'tar', 'oci'], 'target')
@@ -268,6 +268,7 @@ export async function snapshotsCommand (store: LevelObjectStore, args: CommandAr
 
 /** `diff NAME1 NAME2 [--json]` */
 export async function diffCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const { diffSnapshots } = await import('../exporter/diff.js')
   const [left, right] = args.positionals
   if (left === undefined || right === undefined) throw new InvalidArgumentError('usage: tessera diff NAME1 NAME2 [--json]')
   const a = await SnapshotReader.open(store, left)
@@ -318,6 +319,7 @@ export async function rmCommand (store: LevelObjectStore, args: CommandArgs): Pr
 
 /** `gc [--json]`: delete unreachable objects, print the bytes freed. */
 export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const { gc } = await import('../maintenance/gc.js')
   const progress = new ProgressLine('gc', args.interactive, 'objects')
   try {
     const result = await gc(store, { onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })
@@ -336,6 +338,7 @@ export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Pr
 
 /** `fsck [--json] [--repair]`: verify every object; exit 1 if a problem is left. */
 export async function fsckCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const { fsck } = await import('../maintenance/fsck.js')
   const progress = new ProgressLine('fsck', args.interactive, 'objects')
   try {
     const report = await fsck(store, { repair: args.values.repair === true, onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })
@@ -365,6 +368,7 @@ async function readStdin (): Promise<string> {
 
 /** `serve --hash-password`: print the scrypt hash of the password read on stdin, for the auth file. Needs no store. */
 export async function hashPasswordCommand (): Promise<number> {
+  const { hashPassword } = await import('../registry/server/index.js')
   const password = await readStdin()
   if (password === '') throw new InvalidArgumentError('give the password on stdin (e.g. `printf %s PASSWORD | tessera serve --hash-password`)')
   out(await hashPassword(password))
@@ -377,6 +381,7 @@ export async function hashPasswordCommand (): Promise<number> {
  * line per request on stderr; upload sessions live in `<store>/uploads`.
  */
 export async function serveCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+  const [{ openRegistryStore }, { createRegistryServer, loadAuthConfig }] = await Promise.all([import('../registry/store/index.js'), import('../registry/server/index.js')])
   if (args.positionals.length > 0) throw new InvalidArgumentError(`serve takes no positional arguments, got ${JSON.stringify(args.positionals[0])}`)
   const host = typeof args.values.host === 'string' ? args.values.host : '127.0.0.1'
   const port = intOption(args, 'port') ?? 5000

@@ -7,7 +7,7 @@
 import { NonCanonicalError, UnsupportedError } from '../errors.js'
 import { compareBytes } from '../hash/digest.js'
 import { sha256 } from '../hash/index.js'
-import { validateChunkerParams, type ChunkerParams, DEFAULT_CHUNKER_PARAMS } from '../chunker/index.js'
+import { validateChunkerParams, type ChunkerParams, DEFAULT_CHUNKER_PARAMS } from '../chunker/params.js'
 import { type CanonicalValue, decodeCanonical, encodeCanonical } from './canonical.js'
 import type { InodeAttrs } from './entry.js'
 import { checkAttrs, checkXattrs, type EncodedObject } from './tree.js'

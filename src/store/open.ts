@@ -7,7 +7,6 @@
 import { mkdir } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { ClassicLevel } from 'classic-level'
-import { MemoryLevel } from 'memory-level'
 import { StoreError, StoreLockedError } from '../errors.js'
 import { LevelObjectStore, type LevelObjectStoreOptions } from './level-store.js'
 
@@ -47,6 +46,7 @@ export async function openStore (dir: string, options: OpenStoreOptions = {}): P
 
 /** A store held in memory only (tests, short-lived use). */
 export async function openMemoryStore (options: LevelObjectStoreOptions = {}): Promise<LevelObjectStore> {
+  const { MemoryLevel } = await import('memory-level')
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
   return await LevelObjectStore.open(db as any, options)
 }
