@@ -138,14 +138,20 @@ test('errors print one line with a stable code and exit non-zero', () => {
 
 test('a store held by another process gives ERR_STORE_LOCKED', async () => {
   const { spawn } = await import('node:child_process')
-  const big = join(root, 'big')
-  await mkdir(big)
-  for (let i = 0; i < 40; i++) await writeFile(join(big, `f${i}`), lcgBytes(1024 * 1024, i + 10))
-  const holder = spawn(bin, ['import', `dir:${big}`, '--name', 'big'], { env: { ...process.env, TESSERA_STORE: store } })
+  // The holder imports a tar from a FIFO: it opens the store, then blocks
+  // reading until the test writes the tar, so it holds the lock for as
+  // long as the test needs (no race with how fast an import runs).
+  const fifo = join(root, 'layer.fifo')
+  spawnSync('mkfifo', [fifo])
+  const holder = spawn(bin, ['import', `tar:${fifo}`, '--name', 'held'], { env: { ...process.env, TESSERA_STORE: store }, stdio: 'ignore' })
   const exited = new Promise((resolve) => holder.on('exit', resolve))
-  await new Promise((resolve) => setTimeout(resolve, 300))
-  const r = run(['snapshots'])
-  await exited
+  let r = run(['snapshots'])
+  for (let i = 0; i < 100 && r.code === 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    r = run(['snapshots'])
+  }
+  await writeFile(fifo, new Uint8Array(1024)) // an empty tar lets the holder finish
+  assert.equal(await exited, 0)
   assert.match(r.stderr, /^tessera: ERR_STORE_LOCKED: /)
   assert.equal(r.code, 1)
 })
