@@ -85,10 +85,18 @@ export class ContentPool {
       return
     }
     if ('chunks' in msg) {
-      for (const c of msg.chunks) this.#take(job, c)
+      const puts = msg.chunks.map((c) => this.#take(job, c))
       job.batchesSeen++
-      Atomics.store(slot.acks, 0, msg.batch)
-      Atomics.notify(slot.acks, 0)
+      // Acknowledge the batch once the store has taken its chunks: a worker
+      // runs ahead by a few batches at most, so when the store is slower
+      // than reading (LevelDB compacting), memory does not grow.
+      const batch = msg.batch
+      const ack = (): void => {
+        if (this.#jobs.get(msg.id) !== job || Atomics.load(slot.acks, 0) >= batch) return
+        Atomics.store(slot.acks, 0, batch)
+        Atomics.notify(slot.acks, 0)
+      }
+      Promise.all(puts).then(ack, ack)
       return
     }
     this.#jobs.delete(msg.id)
@@ -105,7 +113,7 @@ export class ContentPool {
     )
   }
 
-  #take (job: Job, c: ContentChunk): void {
+  #take (job: Job, c: ContentChunk): Promise<void> {
     const digest = new Uint8Array(c.digest)
     job.chunks.push({ digest, length: c.length })
     const put = c.stored !== undefined
@@ -114,6 +122,7 @@ export class ContentPool {
     const p = put.then((r) => { if (r === 'stored') { job.newChunks++; job.newBytes += c.length } })
     p.catch(() => {})
     job.puts.push(p)
+    return p
   }
 
   /** Store the content of the regular file at `path` (bytes). */
