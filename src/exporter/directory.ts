@@ -15,7 +15,8 @@
  *
  * @module
  */
-import { link, mkdir, readdir, symlink } from 'node:fs/promises'
+import { linkSync, mkdirSync, symlinkSync } from 'node:fs'
+import { mkdir, readdir } from 'node:fs/promises'
 import { TargetNotEmptyError, throwIfAborted } from '../errors.js'
 import type { Entry, FileEntry, InodeAttrs, Xattr } from '../format/entry.js'
 import { Limiter } from '../importer/limiter.js'
@@ -140,8 +141,11 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
       const rel = Buffer.from(path)
       const abs = Buffer.concat([root, SLASH, rel])
       switch (entry.kind) {
+        // Directories, symlinks and links are made with synchronous calls:
+        // one syscall each, far cheaper than a round trip through libuv's
+        // pool, and the walk needs a directory to exist before its entries.
         case 'dir':
-          await mkdir(abs, { mode: 0o700 })
+          mkdirSync(abs, 0o700)
           break
         case 'file': {
           const write = limiter.run(async () => await writeFile(abs, entry))
@@ -151,7 +155,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
           break
         }
         case 'symlink':
-          await symlink(Buffer.from(entry.target), abs)
+          symlinkSync(Buffer.from(entry.target), abs)
           break
         case 'hardlink': {
           const key = Buffer.from(entry.path).toString('latin1')
@@ -160,7 +164,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
             continue
           }
           await fileWrites.get(key)
-          await link(Buffer.concat([root, SLASH, Buffer.from(entry.path)]), abs)
+          linkSync(Buffer.concat([root, SLASH, Buffer.from(entry.path)]), abs)
           progress.files++
           continue
         }

@@ -54,11 +54,11 @@ export class FileWriterPool {
     const slot: Slot = { worker, inFlight: 0, ready: new Promise<void>((resolve) => { markReady = resolve }) }
     worker.on('message', (msg: WriterReply | { ready: true }) => {
       if ('ready' in msg) { markReady(); return }
-      if ('written' in msg) {
+      if ('written' in msg && msg.written !== undefined) {
         slot.inFlight -= msg.written
         this.#inFlight -= msg.written
         while (this.#inFlight < MAX_IN_FLIGHT && this.#roomWaiters.length > 0) this.#roomWaiters.shift()!()
-        return
+        if (!('done' in msg) && !('error' in msg)) return
       }
       const waiter = this.#waiting.get(msg.id)
       if (waiter === undefined) return
@@ -107,20 +107,43 @@ export class FileWriterPool {
     const id = this.#next++
     const done = this.#expect(id)
     done.catch(() => {}) // awaited below
+    // Most files are one batch: they go as one `file` message (open, write,
+    // close) instead of three. Reading one batch ahead tells which.
+    const batches = source[Symbol.asyncIterator]()
+    let current = await batches.next()
+    let ahead = current.done === true ? current : await batches.next()
+    if (ahead.done === true) {
+      if (current.done === true) {
+        this.#post(slot, { op: 'file', id, path })
+      } else {
+        await this.#room()
+        this.#charge(slot, current.value)
+        this.#post(slot, { op: 'file', id, path, ...current.value })
+      }
+      await done
+      return
+    }
     this.#post(slot, { op: 'open', id, path })
     try {
-      for await (const batch of source) {
+      while (current.done !== true) {
         await this.#room()
-        const size = batch.pieces.reduce((n, p) => n + p.length, 0)
-        slot.inFlight += size
-        this.#inFlight += size
-        this.#post(slot, { op: 'write', id, ...batch })
+        this.#charge(slot, current.value)
+        this.#post(slot, { op: 'write', id, ...current.value })
+        current = ahead
+        if (current.done !== true) ahead = await batches.next()
       }
     } finally {
       this.#post(slot, { op: 'close', id })
     }
     await done
   }
+
+  #charge (slot: Slot, batch: WritePieces): void {
+    const size = batch.pieces.reduce((n, p) => n + p.length, 0)
+    slot.inFlight += size
+    this.#inFlight += size
+  }
+
 
   async #attrs (op: 'owners' | 'modes', items: Array<OwnerItem | ModeItem>): Promise<void> {
     await Promise.all(this.#slots.map(async (s) => await s.ready))

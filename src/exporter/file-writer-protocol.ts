@@ -25,11 +25,17 @@ export type WriterRequest =
   | { op: 'open', id: number, path: Uint8Array }
   | ({ op: 'write', id: number } & WritePieces)
   | { op: 'close', id: number }
+  /** A whole file in one message (open, write `pieces` if any, close): most files fit one batch. */
+  | ({ op: 'file', id: number, path: Uint8Array } & Partial<WritePieces>)
   | { op: 'owners', id: number, items: OwnerItem[] }
   | { op: 'modes', id: number, items: ModeItem[] }
 
-/** Worker to main thread: an acknowledged write, or the end of a request. */
+/**
+ * Worker to main thread: an acknowledged write, the end of a request, or
+ * its failure. A reply to `file` carries `written` (the stored bytes it
+ * took) together with `done` or the error.
+ */
 export type WriterReply =
   | { id: number, written: number, bytes: number }
-  | { id: number, done: true }
-  | { id: number, error: string, code?: string, path?: Uint8Array }
+  | { id: number, done: true, written?: number }
+  | { id: number, error: string, code?: string, path?: Uint8Array, written?: number }

@@ -15,7 +15,7 @@ import { NonCanonicalError } from '../errors.js'
 import { digestToString } from '../hash/digest.js'
 import { decodeStored, MAX_CHUNK_BYTES } from '../store/stored-object.js'
 import { loadZstd } from '../store/zstd.js'
-import type { WriterReply, WriterRequest } from './file-writer-protocol.js'
+import type { WritePieces, WriterReply, WriterRequest } from './file-writer-protocol.js'
 
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
 
@@ -30,7 +30,7 @@ const failure = (err: unknown): { error: string, code?: string } => {
 }
 const pathOf = (p: Uint8Array): Buffer => Buffer.from(p.buffer, p.byteOffset, p.byteLength)
 
-function write (file: OpenFile, req: Extract<WriterRequest, { op: 'write' }>): number {
+function write (file: OpenFile, req: WritePieces): number {
   let bytes = 0
   for (let i = 0; i < req.pieces.length; i++) {
     let piece = req.pieces[i]!
@@ -62,6 +62,19 @@ parentPort!.on('message', (req: WriterRequest) => {
         try { bytes = write(file, req) } catch (err) { file.error = failure(err) }
       }
       reply({ id: req.id, written: req.pieces.reduce((n, p) => n + p.length, 0), bytes })
+      return
+    }
+    case 'file': {
+      const file: OpenFile = { fd: undefined, path: req.path }
+      const written = req.pieces?.reduce((n, p) => n + p.length, 0) ?? 0
+      try {
+        file.fd = openSync(pathOf(req.path), OPEN_FLAGS, 0o600)
+        if (req.pieces !== undefined) write(file, req as WritePieces)
+      } catch (err) { file.error = failure(err) }
+      if (file.fd !== undefined) {
+        try { closeSync(file.fd) } catch (err) { file.error ??= failure(err) }
+      }
+      reply(file.error === undefined ? { id: req.id, done: true, written } : { id: req.id, ...file.error, path: file.path, written })
       return
     }
     case 'close': {
