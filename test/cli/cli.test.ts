@@ -138,19 +138,30 @@ test('errors print one line with a stable code and exit non-zero', () => {
 
 test('a store held by another process gives ERR_STORE_LOCKED', async () => {
   const { spawn } = await import('node:child_process')
+  const { openSync, writeSync, closeSync, constants } = await import('node:fs')
   // The holder imports a tar from a FIFO: it opens the store, then blocks
-  // reading until the test writes the tar, so it holds the lock for as
-  // long as the test needs (no race with how fast an import runs).
+  // reading the FIFO until the test writes the tar, so it holds the lock
+  // for as long as the test needs (no race with how fast an import runs).
   const fifo = join(root, 'layer.fifo')
   spawnSync('mkfifo', [fifo])
   const holder = spawn(bin, ['import', `tar:${fifo}`, '--name', 'held'], { env: { ...process.env, TESSERA_STORE: store }, stdio: 'ignore' })
-  const exited = new Promise((resolve) => holder.on('exit', resolve))
-  let r = run(['snapshots'])
-  for (let i = 0; i < 100 && r.code === 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    r = run(['snapshots'])
+  let exitCode: number | null | undefined
+  const exited = new Promise((resolve) => holder.on('exit', (code) => { exitCode = code; resolve(code) }))
+  // Opening the FIFO for writing without blocking succeeds only once the
+  // holder reads it, which it does after opening (and locking) the store.
+  let fd: number | undefined
+  for (let i = 0; i < 300 && fd === undefined && exitCode === undefined; i++) {
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
-  await writeFile(fifo, new Uint8Array(1024)) // an empty tar lets the holder finish
+  assert.ok(fd !== undefined, `the holder never read its FIFO (exit code ${String(exitCode)})`)
+  const r = run(['snapshots'])
+  writeSync(fd, new Uint8Array(1024)) // an empty tar lets the holder finish
+  closeSync(fd)
   assert.equal(await exited, 0)
   assert.match(r.stderr, /^tessera: ERR_STORE_LOCKED: /)
   assert.equal(r.code, 1)
