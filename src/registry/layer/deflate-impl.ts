@@ -13,14 +13,24 @@
  *   written with `node:zlib` are recreated too. `node:zlib` itself is never
  *   used to recreate a stream: its output may change with Node.js versions.
  *
- * GNU gzip (and so `tar czf`) has its own deflate, Go's `compress/gzip` and
- * `pgzip` (docker, skopeo, umoci) theirs: none of these match, and such
- * layers are kept whole.
+ * Go writers are recreated by bit-exact ports kept in this repository
+ * (`go-flate/`), named after the Go module versions they port, with
+ * parameters of their own ({@link BlockDeflateImplementation}):
+ *
+ * - `klauspost-pgzip@1.2.5+compress@1.15.12`: `github.com/klauspost/pgzip`
+ *   1.2.5 on `github.com/klauspost/compress/flate` 1.15.12, level 5
+ *   (`DefaultCompression`), any block size: what umoci 0.4.7 (Debian's
+ *   build, 256 KiB blocks) writes, and pgzip's default (1 MiB blocks).
+ *
+ * GNU gzip (and so `tar czf`) has its own deflate, Go's `compress/gzip`
+ * (docker, skopeo) its own: none of these match, and such layers are kept
+ * whole.
  *
  * @module
  */
 import { createRequire } from 'node:module'
 import { UnsupportedError } from '../../errors.js'
+import { PGZIP_IMPLEMENTATION, PgzipDeflater } from './go-flate/index.js'
 
 const require = createRequire(import.meta.url)
 
@@ -92,5 +102,53 @@ export function deflateImplementations (): readonly DeflateImplementation[] {
 export function deflateImplementation (name: string): DeflateImplementation {
   const impl = IMPLEMENTATIONS.find((i) => i.name === name)
   if (impl === undefined) throw new UnsupportedError(`deflate implementation ${name} is not available: install it at exactly that version`)
+  return impl
+}
+
+/** Parameters of a Go-style gzip writer: a flate level and pgzip's block size. */
+export interface BlockParams { level: number, blockSize: number }
+
+/**
+ * A deflate implementation driven by a level and a block size, as Go's
+ * gzip writers are (a port kept in this repository, so it is pinned by the
+ * repository's own version).
+ */
+export interface BlockDeflateImplementation {
+  /** Name as recorded in recipes. */
+  readonly name: string
+  /** Levels it can recreate. */
+  readonly levels: readonly number[]
+  /**
+   * A raw deflater with `params`; output pieces (fresh arrays, at most
+   * `chunkSize` bytes) go to `onData`. Throws `UnsupportedError`
+   * (`ERR_UNSUPPORTED`) for a level it does not have.
+   */
+  create (params: BlockParams, chunkSize: number, onData: (bytes: Uint8Array) => void): RawDeflater
+}
+
+const PGZIP: BlockDeflateImplementation = {
+  name: PGZIP_IMPLEMENTATION,
+  levels: [5],
+  create (params, chunkSize, onData) {
+    return new PgzipDeflater(params.level, params.blockSize, (out) => {
+      for (let off = 0; off < out.length; off += chunkSize) onData(out.slice(off, Math.min(out.length, off + chunkSize)))
+    })
+  }
+}
+
+const BLOCK_IMPLEMENTATIONS: BlockDeflateImplementation[] = [PGZIP]
+
+/** The level-and-block-size implementations, in the order they are tried. */
+export function blockDeflateImplementations (): readonly BlockDeflateImplementation[] {
+  return BLOCK_IMPLEMENTATIONS
+}
+
+/**
+ * The level-and-block-size implementation a recipe names. Throws
+ * `UnsupportedError` (`ERR_UNSUPPORTED`) when this build does not have it.
+ */
+export function blockDeflateImplementation (name: string): BlockDeflateImplementation {
+  const impl = BLOCK_IMPLEMENTATIONS.find((i) => i.name === name)
+  if (impl === undefined) throw new UnsupportedError(`deflate implementation ${name} is not available in this version of tessera`)
   return impl
 }

@@ -6,16 +6,23 @@
  *
  * The search compresses only a prefix of the data with each candidate and
  * stops a candidate at its first output byte that differs from the stream,
- * so a stream no candidate makes (Go's `compress/gzip`, pgzip, GNU gzip) is
- * given up after a block or so per candidate.
+ * so a stream no candidate makes (Go's `compress/gzip`, GNU gzip) is given
+ * up after a block or so per candidate.
+ *
+ * Streams from Go's pgzip (umoci, skopeo) are recreated by the port in
+ * `go-flate/` ({@link findGzipParams}). Its member header gives it away
+ * (OS 255 and MTIME `00 09 6e 88`, Go's zero time), so those candidates
+ * are tried first for such headers, and after the zlib ones only for
+ * other OS-255 headers: the search for other streams is not slowed down.
  *
  * @module
  */
 import { createRequire } from 'node:module'
 import zlib from 'node:zlib'
-import { deflateImplementations, deflateImplementation } from './deflate-impl.js'
-import type { DeflateImplementation, ZlibParams } from './deflate-impl.js'
-import type { DeflateParams } from './recipe.js'
+import { blockDeflateImplementation, blockDeflateImplementations, deflateImplementations, deflateImplementation } from './deflate-impl.js'
+import type { DeflateImplementation, RawDeflater, ZlibParams } from './deflate-impl.js'
+import { UMOCI_BLOCK_SIZE, PGZIP_DEFAULT_BLOCK_SIZE } from './go-flate/index.js'
+import type { BlockDeflateParams, DeflateParams } from './recipe.js'
 import { throwIfAborted } from '../../errors.js'
 
 const require = createRequire(import.meta.url)
@@ -136,6 +143,18 @@ class Mismatch extends Error {}
  * the input and the output so far must be a prefix of `deflated`.
  */
 export function deflateMatches (impl: DeflateImplementation, params: DeflateParams, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
+  return streamMatches((chunkSize, onData) => impl.create(zlibParams(params), chunkSize, onData), data, deflated, complete)
+}
+
+/** {@link deflateMatches} for a level-and-block-size implementation (pgzip). */
+export function blockDeflateMatches (params: BlockDeflateParams, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
+  const impl = blockDeflateImplementation(params.implementation)
+  return streamMatches((chunkSize, onData) => impl.create(params, chunkSize, onData), data, deflated, complete)
+}
+
+type MakeDeflater = (chunkSize: number, onData: (bytes: Uint8Array) => void) => RawDeflater
+
+function streamMatches (make: MakeDeflater, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
   let pos = 0
   const onData = (out: Uint8Array): void => {
     if (pos + out.length > deflated.length) throw new Mismatch()
@@ -143,7 +162,7 @@ export function deflateMatches (impl: DeflateImplementation, params: DeflatePara
     pos += out.length
   }
   try {
-    const d = impl.create(zlibParams(params), SEARCH_CHUNK, onData)
+    const d = make(SEARCH_CHUNK, onData)
     for (let off = 0; off < data.length; off += SEARCH_INPUT_STEP) d.push(data.subarray(off, Math.min(data.length, off + SEARCH_INPUT_STEP)), false)
     if (complete) {
       d.push(new Uint8Array(0), true)
@@ -169,14 +188,77 @@ export function findDeflateParams (xfl: number, data: Uint8Array, deflated: Uint
   return undefined
 }
 
+/** Does the member header look like one Go's pgzip wrote (no header field set)? */
+export function looksLikePgzipHeader (header: GzipHeader): boolean {
+  return header.flags === 0 && header.os === 255 && header.mtime === PGZIP_MTIME && header.length === 10
+}
+
+/** MTIME pgzip writes when ModTime is not set: Go's zero `time.Time` (year 1) as a uint32. */
+export const PGZIP_MTIME = 0x886e0900
+
+/** Block sizes tried: umoci's 256 KiB first, then pgzip's default 1 MiB. */
+const PGZIP_BLOCK_SIZES = [UMOCI_BLOCK_SIZE, PGZIP_DEFAULT_BLOCK_SIZE]
+
+/** Level-and-block-size candidates for a member header, most likely first (none unless OS is 255, as Go writes). */
+export function blockDeflateCandidates (header: GzipHeader): BlockDeflateParams[] {
+  if (header.os !== 255) return []
+  const out: BlockDeflateParams[] = []
+  for (const impl of blockDeflateImplementations()) {
+    // pgzip's XFL: 2 at level 9, 4 at level 1, else 0
+    const levels = impl.levels.filter((l) => (l === 9 ? 2 : l === 1 ? 4 : 0) === header.xfl)
+    for (const blockSize of PGZIP_BLOCK_SIZES) {
+      for (const level of levels) out.push({ implementation: impl.name, level, blockSize })
+    }
+  }
+  return out
+}
+
+/** What recreated a gzip member's deflate stream: a zlib port or a Go-style writer. */
+export type GzipParams =
+  | { kind: 'gzip', deflate: DeflateParams }
+  | { kind: 'gzip-blocks', deflate: BlockDeflateParams }
+
+/**
+ * The first candidate that recreates the start of a deflate stream, zlib
+ * ports and Go ports alike, in the order the header suggests (see the
+ * module comment). Arguments as {@link findDeflateParams}.
+ */
+export function findGzipParams (header: GzipHeader, data: Uint8Array, deflated: Uint8Array, complete: boolean, signal?: AbortSignal): GzipParams | undefined {
+  const tryBlocks = (): GzipParams | undefined => {
+    for (const params of blockDeflateCandidates(header)) {
+      throwIfAborted(signal)
+      if (blockDeflateMatches(params, data, deflated, complete)) return { kind: 'gzip-blocks', deflate: params }
+    }
+    return undefined
+  }
+  const pgzipFirst = looksLikePgzipHeader(header)
+  if (pgzipFirst) {
+    const found = tryBlocks()
+    if (found !== undefined) return found
+  }
+  const zlib = findDeflateParams(header.xfl, data, deflated, complete, signal)
+  if (zlib !== undefined) return { kind: 'gzip', deflate: zlib }
+  return pgzipFirst ? undefined : tryBlocks()
+}
+
 /**
  * Deflate a stream with `params`: the gzip member (header given, trailer
  * computed) as pieces of about 64 KiB.
  */
-export async function * gzipStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: DeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export function gzipStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: DeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const impl = deflateImplementation(params.implementation)
+  return memberStream(source, header, (chunkSize, onData) => impl.create(zlibParams(params), chunkSize, onData), signal)
+}
+
+/** {@link gzipStream} for a level-and-block-size implementation (pgzip). */
+export function gzipBlocksStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: BlockDeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const impl = blockDeflateImplementation(params.implementation)
+  return memberStream(source, header, (chunkSize, onData) => impl.create(params, chunkSize, onData), signal)
+}
+
+async function * memberStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, make: MakeDeflater, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   let out: Uint8Array[] = []
-  const d = impl.create(zlibParams(params), 64 * 1024, (b) => { out.push(b) })
+  const d = make(64 * 1024, (b) => { out.push(b) })
   yield header
   let crc = 0
   let length = 0

@@ -27,11 +27,6 @@ const PRIME7_LO = 0xdcbfa563
 const P7_LO0 = PRIME7_LO & 0xffff
 const P7_LO1 = PRIME7_LO >>> 16
 
-/** Little-endian uint32 at `i` (as an int32: compare with `===` only). */
-function ld32 (b: Uint8Array, i: number): number {
-  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)
-}
-
 /** Go's `hashLen(u, 15, 4)`: the 4-byte hash. */
 function hash4 (lo: number): number {
   return Math.imul(lo, PRIME4) >>> (32 - TABLE_BITS)
@@ -55,7 +50,8 @@ function hash7 (lo: number, hi: number): number {
 
 /** Go's `fastEncL5`. */
 export class FastEncoderL5 {
-  private readonly hist = new Uint8Array(ALLOC_HISTORY)
+  private readonly hist = new Uint8Array(ALLOC_HISTORY + 8)
+  private readonly view = new DataView(this.hist.buffer)
   private histLen = 0
   private cur = MAX_STORE_BLOCK_SIZE
   private readonly table = new Int32Array(TABLE_SIZE)
@@ -69,7 +65,7 @@ export class FastEncoderL5 {
   }
 
   private addBlock (src: Uint8Array): number {
-    if (this.histLen + src.length > this.hist.length) {
+    if (this.histLen + src.length > ALLOC_HISTORY) {
       const offset = this.histLen - MAX_MATCH_OFFSET
       this.hist.copyWithin(0, offset, offset + MAX_MATCH_OFFSET)
       this.cur += offset
@@ -112,10 +108,12 @@ export class FastEncoderL5 {
     }
   }
 
-  /** Length of the common prefix of `src[s:]` and `src[t:]`, at most `max` (s > t). */
+  /** Length of the common prefix of `hist[s:]` and `hist[t:]`, at most `max` (s > t). */
   private matchLen (s: number, t: number, max: number): number {
-    const h = this.hist
+    const dv = this.view
     let n = 0
+    while (n + 4 <= max && dv.getInt32(s + n, true) === dv.getInt32(t + n, true)) n += 4
+    const h = this.hist
     while (n < max && h[s + n] === h[t + n]) n++
     return n
   }
@@ -131,6 +129,7 @@ export class FastEncoderL5 {
       return
     }
     const h = this.hist
+    const dv = this.view
     const histLen = this.histLen
     const table = this.table
     const bCur = this.bCur
@@ -140,10 +139,8 @@ export class FastEncoderL5 {
     const litHist = dst.litHist
     let nextEmit = s
     const sLimit = histLen - inputMargin
-    const matchlen = (ms: number, mt: number): number => this.matchLen(ms, mt, Math.min(ms + MAX_MATCH_LENGTH - 4, histLen) - ms)
-    const matchlenLong = (ms: number, mt: number): number => this.matchLen(ms, mt, histLen - ms)
-    let cvLo = ld32(h, s)
-    let cvHi = ld32(h, s + 4)
+    let cvLo = dv.getInt32(s, true)
+    let cvHi = dv.getInt32(s + 4, true)
     for (;;) {
       let nextS = s
       let l = 0
@@ -157,8 +154,8 @@ export class FastEncoderL5 {
         const sCandidate = table[nextHashS]!
         let lCandCur = bCur[nextHashL]!
         let lCandPrev = bPrev[nextHashL]!
-        const nextLo = ld32(h, nextS)
-        const nextHi = ld32(h, nextS + 4)
+        const nextLo = dv.getInt32(nextS, true)
+        const nextHi = dv.getInt32(nextS + 4, true)
         const entry = s + cur
         table[nextHashS] = entry
         bPrev[nextHashL] = bCur[nextHashL]!
@@ -168,14 +165,14 @@ export class FastEncoderL5 {
 
         t = lCandCur - cur
         if (s - t < MAX_MATCH_OFFSET) {
-          if (cvLo === ld32(h, t)) {
+          if (cvLo === dv.getInt32(t, true)) {
             table[nextHashS] = nextS + cur
             bPrev[nextHashL] = bCur[nextHashL]!
             bCur[nextHashL] = nextS + cur
             const t2 = lCandPrev - cur
-            if (s - t2 < MAX_MATCH_OFFSET && cvLo === ld32(h, t2)) {
-              l = matchlen(s + 4, t + 4) + 4
-              const ml1 = matchlen(s + 4, t2 + 4) + 4
+            if (s - t2 < MAX_MATCH_OFFSET && cvLo === dv.getInt32(t2, true)) {
+              l = this.matchLen(s + 4, t + 4, Math.min(MAX_MATCH_LENGTH - 4, histLen - (s + 4))) + 4
+              const ml1 = this.matchLen(s + 4, t2 + 4, Math.min(MAX_MATCH_LENGTH - 4, histLen - (s + 4))) + 4
               if (ml1 > l) {
                 t = t2
                 l = ml1
@@ -185,7 +182,7 @@ export class FastEncoderL5 {
             break
           }
           t = lCandPrev - cur
-          if (s - t < MAX_MATCH_OFFSET && cvLo === ld32(h, t)) {
+          if (s - t < MAX_MATCH_OFFSET && cvLo === dv.getInt32(t, true)) {
             table[nextHashS] = nextS + cur
             bPrev[nextHashL] = bCur[nextHashL]!
             bCur[nextHashL] = nextS + cur
@@ -194,8 +191,8 @@ export class FastEncoderL5 {
         }
 
         t = sCandidate - cur
-        if (s - t < MAX_MATCH_OFFSET && cvLo === ld32(h, t)) {
-          l = matchlen(s + 4, t + 4) + 4
+        if (s - t < MAX_MATCH_OFFSET && cvLo === dv.getInt32(t, true)) {
+          l = this.matchLen(s + 4, t + 4, Math.min(MAX_MATCH_LENGTH - 4, histLen - (s + 4))) + 4
           lCandCur = bCur[nextHashL]!
           lCandPrev = bPrev[nextHashL]!
           table[nextHashS] = nextS + cur
@@ -203,8 +200,8 @@ export class FastEncoderL5 {
           bCur[nextHashL] = nextS + cur
           let t2 = lCandCur - cur
           if (nextS - t2 < MAX_MATCH_OFFSET) {
-            if (ld32(h, t2) === nextLo) {
-              const ml = matchlen(nextS + 4, t2 + 4) + 4
+            if (dv.getInt32(t2, true) === nextLo) {
+              const ml = this.matchLen(nextS + 4, t2 + 4, Math.min(MAX_MATCH_LENGTH - 4, histLen - (nextS + 4))) + 4
               if (ml > l) {
                 t = t2
                 s = nextS
@@ -213,8 +210,8 @@ export class FastEncoderL5 {
               }
             }
             t2 = lCandPrev - cur
-            if (nextS - t2 < MAX_MATCH_OFFSET && ld32(h, t2) === nextLo) {
-              const ml = matchlen(nextS + 4, t2 + 4) + 4
+            if (nextS - t2 < MAX_MATCH_OFFSET && dv.getInt32(t2, true) === nextLo) {
+              const ml = this.matchLen(nextS + 4, t2 + 4, Math.min(MAX_MATCH_LENGTH - 4, histLen - (nextS + 4))) + 4
               if (ml > l) {
                 t = t2
                 s = nextS
@@ -230,21 +227,21 @@ export class FastEncoderL5 {
       }
 
       if (l === 0) {
-        l = matchlenLong(s + 4, t + 4) + 4
+        l = this.matchLen(s + 4, t + 4, histLen - (s + 4)) + 4
       } else if (l === MAX_MATCH_LENGTH) {
-        l += matchlenLong(s + l, t + l)
+        l += this.matchLen(s + l, t + l, histLen - (s + l))
       }
 
       // a better match at the end of this one?
       const sAt = s + l
       if (l < 30 && sAt < sLimit) {
         const skipBeginning = 2
-        const eLong = bCur[hash7(ld32(h, sAt), ld32(h, sAt + 4))]!
+        const eLong = bCur[hash7(dv.getInt32(sAt, true), dv.getInt32(sAt + 4, true))]!
         const t2 = eLong - cur - l + skipBeginning
         const s2 = s + skipBeginning
         const off = s2 - t2
         if (t2 >= 0 && off < MAX_MATCH_OFFSET && off > 0) {
-          const l2 = matchlenLong(s2, t2)
+          const l2 = this.matchLen(s2, t2, histLen - (s2))
           if (l2 > l) {
             t = t2
             l = l2
@@ -278,8 +275,8 @@ export class FastEncoderL5 {
       // every third position within the match
       let i = s - l + 1
       if (i < s - 1) {
-        const lo = ld32(h, i)
-        const hi = ld32(h, i + 4)
+        const lo = dv.getInt32(i, true)
+        const hi = dv.getInt32(i + 4, true)
         let tt = i + cur
         table[hash4(lo)] = tt
         let hl = hash7(lo, hi)
@@ -295,8 +292,8 @@ export class FastEncoderL5 {
         tt++
         table[hash4(lo3)] = tt
         for (i += 4; i < s - 1; i += 3) {
-          const xlo = ld32(h, i)
-          const xhi = ld32(h, i + 4)
+          const xlo = dv.getInt32(i, true)
+          const xhi = dv.getInt32(i + 4, true)
           const e = i + cur
           hl = hash7(xlo, xhi)
           bPrev[hl] = bCur[hl]!
@@ -305,8 +302,8 @@ export class FastEncoderL5 {
         }
       }
 
-      const xLo = ld32(h, s - 1)
-      const xHi = ld32(h, s + 3)
+      const xLo = dv.getInt32(s - 1, true)
+      const xHi = dv.getInt32(s + 3, true)
       const o = cur + s - 1
       table[hash4(xLo)] = o
       const hl = hash7(xLo, xHi)
