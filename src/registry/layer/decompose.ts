@@ -130,14 +130,14 @@ async function decompose (file: string, blob: { digest: string, size: number }, 
     if (pre.ended && header.length + pre.consumed + 8 !== blob.size) {
       return { kind: 'whole', isLayer: true, reason: 'gzip blob with more than one member or trailing bytes' }
     }
-    const params = findGzipParams(header, pre.data, pre.ended ? deflated.subarray(0, pre.consumed) : deflated, pre.ended, signal)
+    const headerBytes = head.slice(0, header.length)
+    const params = findGzipParams(header, headerBytes, pre.data, pre.ended ? deflated.subarray(0, pre.consumed) : deflated, pre.ended, signal)
     if (params === undefined) {
       const impls = deflateImplementations().map((i) => i.name).join(', ')
-      const goImpls = blockDeflateImplementations().map((i) => `${i.name} (levels ${i.levels.join(', ')}, blocks of 256 KiB or 1 MiB)`).join(', ')
-      return { kind: 'whole', isLayer: true, reason: `gzip stream not made by ${impls} at levels 1–9 nor by ${goImpls} (another deflate: GNU gzip, Go compress/gzip…)` }
+      const goImpls = blockDeflateImplementations().map((i) => `${i.name} (levels ${i.levels.join(', ')})`).join(', ')
+      return { kind: 'whole', isLayer: true, reason: `gzip stream not made by ${impls} at levels 1–9 nor by ${goImpls} (another deflate: GNU gzip…)` }
     }
     const gunzipped = pipeline(createReadStream(file, { highWaterMark: READ_SIZE, signal }).on('data', (c) => progress(c.length)), createGunzip(), () => {})
-    const headerBytes = head.slice(0, header.length)
     const compression: RecipeCompression = params.kind === 'gzip'
       ? { kind: 'gzip', header: headerBytes, deflate: params.deflate }
       : { kind: 'gzip-blocks', header: headerBytes, deflate: params.deflate }

@@ -22,15 +22,20 @@
  *   (`DefaultCompression`), any block size: what umoci 0.4.7 (Debian's
  *   build, 256 KiB blocks) writes, and pgzip's default (1 MiB blocks).
  *
- * GNU gzip (and so `tar czf`) has its own deflate, Go's `compress/gzip`
- * (docker, skopeo) its own: none of these match, and such layers are kept
- * whole.
+ * - `go1.19.8-compress/flate`: Go's standard `compress/flate` (levels
+ *   2–9) under `compress/gzip`, block size 0 (one stream): what docker's
+ *   `pkg/archive` and Go programs using `gzip.NewWriter` write.
+ *
+ * GNU gzip (and so `tar czf`) has its own deflate: it matches none of
+ * these, and such layers are kept whole.
  *
  * @module
  */
 import { createRequire } from 'node:module'
 import { UnsupportedError } from '../../errors.js'
-import { PGZIP_IMPLEMENTATION, PgzipDeflater } from './go-flate/index.js'
+import { PGZIP_DEFAULT_BLOCK_SIZE, PGZIP_IMPLEMENTATION, PgzipDeflater, UMOCI_BLOCK_SIZE } from './go-flate/index.js'
+import { GO_FLATE_IMPLEMENTATION, StdFlateCompressor } from './go-compress-flate/index.js'
+import { InvalidArgumentError } from '../../errors.js'
 
 const require = createRequire(import.meta.url)
 
@@ -116,27 +121,59 @@ export interface BlockParams { level: number, blockSize: number }
 export interface BlockDeflateImplementation {
   /** Name as recorded in recipes. */
   readonly name: string
-  /** Levels it can recreate. */
+  /** Levels the search tries, most likely first. */
   readonly levels: readonly number[]
+  /** Block sizes the search tries, most likely first (0: the writer makes one stream). */
+  readonly blockSizes: readonly number[]
+  /** The member header this writer makes when the caller sets no field (as it is before the data). */
+  readonly header: (level: number) => Uint8Array
   /**
    * A raw deflater with `params`; output pieces (fresh arrays, at most
    * `chunkSize` bytes) go to `onData`. Throws `UnsupportedError`
-   * (`ERR_UNSUPPORTED`) for a level it does not have.
+   * (`ERR_UNSUPPORTED`) or `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`)
+   * for parameters it does not have.
    */
   create (params: BlockParams, chunkSize: number, onData: (bytes: Uint8Array) => void): RawDeflater
+}
+
+/** Go's XFL byte: 2 at level 9, 4 at level 1, else 0. */
+const goXfl = (level: number): number => level === 9 ? 2 : level === 1 ? 4 : 0
+
+/** Hand out a view in fresh pieces of at most `chunkSize` bytes. */
+function pieces (out: Uint8Array, chunkSize: number, onData: (bytes: Uint8Array) => void): void {
+  for (let off = 0; off < out.length; off += chunkSize) onData(out.slice(off, Math.min(out.length, off + chunkSize)))
 }
 
 const PGZIP: BlockDeflateImplementation = {
   name: PGZIP_IMPLEMENTATION,
   levels: [5],
+  blockSizes: [UMOCI_BLOCK_SIZE, PGZIP_DEFAULT_BLOCK_SIZE],
+  // MTIME is Go's zero time.Time as a uint32
+  header: (level) => new Uint8Array([0x1f, 0x8b, 8, 0, 0x00, 0x09, 0x6e, 0x88, goXfl(level), 255]),
   create (params, chunkSize, onData) {
-    return new PgzipDeflater(params.level, params.blockSize, (out) => {
-      for (let off = 0; off < out.length; off += chunkSize) onData(out.slice(off, Math.min(out.length, off + chunkSize)))
-    })
+    return new PgzipDeflater(params.level, params.blockSize, (out) => { pieces(out, chunkSize, onData) })
   }
 }
 
-const BLOCK_IMPLEMENTATIONS: BlockDeflateImplementation[] = [PGZIP]
+const GO_FLATE: BlockDeflateImplementation = {
+  name: GO_FLATE_IMPLEMENTATION,
+  levels: [6, 9],
+  blockSizes: [0],
+  header: (level) => new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, goXfl(level), 255]),
+  create (params, chunkSize, onData) {
+    if (params.blockSize !== 0) throw new InvalidArgumentError(`${GO_FLATE_IMPLEMENTATION} makes one stream: block size must be 0, not ${params.blockSize}`)
+    const c = new StdFlateCompressor(params.level)
+    return {
+      push (bytes, final) {
+        c.write(bytes)
+        if (final) c.close()
+        pieces(c.take(), chunkSize, onData)
+      }
+    }
+  }
+}
+
+const BLOCK_IMPLEMENTATIONS: BlockDeflateImplementation[] = [PGZIP, GO_FLATE]
 
 /** The level-and-block-size implementations, in the order they are tried. */
 export function blockDeflateImplementations (): readonly BlockDeflateImplementation[] {

@@ -9,11 +9,13 @@
  * so a stream no candidate makes (Go's `compress/gzip`, GNU gzip) is given
  * up after a block or so per candidate.
  *
- * Streams from Go's pgzip (umoci, skopeo) are recreated by the port in
- * `go-flate/` ({@link findGzipParams}). Its member header gives it away
- * (OS 255 and MTIME `00 09 6e 88`, Go's zero time), so those candidates
- * are tried first for such headers, and after the zlib ones only for
- * other OS-255 headers: the search for other streams is not slowed down.
+ * Streams from Go writers are recreated by ports ({@link findGzipParams}):
+ * pgzip (umoci) in `go-flate/`, Go's `compress/gzip` (docker) in
+ * `go-compress-flate/`. Their member headers give them away (OS 255, MTIME
+ * `00 09 6e 88` for pgzip, 0 for `compress/gzip`), so a header that is
+ * exactly one of theirs tries that writer first; other OS-255 headers try
+ * the Go writers after the zlib ones, other headers not at all: the search
+ * for other streams is not slowed down.
  *
  * @module
  */
@@ -21,7 +23,6 @@ import { createRequire } from 'node:module'
 import zlib from 'node:zlib'
 import { blockDeflateImplementation, blockDeflateImplementations, deflateImplementations, deflateImplementation } from './deflate-impl.js'
 import type { DeflateImplementation, RawDeflater, ZlibParams } from './deflate-impl.js'
-import { UMOCI_BLOCK_SIZE, PGZIP_DEFAULT_BLOCK_SIZE } from './go-flate/index.js'
 import type { BlockDeflateParams, DeflateParams } from './recipe.js'
 import { throwIfAborted } from '../../errors.js'
 
@@ -188,26 +189,21 @@ export function findDeflateParams (xfl: number, data: Uint8Array, deflated: Uint
   return undefined
 }
 
-/** Does the member header look like one Go's pgzip wrote (no header field set)? */
-export function looksLikePgzipHeader (header: GzipHeader): boolean {
-  return header.flags === 0 && header.os === 255 && header.mtime === PGZIP_MTIME && header.length === 10
-}
-
-/** MTIME pgzip writes when ModTime is not set: Go's zero `time.Time` (year 1) as a uint32. */
-export const PGZIP_MTIME = 0x886e0900
-
-/** Block sizes tried: umoci's 256 KiB first, then pgzip's default 1 MiB. */
-const PGZIP_BLOCK_SIZES = [UMOCI_BLOCK_SIZE, PGZIP_DEFAULT_BLOCK_SIZE]
-
-/** Level-and-block-size candidates for a member header, most likely first (none unless OS is 255, as Go writes). */
-export function blockDeflateCandidates (header: GzipHeader): BlockDeflateParams[] {
-  if (header.os !== 255) return []
+/**
+ * Level-and-block-size candidates for a member header, most likely first:
+ * those of the Go writers whose own header (no field set) it is, then, for
+ * `all`, every other level and block size of writers that write its OS
+ * byte (Go writes 255). Only levels whose XFL byte matches are tried.
+ */
+export function blockDeflateCandidates (header: GzipHeader, headerBytes: Uint8Array, all: boolean): BlockDeflateParams[] {
   const out: BlockDeflateParams[] = []
   for (const impl of blockDeflateImplementations()) {
-    // pgzip's XFL: 2 at level 9, 4 at level 1, else 0
-    const levels = impl.levels.filter((l) => (l === 9 ? 2 : l === 1 ? 4 : 0) === header.xfl)
-    for (const blockSize of PGZIP_BLOCK_SIZES) {
-      for (const level of levels) out.push({ implementation: impl.name, level, blockSize })
+    for (const level of impl.levels) {
+      const own = impl.header(level)
+      if (own[8] !== header.xfl || own[9] !== header.os) continue
+      const exact = headerBytes.length === own.length && own.every((b, i) => b === headerBytes[i])
+      if (exact !== !all) continue
+      for (const blockSize of impl.blockSizes) out.push({ implementation: impl.name, level, blockSize })
     }
   }
   return out
@@ -223,22 +219,19 @@ export type GzipParams =
  * ports and Go ports alike, in the order the header suggests (see the
  * module comment). Arguments as {@link findDeflateParams}.
  */
-export function findGzipParams (header: GzipHeader, data: Uint8Array, deflated: Uint8Array, complete: boolean, signal?: AbortSignal): GzipParams | undefined {
-  const tryBlocks = (): GzipParams | undefined => {
-    for (const params of blockDeflateCandidates(header)) {
+export function findGzipParams (header: GzipHeader, headerBytes: Uint8Array, data: Uint8Array, deflated: Uint8Array, complete: boolean, signal?: AbortSignal): GzipParams | undefined {
+  const tryBlocks = (all: boolean): GzipParams | undefined => {
+    for (const params of blockDeflateCandidates(header, headerBytes, all)) {
       throwIfAborted(signal)
       if (blockDeflateMatches(params, data, deflated, complete)) return { kind: 'gzip-blocks', deflate: params }
     }
     return undefined
   }
-  const pgzipFirst = looksLikePgzipHeader(header)
-  if (pgzipFirst) {
-    const found = tryBlocks()
-    if (found !== undefined) return found
-  }
+  const own = tryBlocks(false)
+  if (own !== undefined) return own
   const zlib = findDeflateParams(header.xfl, data, deflated, complete, signal)
   if (zlib !== undefined) return { kind: 'gzip', deflate: zlib }
-  return pgzipFirst ? undefined : tryBlocks()
+  return tryBlocks(true)
 }
 
 /**

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { HuffmanEncoder, hcode, reverseBits } from './huffman-code.js'
+import { FIXED_LITERAL_ENCODING, FIXED_OFFSET_ENCODING, HuffmanEncoder } from './huffman-code.js'
 import {
   END_BLOCK_MARKER, LENGTH_BASE, LENGTH_CODES, LENGTH_EXTRA_BITS, LITERAL_COUNT, MAX_STORE_BLOCK_SIZE,
   OFFSET_CODE_COUNT, OFFSET_COMBINED, OFFSET_EXTRA_BITS
@@ -24,23 +24,6 @@ const BAD_CODE = 255
 const MAX_PREDEFINED_TOKENS = 250
 const MAX_INT32 = 0x7fffffff
 const CODEGEN_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
-
-const FIXED_LITERAL_ENCODING = (() => {
-  const h = new HuffmanEncoder(LITERAL_COUNT)
-  for (let ch = 0; ch < LITERAL_COUNT; ch++) {
-    let bits: number
-    let size: number
-    if (ch < 144) { bits = ch + 48; size = 8 } else if (ch < 256) { bits = ch + 400 - 144; size = 9 } else if (ch < 280) { bits = ch - 256; size = 7 } else { bits = ch + 192 - 280; size = 8 }
-    h.codes[ch] = hcode(reverseBits(bits, size), size)
-  }
-  return h
-})()
-
-const FIXED_OFFSET_ENCODING = (() => {
-  const h = new HuffmanEncoder(30)
-  for (let ch = 0; ch < 30; ch++) h.codes[ch] = hcode(reverseBits(ch, 5), 5)
-  return h
-})()
 
 /** The offset table of Huffman-only blocks: one code for distance 0. */
 const HUFF_OFFSET = (() => {

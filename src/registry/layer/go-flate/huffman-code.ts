@@ -199,3 +199,22 @@ export class HuffmanEncoder {
     }
   }
 }
+
+/** The fixed literal/length code of RFC 1951 §3.2.6. */
+export const FIXED_LITERAL_ENCODING = (() => {
+  const h = new HuffmanEncoder(286)
+  for (let ch = 0; ch < 286; ch++) {
+    let bits: number
+    let size: number
+    if (ch < 144) { bits = ch + 48; size = 8 } else if (ch < 256) { bits = ch + 400 - 144; size = 9 } else if (ch < 280) { bits = ch - 256; size = 7 } else { bits = ch + 192 - 280; size = 8 }
+    h.codes[ch] = hcode(reverseBits(bits, size), size)
+  }
+  return h
+})()
+
+/** The fixed distance code (5 bits each). */
+export const FIXED_OFFSET_ENCODING = (() => {
+  const h = new HuffmanEncoder(30)
+  for (let ch = 0; ch < 30; ch++) h.codes[ch] = hcode(reverseBits(ch, 5), 5)
+  return h
+})()
