@@ -11,7 +11,7 @@
  * compression = [ 0 ]                                                        ; plain tar
  *             | [ 1, header, [ impl, level, windowBits, memLevel, strategy ] ] ; gzip, one member
  *             | [ 2, impl, level ]                                            ; zstd, one frame
- *             | [ 3, header, [ impl, level, blockSize ] ]                     ; gzip by a Go writer (pgzip)
+ *             | [ 3, header, [ impl, level, blockSize ] ]                     ; gzip by a Go writer
  * ```
  *
  * @module
@@ -54,12 +54,13 @@ export interface DeflateParams {
 }
 
 /**
- * Parameters of a Go-style gzip writer that recreated a stream: pgzip
- * cuts the input into `blockSize`-byte blocks, each compressed at the
- * flate `level` with the previous block's last 16 KiB as dictionary.
+ * Parameters of a Go gzip writer that recreated a stream: pgzip cuts the
+ * input into `blockSize`-byte blocks, each compressed at the flate `level`
+ * with the previous block's last 16 KiB as dictionary; Go's
+ * `compress/gzip` makes one stream (`blockSize` 0).
  */
 export interface BlockDeflateParams {
-  /** Ported implementation, e.g. `klauspost-pgzip@1.2.5+compress@1.15.12`. */
+  /** Ported implementation: `klauspost-pgzip@1.2.5+compress@1.15.12` or `go1.19.8-compress/flate`. */
   implementation: string
   /** flate level 1–9 (Go's `DefaultCompression`, −1, is recorded as the level it means: 5). */
   level: number
