@@ -20,12 +20,21 @@ const BAD_CODE = 255
 const MAX_STORE_BLOCK_SIZE = 65535
 const CODEGEN_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
 /** Start of each distance code (`offsetBase`). */
-const OFFSET_BASE = [0x0, 0x1, 0x2, 0x3, 0x4, 0x6, 0x8, 0xc, 0x10, 0x18, 0x20, 0x30, 0x40, 0x60, 0x80, 0xc0, 0x100, 0x180, 0x200, 0x300, 0x400, 0x600, 0x800, 0xc00, 0x1000, 0x1800, 0x2000, 0x3000, 0x4000, 0x6000]
+const OFFSET_BASE = Uint32Array.of(0x0, 0x1, 0x2, 0x3, 0x4, 0x6, 0x8, 0xc, 0x10, 0x18, 0x20, 0x30, 0x40, 0x60, 0x80, 0xc0, 0x100, 0x180, 0x200, 0x300, 0x400, 0x600, 0x800, 0xc00, 0x1000, 0x1800, 0x2000, 0x3000, 0x4000, 0x6000)
 
 /** The end-of-block token (a "literal" 256). */
 export const END_BLOCK_MARKER = 256
-/** Bit 30: a match token (`matchType`); `length − 3` at bit 22, `offset − 1` below. */
+/**
+ * Bit 30: a match token (`matchType`); `length − 3` at bit 22, `offset − 1`
+ * in bits 0–14. Unlike Go, the distance code is cached in bits 16–20
+ * (see {@link matchToken}); Go's value is the token with those bits clear.
+ */
 export const MATCH_TYPE = 1 << 30
+
+/** A match token of `length − 3` = `xlength` at `offset − 1` = `xoffset`. */
+export function matchToken (xlength: number, xoffset: number): number {
+  return MATCH_TYPE + (xlength << 22) + xoffset + (offsetCode(xoffset) << 16)
+}
 
 /** Go's standard `huffmanBitWriter`. */
 export class StdBitWriter {
@@ -197,7 +206,7 @@ export class StdBitWriter {
         continue
       }
       lf[LENGTH_CODES_START + LENGTH_CODES[(t - MATCH_TYPE) >>> 22]!]!++
-      of[offsetCode(t & 0x3fffff)]!++
+      of[(t >>> 16) & 31]!++
     }
     let numLiterals = MAX_NUM_LIT
     while (lf[numLiterals - 1] === 0) numLiterals--
@@ -273,8 +282,8 @@ export class StdBitWriter {
         nbits += extraLengthBits
         if (nbits >= 16) { out[pos++] = bits & 255; out[pos++] = (bits >>> 8) & 255; bits >>>= 16; nbits -= 16 }
       }
-      const offset = t & 0x3fffff
-      const oc = offsetCode(offset)
+      const offset = t & 0xffff
+      const oc = (t >>> 16) & 31
       c = oeCodes[oc]!
       bits |= (c >>> 8) << nbits
       nbits += c & 255

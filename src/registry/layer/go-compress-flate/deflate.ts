@@ -12,7 +12,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../../../errors.js'
-import { MATCH_TYPE, StdBitWriter } from './bit-writer.js'
+import { StdBitWriter, matchToken } from './bit-writer.js'
 
 const WINDOW_SIZE = 1 << 15
 const WINDOW_MASK = WINDOW_SIZE - 1
@@ -57,6 +57,7 @@ export class StdFlateCompressor {
   private readonly chain: number
   private readonly fastSkipHashing: number
   private readonly window = new Uint8Array(2 * WINDOW_SIZE)
+  private readonly view = new DataView(this.window.buffer)
   private windowEnd = 0
   private index = 0
   private blockStart = 0
@@ -144,23 +145,29 @@ export class StdFlateCompressor {
     if (length >= this.good) tries >>= 2
     let wEnd = win[pos + length]!
     const minIndex = pos - WINDOW_SIZE
+    const dv = this.view
+    const hashPrev = this.hashPrev
+    const hashOffset = this.hashOffset
     let ok = false
+    let offset = 0
     for (let i = prevHead; tries > 0; tries--) {
       if (wEnd === win[i + length]) {
         let n = 0
+        while (n + 4 <= minMatchLook && dv.getInt32(i + n) === dv.getInt32(pos + n)) n += 4
         while (n < minMatchLook && win[i + n] === win[pos + n]) n++
         if (n > length && (n > MIN_MATCH_LENGTH || pos - i <= 4096)) {
           length = n
-          this.foundOffset = pos - i
+          offset = pos - i
           ok = true
           if (n >= nice) break
           wEnd = win[pos + n]!
         }
       }
       if (i === minIndex) break
-      i = this.hashPrev[i & WINDOW_MASK]! - this.hashOffset
+      i = hashPrev[i & WINDOW_MASK]! - hashOffset
       if (i < minIndex || i < 0) break
     }
+    this.foundOffset = offset
     this.foundLength = length
     return ok
   }
@@ -215,8 +222,8 @@ export class StdFlateCompressor {
         }
       }
       if ((!skipNever && this.length >= MIN_MATCH_LENGTH) || (skipNever && prevLength >= MIN_MATCH_LENGTH && this.length <= prevLength)) {
-        if (!skipNever) this.addToken(MATCH_TYPE + ((this.length - BASE_MATCH_LENGTH) << 22) + (this.offset - BASE_MATCH_OFFSET))
-        else this.addToken(MATCH_TYPE + ((prevLength - BASE_MATCH_LENGTH) << 22) + (prevOffset - BASE_MATCH_OFFSET))
+        if (!skipNever) this.addToken(matchToken(this.length - BASE_MATCH_LENGTH, this.offset - BASE_MATCH_OFFSET))
+        else this.addToken(matchToken(prevLength - BASE_MATCH_LENGTH, prevOffset - BASE_MATCH_OFFSET))
         if (this.length <= this.fastSkipHashing) {
           const newIndex = skipNever ? this.index + prevLength - 1 : this.index + this.length
           let index = this.index
