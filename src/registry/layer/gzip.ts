@@ -136,12 +136,16 @@ const SEARCH_CHUNK = 4096
 const SEARCH_INPUT_STEP = 32 * 1024
 
 class Mismatch extends Error {}
+/** The output reached the end of a partial stream with every byte equal. */
+class ProbeEnd extends Error {}
 
 /**
  * Does `params` turn `data` into a stream starting with `deflated`? When
  * `complete`, `data` is all the input and `deflated` the whole deflate
  * stream, and the output must equal it; otherwise `data` is a prefix of
- * the input and the output so far must be a prefix of `deflated`.
+ * the input and the output so far must be a prefix of `deflated` (output
+ * going past the end of `deflated` counts as a match if it agrees up to
+ * there: a block can end a few bytes past where the prefix was cut).
  */
 export function deflateMatches (impl: DeflateImplementation, params: DeflateParams, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
   return streamMatches((chunkSize, onData) => impl.create(zlibParams(params), chunkSize, onData), data, deflated, complete)
@@ -158,9 +162,10 @@ type MakeDeflater = (chunkSize: number, onData: (bytes: Uint8Array) => void) => 
 function streamMatches (make: MakeDeflater, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
   let pos = 0
   const onData = (out: Uint8Array): void => {
-    if (pos + out.length > deflated.length) throw new Mismatch()
-    for (let i = 0; i < out.length; i++) if (out[i] !== deflated[pos + i]) throw new Mismatch()
-    pos += out.length
+    const n = Math.min(out.length, deflated.length - pos)
+    for (let i = 0; i < n; i++) if (out[i] !== deflated[pos + i]) throw new Mismatch()
+    pos += n
+    if (n < out.length) throw complete ? new Mismatch() : new ProbeEnd()
   }
   try {
     const d = make(SEARCH_CHUNK, onData)
@@ -172,6 +177,7 @@ function streamMatches (make: MakeDeflater, data: Uint8Array, deflated: Uint8Arr
     return true
   } catch (err) {
     if (err instanceof Mismatch) return false
+    if (err instanceof ProbeEnd) return true
     throw err
   }
 }

@@ -18,10 +18,10 @@ import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
 import { lcgBytes } from '../../helpers/fixture.js'
 import { encodeUstarHeader } from '../../../src/tar/header.js'
-import { decodeRecipe, encodeRecipe } from '../../../src/registry/layer/index.js'
+import { decodeRecipe, encodeRecipe, rebuildLayer } from '../../../src/registry/layer/index.js'
 import { PgzipDeflater, PGZIP_IMPLEMENTATION } from '../../../src/registry/layer/go-flate/index.js'
-import { crc32, gzipTrailer } from '../../../src/registry/layer/gzip.js'
-import { assertReproduced, decomposeBytes, digestOf, memoryStore, tempDir } from './helpers.js'
+import { blockDeflateMatches, crc32, gzipTrailer } from '../../../src/registry/layer/gzip.js'
+import { assertReproduced, collect, decomposeBytes, digestOf, memoryStore, tempDir } from './helpers.js'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -140,6 +140,45 @@ describe('pgzip layers round trip', () => {
     assert.deepEqual(encodeRecipe(d), recipe)
     assert.equal(digestOf(gz), G7_BLOB)
     assert.equal(digestOf(recipe), G7_RECIPE)
+    await store.close()
+  })
+})
+
+describe('pgzip search and recipe checks', () => {
+  test('a prefix cut inside a block\'s end still matches; a changed byte does not', () => {
+    const data = lcgBytes(600_000, 5)
+    const raw = pgzip(data, 256 << 10).subarray(10, -8)
+    const params = { implementation: PGZIP_IMPLEMENTATION, level: 5, blockSize: 256 << 10 }
+    // the first block's output, sync marker included, is what one full block of input makes
+    const first: Uint8Array[] = []
+    const d = new PgzipDeflater(5, 256 << 10, (b) => { first.push(b.slice()) })
+    d.push(data.subarray(0, 256 << 10), false)
+    const firstLen = Buffer.concat(first).length
+    assert.ok(firstLen > 10)
+    assert.equal(blockDeflateMatches(params, data.subarray(0, 256 << 10), raw.subarray(0, firstLen - 3), false), true)
+    const changed = Buffer.from(raw.subarray(0, firstLen - 3)); changed[firstLen - 10] = changed[firstLen - 10]! ^ 1
+    assert.equal(blockDeflateMatches(params, data.subarray(0, 256 << 10), changed, false), false)
+    assert.equal(blockDeflateMatches(params, data, raw, true), true)
+    assert.equal(blockDeflateMatches({ ...params, blockSize: 1 << 20 }, data, raw, true), false)
+  })
+
+  test('kind-3 recipes: bad block sizes are non-canonical, unknown implementations unsupported', async () => {
+    const { store } = await memoryStore()
+    const tar = tarOf([['a', lcgBytes(100_000, 9)]])
+    const r = await decomposeBytes(dir, pgzip(tar, 256 << 10), store)
+    assert.equal(r.kind, 'reproduced')
+    if (r.kind !== 'reproduced') return
+    const recipe = decodeRecipe(r.recipe)
+    assert.ok(recipe.compression.kind === 'gzip-blocks')
+    if (recipe.compression.kind !== 'gzip-blocks') return
+    for (const blockSize of [100, 16384, 2 ** 27]) {
+      const bad = encodeRecipe({ ...recipe, compression: { ...recipe.compression, deflate: { ...recipe.compression.deflate, blockSize } } })
+      assert.throws(() => decodeRecipe(bad), (err: any) => err.code === 'ERR_NON_CANONICAL', `block size ${blockSize}`)
+    }
+    const other = encodeRecipe({ ...recipe, compression: { ...recipe.compression, deflate: { ...recipe.compression.deflate, implementation: 'klauspost-pgzip@9.9.9' } } })
+    await assert.rejects(collect(rebuildLayer(other, store)), (err: any) => err.code === 'ERR_UNSUPPORTED')
+    const level = encodeRecipe({ ...recipe, compression: { ...recipe.compression, deflate: { ...recipe.compression.deflate, level: 7 } } })
+    await assert.rejects(collect(rebuildLayer(level, store)), (err: any) => err.code === 'ERR_UNSUPPORTED')
     await store.close()
   })
 })

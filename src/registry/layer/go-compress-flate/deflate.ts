@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { InvalidArgumentError } from '../../../errors.js'
+import { UnsupportedError } from '../../../errors.js'
 import { StdBitWriter, matchToken } from './bit-writer.js'
 
 const WINDOW_SIZE = 1 << 15
@@ -73,10 +73,10 @@ export class StdFlateCompressor {
   private readonly hashHead = new Uint32Array(HASH_SIZE)
   private readonly hashPrev = new Uint32Array(WINDOW_SIZE)
 
-  /** A compressor at `level` (−1 or 2–9); other levels throw `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`). */
+  /** A compressor at `level` (−1 or 2–9); other levels throw `UnsupportedError` (`ERR_UNSUPPORTED`). */
   constructor (level: number) {
     const params = LEVELS[level === -1 ? 6 : level]
-    if (params === undefined) throw new InvalidArgumentError(`Go compress/flate level ${level} is not ported (only ${STD_LEVELS.join(', ')})`)
+    if (params === undefined) throw new UnsupportedError(`Go compress/flate level ${level} is not ported (only ${STD_LEVELS.join(', ')})`)
     ;[this.good, this.lazy, this.nice, this.chain, this.fastSkipHashing] = params
   }
 

@@ -13,7 +13,7 @@
  *   header (`1f 8b 08 00`, MTIME 0 unless set, XFL 0, or 2 at level 9 and
  *   4 at level 1, OS 255) and trailer are the caller's business.
  * - Levels 2–9 and −1 (= 6). Level 1 (`BestSpeed`, a different
- *   algorithm), 0 and −2 throw `InvalidArgumentError` (`ERR_INVALID_ARGUMENT`).
+ *   algorithm), 0 and −2 throw `UnsupportedError` (`ERR_UNSUPPORTED`).
  * - Pure JS with typed arrays; memory is fixed (about 1 MiB).
  * - The Huffman code construction is the same algorithm as
  *   klauspost/compress's and is shared with `../go-flate/`.
