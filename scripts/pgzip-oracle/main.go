@@ -1,7 +1,7 @@
 // Command pgzip-oracle gzips stdin to stdout with klauspost/pgzip exactly as
 // umoci 0.4.7 does (level -1, SetConcurrency(256<<10, n)); -bs and -level
 // change that. A development aid for the TypeScript port in
-// src/registry/layer/go-flate/: the tests do not need Go. See README.md.
+// src/registry/layer/klauspost-pgzip/: the tests do not need Go. See README.md.
 package main
 
 import (

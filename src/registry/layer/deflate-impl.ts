@@ -13,18 +13,20 @@
  *   written with `node:zlib` are recreated too. `node:zlib` itself is never
  *   used to recreate a stream: its output may change with Node.js versions.
  *
- * Go writers are recreated by bit-exact ports kept in this repository
- * (`go-flate/`), named after the Go module versions they port, with
- * parameters of their own ({@link BlockDeflateImplementation}):
+ * Go writers are recreated by bit-exact ports kept in this repository,
+ * named after the Go module versions they port, with parameters of their
+ * own ({@link BlockDeflateImplementation}: a level and a block size):
  *
- * - `klauspost-pgzip@1.2.5+compress@1.15.12`: `github.com/klauspost/pgzip`
- *   1.2.5 on `github.com/klauspost/compress/flate` 1.15.12, level 5
+ * - `klauspost-pgzip@1.2.5+compress@1.15.12` (`klauspost-pgzip/`):
+ *   `github.com/klauspost/pgzip` 1.2.5 on
+ *   `github.com/klauspost/compress/flate` 1.15.12, level 5
  *   (`DefaultCompression`), any block size: what umoci 0.4.7 (Debian's
- *   build, 256 KiB blocks) writes, and pgzip's default (1 MiB blocks).
- *
- * - `go1.19.8-compress/flate`: Go's standard `compress/flate` (levels
- *   2–9) under `compress/gzip`, block size 0 (one stream): what docker's
- *   `pkg/archive` and Go programs using `gzip.NewWriter` write.
+ *   build, 256 KiB blocks) and skopeo 1.9.3 (pgzip's default 1 MiB
+ *   blocks) write.
+ * - `go1.19.8-compress/flate` (`go-compress-flate/`): Go's standard
+ *   `compress/flate` (levels 2–9) under `compress/gzip`, block size 0 (one
+ *   stream): what docker's `pkg/archive` and Go programs using
+ *   `gzip.NewWriter` write.
  *
  * GNU gzip (and so `tar czf`) has its own deflate: it matches none of
  * these, and such layers are kept whole.
@@ -33,7 +35,7 @@
  */
 import { createRequire } from 'node:module'
 import { UnsupportedError } from '../../errors.js'
-import { PGZIP_DEFAULT_BLOCK_SIZE, PGZIP_IMPLEMENTATION, PgzipDeflater, UMOCI_BLOCK_SIZE } from './go-flate/index.js'
+import { PGZIP_DEFAULT_BLOCK_SIZE, PGZIP_IMPLEMENTATION, PgzipDeflater, UMOCI_BLOCK_SIZE } from './klauspost-pgzip/index.js'
 import { GO_FLATE_IMPLEMENTATION, StdFlateCompressor } from './go-compress-flate/index.js'
 import { InvalidArgumentError } from '../../errors.js'
 

@@ -10,7 +10,7 @@
  * up after a block or so per candidate.
  *
  * Streams from Go writers are recreated by ports ({@link findGzipParams}):
- * pgzip (umoci) in `go-flate/`, Go's `compress/gzip` (docker) in
+ * pgzip (umoci) in `klauspost-pgzip/`, Go's `compress/gzip` (docker) in
  * `go-compress-flate/`. Their member headers give them away (OS 255, MTIME
  * `00 09 6e 88` for pgzip, 0 for `compress/gzip`), so a header that is
  * exactly one of theirs tries that writer first; other OS-255 headers try

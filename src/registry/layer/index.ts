@@ -21,7 +21,7 @@
  *   so it stays under about 25 KiB whatever the layer.
  * - Compression is recreated, never stored: gzip by a pinned pure-JS zlib
  *   (`pako@2.1.0` = stock zlib, `pako@3.0.3` = Node.js 20's zlib) or by a
- *   bit-exact port of a Go writer: pgzip in `go-flate/` (umoci's and
+ *   bit-exact port of a Go writer: pgzip in `klauspost-pgzip/` (umoci's and
  *   skopeo's layers), `compress/gzip` in `go-compress-flate/` (docker's),
  *   with the parameters found by a prefix search; zstd by
  *   `zstd-codec@0.1.5`. Layers from GNU gzip or the `zstd` command are
@@ -35,7 +35,7 @@
  * Files: `decompose.ts`, `rebuild.ts`, `recipe.ts` (root object),
  * `tar-split.ts` (the splitter), `tar-stream.ts` (split into / rebuild from
  * the store), `chunked-stream.ts`, `canonical-sequence.ts`, `gzip.ts`,
- * `deflate-impl.ts`, `go-flate/` (the pgzip port), `go-compress-flate/`
+ * `deflate-impl.ts`, `klauspost-pgzip/` (the pgzip port), `go-compress-flate/`
  * (the Go `compress/flate` port), `zstd.ts`.
  *
  * @module

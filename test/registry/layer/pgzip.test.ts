@@ -1,6 +1,6 @@
 /**
  * Layers written by Go's pgzip (umoci): the TypeScript port in
- * `src/registry/layer/go-flate/` recreates them bit for bit.
+ * `src/registry/layer/klauspost-pgzip/` recreates them bit for bit.
  *
  * Golden vectors: the sha256 values below are of the whole gzip files the
  * Go oracle `scripts/pgzip-oracle` (klauspost/pgzip 1.2.5 on
@@ -19,7 +19,7 @@ import fc from 'fast-check'
 import { lcgBytes } from '../../helpers/fixture.js'
 import { encodeUstarHeader } from '../../../src/tar/header.js'
 import { decodeRecipe, encodeRecipe, rebuildLayer } from '../../../src/registry/layer/index.js'
-import { PgzipDeflater, PGZIP_IMPLEMENTATION } from '../../../src/registry/layer/go-flate/index.js'
+import { PgzipDeflater, PGZIP_IMPLEMENTATION } from '../../../src/registry/layer/klauspost-pgzip/index.js'
 import { blockDeflateMatches, crc32, gzipTrailer } from '../../../src/registry/layer/gzip.js'
 import { assertReproduced, collect, decomposeBytes, digestOf, memoryStore, tempDir } from './helpers.js'
 

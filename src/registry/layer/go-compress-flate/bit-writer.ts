@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { FIXED_LITERAL_ENCODING, FIXED_OFFSET_ENCODING, HuffmanEncoder } from '../go-flate/huffman-code.js'
-import { LENGTH_BASE, LENGTH_CODES, LENGTH_EXTRA_BITS, OFFSET_EXTRA_BITS, offsetCode } from '../go-flate/tokens.js'
+import { FIXED_LITERAL_ENCODING, FIXED_OFFSET_ENCODING, HuffmanEncoder } from '../klauspost-pgzip/huffman-code.js'
+import { LENGTH_BASE, LENGTH_CODES, LENGTH_EXTRA_BITS, OFFSET_EXTRA_BITS, offsetCode } from '../klauspost-pgzip/tokens.js'
 
 /** Literal/length symbols (`maxNumLit`). */
 const MAX_NUM_LIT = 286

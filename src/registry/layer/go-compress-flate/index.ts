@@ -16,7 +16,7 @@
  *   algorithm), 0 and −2 throw `UnsupportedError` (`ERR_UNSUPPORTED`).
  * - Pure JS with typed arrays; memory is fixed (about 1 MiB).
  * - The Huffman code construction is the same algorithm as
- *   klauspost/compress's and is shared with `../go-flate/`.
+ *   klauspost/compress's and is shared with `../klauspost-pgzip/`.
  *
  * Files: `bit-writer.ts` (block type choice and bit output), `deflate.ts`
  * (window, hash chains, lazy matching).
