@@ -6,8 +6,8 @@
  *
  * The search compresses only a prefix of the data with each candidate and
  * stops a candidate at its first output byte that differs from the stream,
- * so a stream no candidate makes (Go's `compress/gzip`, GNU gzip) is given
- * up after a block or so per candidate.
+ * so a stream no candidate makes (GNU gzip, say) is given up after a block
+ * or so per candidate.
  *
  * Streams from Go writers are recreated by ports ({@link findGzipParams}):
  * pgzip (umoci) in `klauspost-pgzip/`, Go's `compress/gzip` (docker) in
@@ -151,7 +151,7 @@ export function deflateMatches (impl: DeflateImplementation, params: DeflatePara
   return streamMatches((chunkSize, onData) => impl.create(zlibParams(params), chunkSize, onData), data, deflated, complete)
 }
 
-/** {@link deflateMatches} for a level-and-block-size implementation (pgzip). */
+/** {@link deflateMatches} for a level-and-block-size implementation (a Go writer). */
 export function blockDeflateMatches (params: BlockDeflateParams, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
   const impl = blockDeflateImplementation(params.implementation)
   return streamMatches((chunkSize, onData) => impl.create(params, chunkSize, onData), data, deflated, complete)
@@ -244,15 +244,15 @@ export function findGzipParams (header: GzipHeader, headerBytes: Uint8Array, dat
  * Deflate a stream with `params`: the gzip member (header given, trailer
  * computed) as pieces of about 64 KiB.
  */
-export function gzipStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: DeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+export async function * gzipStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: DeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const impl = deflateImplementation(params.implementation)
-  return memberStream(source, header, (chunkSize, onData) => impl.create(zlibParams(params), chunkSize, onData), signal)
+  yield * memberStream(source, header, (chunkSize, onData) => impl.create(zlibParams(params), chunkSize, onData), signal)
 }
 
-/** {@link gzipStream} for a level-and-block-size implementation (pgzip). */
-export function gzipBlocksStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: BlockDeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+/** {@link gzipStream} for a level-and-block-size implementation (a Go writer). */
+export async function * gzipBlocksStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: BlockDeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const impl = blockDeflateImplementation(params.implementation)
-  return memberStream(source, header, (chunkSize, onData) => impl.create(params, chunkSize, onData), signal)
+  yield * memberStream(source, header, (chunkSize, onData) => impl.create(params, chunkSize, onData), signal)
 }
 
 async function * memberStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, make: MakeDeflater, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
