@@ -16,9 +16,10 @@ import { digestToBytes } from '../../hash/index.js'
 import { sha256 } from '../../hash/index.js'
 import type { ObjectStore } from '../../store/index.js'
 import { bytesEqual } from '../../hash/index.js'
-import { deflateImplementations } from './deflate-impl.js'
-import { findDeflateParams, inflatePrefix, parseGzipHeader } from './gzip.js'
+import { blockDeflateImplementations, deflateImplementations } from './deflate-impl.js'
+import { findGzipParams, inflatePrefix, parseGzipHeader } from './gzip.js'
 import { encodeRecipe } from './recipe.js'
+import { recipeFormat } from './recipe.js'
 import type { LayerRecipe, RecipeCompression } from './recipe.js'
 import { rebuildRecipe } from './rebuild.js'
 import { looksLikeTar } from './tar-split.js'
@@ -115,8 +116,7 @@ async function decompose (file: string, blob: { digest: string, size: number }, 
     await store.flush()
     const reason = await verify(recipe, store, signal)
     if (reason !== undefined) return { kind: 'whole', isLayer: true, reason }
-    const format = compression.kind === 'none' ? 'tar' : compression.kind === 'gzip' ? 'tar+gzip' : 'tar+zstd'
-    return { kind: 'reproduced', format, recipe: encodeRecipe(recipe) }
+    return { kind: 'reproduced', format: recipeFormat(recipe), recipe: encodeRecipe(recipe) }
   }
 
   // gzip
@@ -130,13 +130,18 @@ async function decompose (file: string, blob: { digest: string, size: number }, 
     if (pre.ended && header.length + pre.consumed + 8 !== blob.size) {
       return { kind: 'whole', isLayer: true, reason: 'gzip blob with more than one member or trailing bytes' }
     }
-    const params = findDeflateParams(header.xfl, pre.data, pre.ended ? deflated.subarray(0, pre.consumed) : deflated, pre.ended, signal)
+    const headerBytes = head.slice(0, header.length)
+    const params = findGzipParams(header, headerBytes, pre.data, pre.ended ? deflated.subarray(0, pre.consumed) : deflated, pre.ended, signal)
     if (params === undefined) {
       const impls = deflateImplementations().map((i) => i.name).join(', ')
-      return { kind: 'whole', isLayer: true, reason: `gzip stream not made by ${impls} at levels 1–9 (another deflate: GNU gzip, Go compress/gzip, pgzip…)` }
+      const goImpls = blockDeflateImplementations().map((i) => `${i.name} (levels ${i.levels.join(', ')})`).join(', ')
+      return { kind: 'whole', isLayer: true, reason: `gzip stream not made by ${impls} at levels 1–9 nor by ${goImpls} (another deflate: GNU gzip…)` }
     }
     const gunzipped = pipeline(createReadStream(file, { highWaterMark: READ_SIZE, signal }).on('data', (c) => progress(c.length)), createGunzip(), () => {})
-    return await finish({ kind: 'gzip', header: head.slice(0, header.length), deflate: params }, gunzipped)
+    const compression: RecipeCompression = params.kind === 'gzip'
+      ? { kind: 'gzip', header: headerBytes, deflate: params.deflate }
+      : { kind: 'gzip-blocks', header: headerBytes, deflate: params.deflate }
+    return await finish(compression, gunzipped)
   }
 
   // zstd

@@ -6,16 +6,24 @@
  *
  * The search compresses only a prefix of the data with each candidate and
  * stops a candidate at its first output byte that differs from the stream,
- * so a stream no candidate makes (Go's `compress/gzip`, pgzip, GNU gzip) is
- * given up after a block or so per candidate.
+ * so a stream no candidate makes (GNU gzip, say) is given up after a block
+ * or so per candidate.
+ *
+ * Streams from Go writers are recreated by ports ({@link findGzipParams}):
+ * pgzip (umoci) in `klauspost-pgzip/`, Go's `compress/gzip` (docker) in
+ * `go-compress-flate/`. Their member headers give them away (OS 255, MTIME
+ * `00 09 6e 88` for pgzip, 0 for `compress/gzip`), so a header that is
+ * exactly one of theirs tries that writer first; other OS-255 headers try
+ * the Go writers after the zlib ones, other headers not at all: the search
+ * for other streams is not slowed down.
  *
  * @module
  */
 import { createRequire } from 'node:module'
 import zlib from 'node:zlib'
-import { deflateImplementations, deflateImplementation } from './deflate-impl.js'
-import type { DeflateImplementation, ZlibParams } from './deflate-impl.js'
-import type { DeflateParams } from './recipe.js'
+import { blockDeflateImplementation, blockDeflateImplementations, deflateImplementations, deflateImplementation } from './deflate-impl.js'
+import type { DeflateImplementation, RawDeflater, ZlibParams } from './deflate-impl.js'
+import type { BlockDeflateParams, DeflateParams } from './recipe.js'
 import { throwIfAborted } from '../../errors.js'
 
 const require = createRequire(import.meta.url)
@@ -128,22 +136,39 @@ const SEARCH_CHUNK = 4096
 const SEARCH_INPUT_STEP = 32 * 1024
 
 class Mismatch extends Error {}
+/** The output reached the end of a partial stream with every byte equal. */
+class ProbeEnd extends Error {}
 
 /**
  * Does `params` turn `data` into a stream starting with `deflated`? When
  * `complete`, `data` is all the input and `deflated` the whole deflate
  * stream, and the output must equal it; otherwise `data` is a prefix of
- * the input and the output so far must be a prefix of `deflated`.
+ * the input and the output so far must be a prefix of `deflated` (output
+ * going past the end of `deflated` counts as a match if it agrees up to
+ * there: a block can end a few bytes past where the prefix was cut).
  */
 export function deflateMatches (impl: DeflateImplementation, params: DeflateParams, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
+  return streamMatches((chunkSize, onData) => impl.create(zlibParams(params), chunkSize, onData), data, deflated, complete)
+}
+
+/** {@link deflateMatches} for a level-and-block-size implementation (a Go writer). */
+export function blockDeflateMatches (params: BlockDeflateParams, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
+  const impl = blockDeflateImplementation(params.implementation)
+  return streamMatches((chunkSize, onData) => impl.create(params, chunkSize, onData), data, deflated, complete)
+}
+
+type MakeDeflater = (chunkSize: number, onData: (bytes: Uint8Array) => void) => RawDeflater
+
+function streamMatches (make: MakeDeflater, data: Uint8Array, deflated: Uint8Array, complete: boolean): boolean {
   let pos = 0
   const onData = (out: Uint8Array): void => {
-    if (pos + out.length > deflated.length) throw new Mismatch()
-    for (let i = 0; i < out.length; i++) if (out[i] !== deflated[pos + i]) throw new Mismatch()
-    pos += out.length
+    const n = Math.min(out.length, deflated.length - pos)
+    for (let i = 0; i < n; i++) if (out[i] !== deflated[pos + i]) throw new Mismatch()
+    pos += n
+    if (n < out.length) throw complete ? new Mismatch() : new ProbeEnd()
   }
   try {
-    const d = impl.create(zlibParams(params), SEARCH_CHUNK, onData)
+    const d = make(SEARCH_CHUNK, onData)
     for (let off = 0; off < data.length; off += SEARCH_INPUT_STEP) d.push(data.subarray(off, Math.min(data.length, off + SEARCH_INPUT_STEP)), false)
     if (complete) {
       d.push(new Uint8Array(0), true)
@@ -152,6 +177,7 @@ export function deflateMatches (impl: DeflateImplementation, params: DeflatePara
     return true
   } catch (err) {
     if (err instanceof Mismatch) return false
+    if (err instanceof ProbeEnd) return true
     throw err
   }
 }
@@ -170,13 +196,68 @@ export function findDeflateParams (xfl: number, data: Uint8Array, deflated: Uint
 }
 
 /**
+ * Level-and-block-size candidates for a member header, most likely first:
+ * those of the Go writers whose own header (no field set) it is, then, for
+ * `all`, every other level and block size of writers that write its OS
+ * byte (Go writes 255). Only levels whose XFL byte matches are tried.
+ */
+export function blockDeflateCandidates (header: GzipHeader, headerBytes: Uint8Array, all: boolean): BlockDeflateParams[] {
+  const out: BlockDeflateParams[] = []
+  for (const impl of blockDeflateImplementations()) {
+    for (const level of impl.levels) {
+      const own = impl.header(level)
+      if (own[8] !== header.xfl || own[9] !== header.os) continue
+      const exact = headerBytes.length === own.length && own.every((b, i) => b === headerBytes[i])
+      if (exact !== !all) continue
+      for (const blockSize of impl.blockSizes) out.push({ implementation: impl.name, level, blockSize })
+    }
+  }
+  return out
+}
+
+/** What recreated a gzip member's deflate stream: a zlib port or a Go-style writer. */
+export type GzipParams =
+  | { kind: 'gzip', deflate: DeflateParams }
+  | { kind: 'gzip-blocks', deflate: BlockDeflateParams }
+
+/**
+ * The first candidate that recreates the start of a deflate stream, zlib
+ * ports and Go ports alike, in the order the header suggests (see the
+ * module comment). Arguments as {@link findDeflateParams}.
+ */
+export function findGzipParams (header: GzipHeader, headerBytes: Uint8Array, data: Uint8Array, deflated: Uint8Array, complete: boolean, signal?: AbortSignal): GzipParams | undefined {
+  const tryBlocks = (all: boolean): GzipParams | undefined => {
+    for (const params of blockDeflateCandidates(header, headerBytes, all)) {
+      throwIfAborted(signal)
+      if (blockDeflateMatches(params, data, deflated, complete)) return { kind: 'gzip-blocks', deflate: params }
+    }
+    return undefined
+  }
+  const own = tryBlocks(false)
+  if (own !== undefined) return own
+  const zlib = findDeflateParams(header.xfl, data, deflated, complete, signal)
+  if (zlib !== undefined) return { kind: 'gzip', deflate: zlib }
+  return tryBlocks(true)
+}
+
+/**
  * Deflate a stream with `params`: the gzip member (header given, trailer
  * computed) as pieces of about 64 KiB.
  */
 export async function * gzipStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: DeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const impl = deflateImplementation(params.implementation)
+  yield * memberStream(source, header, (chunkSize, onData) => impl.create(zlibParams(params), chunkSize, onData), signal)
+}
+
+/** {@link gzipStream} for a level-and-block-size implementation (a Go writer). */
+export async function * gzipBlocksStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, params: BlockDeflateParams, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  const impl = blockDeflateImplementation(params.implementation)
+  yield * memberStream(source, header, (chunkSize, onData) => impl.create(params, chunkSize, onData), signal)
+}
+
+async function * memberStream (source: AsyncIterable<Uint8Array>, header: Uint8Array, make: MakeDeflater, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   let out: Uint8Array[] = []
-  const d = impl.create(zlibParams(params), 64 * 1024, (b) => { out.push(b) })
+  const d = make(64 * 1024, (b) => { out.push(b) })
   yield header
   let crc = 0
   let length = 0

@@ -20,10 +20,12 @@
  *   lists at most 256 chunks per stream (one more level of chunks per 256),
  *   so it stays under about 25 KiB whatever the layer.
  * - Compression is recreated, never stored: gzip by a pinned pure-JS zlib
- *   (`pako@2.1.0` = stock zlib, `pako@3.0.3` = Node.js 20's zlib) with the
- *   parameters found by a prefix search; zstd by `zstd-codec@0.1.5`.
- *   Layers from GNU gzip, Go's `compress/gzip`, pgzip or the `zstd`
- *   command are `whole` (`isLayer: true`).
+ *   (`pako@2.1.0` = stock zlib, `pako@3.0.3` = Node.js 20's zlib) or by a
+ *   bit-exact port of a Go writer: pgzip in `klauspost-pgzip/` (umoci's and
+ *   skopeo's layers), `compress/gzip` in `go-compress-flate/` (docker's),
+ *   with the parameters found by a prefix search; zstd by
+ *   `zstd-codec@0.1.5`. Layers from GNU gzip or the `zstd` command are
+ *   `whole` (`isLayer: true`).
  * - {@link rebuildLayer} verifies every chunk it reads; a whole rebuild
  *   also checks the blob digest and fails with `ERR_INTEGRITY` rather than
  *   end. Ranges of plain tars read only the chunks they need; ranges of
@@ -33,7 +35,8 @@
  * Files: `decompose.ts`, `rebuild.ts`, `recipe.ts` (root object),
  * `tar-split.ts` (the splitter), `tar-stream.ts` (split into / rebuild from
  * the store), `chunked-stream.ts`, `canonical-sequence.ts`, `gzip.ts`,
- * `deflate-impl.ts`, `zstd.ts`.
+ * `deflate-impl.ts`, `klauspost-pgzip/` (the pgzip port), `go-compress-flate/`
+ * (the Go `compress/flate` port), `zstd.ts`.
  *
  * @module
  */
@@ -42,4 +45,4 @@ export type { LayerDecomposition, DecomposeOptions } from './decompose.js'
 export { rebuildLayer, recipeChunks } from './rebuild.js'
 export type { RebuildOptions } from './rebuild.js'
 export { decodeRecipe, encodeRecipe, recipeFormat, LAYER_RECIPE_TYPE, LAYER_RECIPE_VERSION } from './recipe.js'
-export type { LayerRecipe, RecipeCompression, DeflateParams, StreamRef } from './recipe.js'
+export type { LayerRecipe, RecipeCompression, DeflateParams, BlockDeflateParams, StreamRef } from './recipe.js'

@@ -12,7 +12,7 @@ import { bytesEqual } from '../../hash/index.js'
 import { sha256 } from '../../hash/index.js'
 import type { ObjectStore } from '../../store/index.js'
 import { streamAllChunks } from './chunked-stream.js'
-import { gzipStream } from './gzip.js'
+import { gzipBlocksStream, gzipStream } from './gzip.js'
 import { decodeRecipe } from './recipe.js'
 import type { LayerRecipe } from './recipe.js'
 import { layoutRecords, rebuildTar } from './tar-stream.js'
@@ -42,6 +42,7 @@ function blobStream (recipe: LayerRecipe, store: Pick<ObjectStore, 'getChunk'>, 
   switch (c.kind) {
     case 'none': return tar
     case 'gzip': return gzipStream(tar, c.header, c.deflate, signal)
+    case 'gzip-blocks': return gzipBlocksStream(tar, c.header, c.deflate, signal)
     case 'zstd': return zstdStream(tar, recipe.tarSize, c.implementation, c.level, signal)
   }
 }

@@ -11,6 +11,7 @@
  * compression = [ 0 ]                                                        ; plain tar
  *             | [ 1, header, [ impl, level, windowBits, memLevel, strategy ] ] ; gzip, one member
  *             | [ 2, impl, level ]                                            ; zstd, one frame
+ *             | [ 3, header, [ impl, level, blockSize ] ]                     ; gzip by a Go writer
  * ```
  *
  * @module
@@ -52,6 +53,24 @@ export interface DeflateParams {
   strategy: number
 }
 
+/**
+ * Parameters of a Go gzip writer that recreated a stream: pgzip cuts the
+ * input into `blockSize`-byte blocks, each compressed at the flate `level`
+ * with the previous block's last 16 KiB as dictionary; Go's
+ * `compress/gzip` makes one stream (`blockSize` 0).
+ */
+export interface BlockDeflateParams {
+  /** Ported implementation: `klauspost-pgzip@1.2.5+compress@1.15.12` or `go1.19.8-compress/flate`. */
+  implementation: string
+  /** flate level 1–9 (Go's `DefaultCompression`, −1, is recorded as the level it means: 5). */
+  level: number
+  /** pgzip block size in bytes (16385 … 64 MiB), or 0 for a writer that makes one flate stream. */
+  blockSize: number
+}
+
+/** Largest block size a recipe may record. */
+export const MAX_RECIPE_BLOCK_SIZE = 64 * 1024 * 1024
+
 /** How the tar stream was compressed into the blob. */
 export type RecipeCompression =
   | { kind: 'none' }
@@ -59,6 +78,8 @@ export type RecipeCompression =
   | { kind: 'gzip', header: Uint8Array, deflate: DeflateParams }
   /** One zstd frame made by `implementation` at `level`. */
   | { kind: 'zstd', implementation: string, level: number }
+  /** One gzip member: these header bytes, deflate by a Go-style writer with `deflate`, then CRC-32 and ISIZE of the tar. */
+  | { kind: 'gzip-blocks', header: Uint8Array, deflate: BlockDeflateParams }
 
 /** A decoded layer recipe. */
 export interface LayerRecipe {
@@ -78,7 +99,7 @@ export interface LayerRecipe {
 /** The media-type-like name of a recipe's format. */
 export function recipeFormat (recipe: LayerRecipe): 'tar' | 'tar+gzip' | 'tar+zstd' {
   const k = recipe.compression.kind
-  return k === 'none' ? 'tar' : k === 'gzip' ? 'tar+gzip' : 'tar+zstd'
+  return k === 'none' ? 'tar' : k === 'zstd' ? 'tar+zstd' : 'tar+gzip'
 }
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -96,6 +117,10 @@ function encodeCompression (c: RecipeCompression): CanonicalValue {
       return [1, c.header, [ascii(d.implementation), d.level, d.windowBits, d.memLevel, d.strategy]]
     }
     case 'zstd': return [2, ascii(c.implementation), c.level]
+    case 'gzip-blocks': {
+      const d = c.deflate
+      return [3, c.header, [ascii(d.implementation), d.level, d.blockSize]]
+    }
   }
 }
 
@@ -152,6 +177,12 @@ function decodeStream (v: CanonicalValue, what: string): StreamRef {
   return { depth, length, chunks }
 }
 
+function gzipHeader (v: CanonicalValue | undefined): Uint8Array {
+  const header = bytes(v, undefined, 'gzip header')
+  if (header.length < 10 || header.length > 65536 || header[0] !== 0x1f || header[1] !== 0x8b || header[2] !== 8) bad('gzip header must be 10 … 65536 bytes starting 1f 8b 08')
+  return header
+}
+
 function decodeCompression (v: CanonicalValue): RecipeCompression {
   const a = arr(v, undefined, 'compression')
   switch (a[0]) {
@@ -160,8 +191,7 @@ function decodeCompression (v: CanonicalValue): RecipeCompression {
       return { kind: 'none' }
     case 1: {
       arr(v, 3, 'gzip compression')
-      const header = bytes(a[1], undefined, 'gzip header')
-      if (header.length < 10 || header.length > 65536 || header[0] !== 0x1f || header[1] !== 0x8b || header[2] !== 8) bad('gzip header must be 10 … 65536 bytes starting 1f 8b 08')
+      const header = gzipHeader(a[1])
       const d = arr(a[2]!, 5, 'deflate parameters')
       return {
         kind: 'gzip',
@@ -178,6 +208,14 @@ function decodeCompression (v: CanonicalValue): RecipeCompression {
     case 2:
       arr(v, 3, 'zstd compression')
       return { kind: 'zstd', implementation: implementation(a[1]), level: int(a[2], 1, 22, 'zstd level') }
+    case 3: {
+      arr(v, 3, 'gzip compression')
+      const header = gzipHeader(a[1])
+      const d = arr(a[2]!, 3, 'block deflate parameters')
+      const blockSize = int(d[2], 0, MAX_RECIPE_BLOCK_SIZE, 'deflate block size')
+      if (blockSize !== 0 && blockSize <= 16384) bad('deflate block size must be 0 or more than 16384')
+      return { kind: 'gzip-blocks', header, deflate: { implementation: implementation(d[0]), level: int(d[1], 1, 9, 'deflate level'), blockSize } }
+    }
     default:
       return bad('unknown compression kind')
   }

@@ -90,31 +90,6 @@ describe('gzip layers', () => {
   })
 })
 
-describe('layers written by Go tools', () => {
-  test('a umoci (pgzip) layer is a whole layer with a reason', async () => {
-    const { store } = await memoryStore()
-    const work = join(dir, 'umoci')
-    await mkdir(work)
-    const umoci = (...args: string[]): void => { execFileSync('umoci', args, { cwd: work, stdio: 'ignore' }) }
-    umoci('init', '--layout', 'img')
-    umoci('new', '--image', 'img:t')
-    umoci('unpack', '--rootless', '--image', 'img:t', 'bundle')
-    await writeFile(join(work, 'bundle', 'rootfs', 'random.bin'), lcgBytes(300_000, 8))
-    await writeFile(join(work, 'bundle', 'rootfs', 'text.txt'), Array.from({ length: 30000 }, (_, i) => `${i}\n`).join(''))
-    umoci('repack', '--image', 'img:t', 'bundle')
-    const index = JSON.parse(await readFile(join(work, 'img', 'index.json'), 'utf8'))
-    const blob = async (d: string): Promise<Buffer> => await readFile(join(work, 'img', 'blobs', 'sha256', d.slice(7)))
-    const manifest = JSON.parse((await blob(index.manifests[0].digest)).toString())
-    assert.equal(manifest.layers.length, 1)
-    const r = await decomposeBytes(dir, await blob(manifest.layers[0].digest), store)
-    assert.equal(r.kind, 'whole')
-    if (r.kind === 'whole') { assert.equal(r.isLayer, true); assert.match(r.reason, /gzip/) }
-    const config = await decomposeBytes(dir, await blob(manifest.config.digest), store)
-    assert.deepEqual(config.kind === 'whole' ? config.isLayer : undefined, false)
-    await store.close()
-  })
-})
-
 describe('zstd layers', () => {
   test('zstd-codec streaming output is recreated; the zstd command\'s is whole', async () => {
     const { store } = await memoryStore()
