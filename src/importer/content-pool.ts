@@ -53,12 +53,14 @@ export class ContentPool {
   /** Start `threads` workers (default: one per CPU). */
   static async start (store: ContentStore, params: SnapshotParams, options: { threads?: number, level?: number } = {}): Promise<ContentPool> {
     const pool = new ContentPool(store, params, options.level ?? DEFAULT_COMPRESSION_LEVEL)
-    const filter = await store.chunkFilter()
+    // Workers boot (load wasm, zstd) while the store builds its filter.
+    const filterBuilt = store.chunkFilter()
+    filterBuilt.catch(() => {}) // awaited below
     const threads = Math.max(1, options.threads ?? availableParallelism())
     for (let i = 0; i < threads; i++) {
       const acks = new Int32Array(new SharedArrayBuffer(4))
       const worker = new Worker(new URL('./content-worker.js', import.meta.url), {
-        workerData: { filter: filter.buffer, acks: acks.buffer },
+        workerData: { acks: acks.buffer },
         // A worker only streams buffers: a small young generation keeps its heap (and RSS) small.
         resourceLimits: { maxYoungGenerationSizeMb: 8 }
       })
@@ -72,6 +74,14 @@ export class ContentPool {
       worker.on('error', (err) => { for (const job of pool.#jobs.values()) job.reject(err); pool.#jobs.clear() })
       pool.#slots.push(slot)
     }
+    let filter
+    try {
+      filter = await filterBuilt
+    } catch (err) {
+      await pool.close()
+      throw err
+    }
+    for (const slot of pool.#slots) slot.worker.postMessage({ filter: filter.buffer })
     return pool
   }
 

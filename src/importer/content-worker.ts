@@ -28,8 +28,10 @@ export type ContentReply =
   | { id: number, done: true, size: number, inline?: Uint8Array, batches: number }
   | { id: number, error: string, code?: string }
 
-const { filter: filterBuffer, acks: acksBuffer } = workerData as { filter: SharedArrayBuffer, acks: SharedArrayBuffer }
-const filter = new DigestFilter(filterBuffer)
+const { acks: acksBuffer } = workerData as { acks: SharedArrayBuffer }
+// The store's filter comes in the first message: the pool starts this
+// worker while the store is still building it.
+let filter: DigestFilter
 const acks = new Int32Array(acksBuffer)
 const READ = 1024 * 1024
 const BATCH_BYTES = 4 * 1024 * 1024
@@ -106,7 +108,8 @@ function run (job: ContentJob): void {
   parentPort!.postMessage({ id: job.id, done: true, size, batches })
 }
 
-parentPort!.on('message', (job: ContentJob) => {
+parentPort!.on('message', (job: ContentJob | { filter: SharedArrayBuffer }) => {
+  if ('filter' in job) { filter = new DigestFilter(job.filter); return }
   try {
     run(job)
   } catch (err) {

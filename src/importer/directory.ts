@@ -94,14 +94,27 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   } catch (err) { wrapFsError(err, rootPath, 'read') }
   if (!rootStat.isDirectory()) throw new InvalidArgumentError(`${printable(rootPath)} is not a directory`)
 
+  // The content workers start (and the store builds its chunk filter)
+  // while getfattr reads the tree's extended attributes.
+  const workers = options.workers ?? availableParallelism()
+  const poolStarting = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
+    ? ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL })
+    : undefined
+  poolStarting?.catch(() => {}) // awaited below
   let xattrMap = new Map<string, Xattr[]>()
-  if (options.xattrs !== false) {
-    if (await xattrSupport()) {
-      xattrMap = await readXattrsTree(rootPath, { onWarning: options.onWarning })
-    } else {
-      options.onWarning?.('getfattr is not installed: extended attributes are not imported (install the "attr" package)')
+  try {
+    if (options.xattrs !== false) {
+      if (await xattrSupport()) {
+        xattrMap = await readXattrsTree(rootPath, { onWarning: options.onWarning })
+      } else {
+        options.onWarning?.('getfattr is not installed: extended attributes are not imported (install the "attr" package)')
+      }
     }
+  } catch (err) {
+    await (await poolStarting?.catch(() => undefined))?.close()
+    throw err
   }
+  const pool = await poolStarting
   const xattrsOf = (rel: Uint8Array): Xattr[] => xattrMap.get(Buffer.from(rel).toString('latin1')) ?? []
 
   const totals = { files: 0, logicalBytes: 0, newChunks: 0, newBytes: 0 }
@@ -135,10 +148,6 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   // at most `limiter.limit` files at a time, and a directory's tree is
   // built when all its children are done.
   const limiter = new Limiter(options.concurrency ?? 16)
-  const workers = options.workers ?? availableParallelism()
-  const pool = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
-    ? await ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL })
-    : undefined
   let failed: unknown
   const storeFile = async (abs: Buffer, size: bigint): Promise<StoredContent> => {
     await limiter.acquire()
