@@ -197,6 +197,8 @@ export class LevelObjectStore implements ObjectStore {
   #current: { pack: number, size: number } | undefined
   /** Lowest pack this store may still append to (set before a pack is created): gc leaves it and newer ones alone. */
   #appendFloor: number | undefined
+  /** Highest pack number this store has seen: numbers are not reused while it is open. */
+  #highestPack = 0
   /** Packs written to since they were last synced. */
   readonly #unsynced = new Set<number>()
   readonly #packTarget: number
@@ -453,7 +455,9 @@ export class LevelObjectStore implements ObjectStore {
   async listPacks (): Promise<PackInfo[]> {
     this.#assertOpen()
     try {
-      return await this.#packs.list()
+      const packs = await this.#packs.list()
+      for (const p of packs) this.#highestPack = Math.max(this.#highestPack, p.pack)
+      return packs
     } catch (err) {
       throw new StoreError(`cannot list the packs in ${this.#packs.description}: ${(err as Error).message}`, { cause: err })
     }
@@ -660,28 +664,34 @@ export class LevelObjectStore implements ObjectStore {
   }
 
   /**
-   * Append chunk records to the current pack in one write (a new pack when
-   * there is none yet or it reached the target size) and set each
-   * op's value to the record's location.
+   * Append chunk records to the current pack, one write per pack (a new
+   * pack when there is none yet or it reached the target size), and set
+   * each op's value to the record's location.
    */
   async #appendRecords (records: Op[]): Promise<void> {
-    if (this.#current === undefined || this.#current.size >= this.#packTarget) await this.#newPack()
-    const current = this.#current!
-    let total = 0
-    for (const op of records) total += RECORD_HEADER_BYTES + op.stored!.length
-    const buffer = Buffer.allocUnsafe(total)
-    let at = 0
-    for (const op of records) {
-      const stored = op.stored!
-      buffer.set(op.key, at)
-      buffer.writeUInt32LE(stored.length, at + 32)
-      buffer.set(stored, at + RECORD_HEADER_BYTES)
-      op.value = encodeLocation({ pack: current.pack, offset: current.size + at + RECORD_HEADER_BYTES, storedLength: stored.length, length: op.length! })
-      at += RECORD_HEADER_BYTES + stored.length
+    let i = 0
+    while (i < records.length) {
+      if (this.#current === undefined || this.#current.size >= this.#packTarget) await this.#newPack()
+      const current = this.#current!
+      // The records that fit before the pack reaches its target size (at least one).
+      let total = 0
+      let j = i
+      while (j < records.length && (j === i || current.size + total < this.#packTarget)) total += RECORD_HEADER_BYTES + records[j++]!.stored!.length
+      const buffer = Buffer.allocUnsafe(total)
+      let at = 0
+      for (const op of records.slice(i, j)) {
+        const stored = op.stored!
+        buffer.set(op.key, at)
+        buffer.writeUInt32LE(stored.length, at + 32)
+        buffer.set(stored, at + RECORD_HEADER_BYTES)
+        op.value = encodeLocation({ pack: current.pack, offset: current.size + at + RECORD_HEADER_BYTES, storedLength: stored.length, length: op.length! })
+        at += RECORD_HEADER_BYTES + stored.length
+      }
+      await this.#packs.write(current.pack, current.size, buffer)
+      current.size += total
+      this.#unsynced.add(current.pack)
+      i = j
     }
-    await this.#packs.write(current.pack, current.size, buffer)
-    current.size += total
-    this.#unsynced.add(current.pack)
   }
 
   /**
@@ -689,7 +699,7 @@ export class LevelObjectStore implements ObjectStore {
    * append to a pack an earlier process may have left torn.
    */
   async #newPack (): Promise<void> {
-    let next = Math.max(this.#current?.pack ?? 0, ...(await this.#packs.list()).map((p) => p.pack)) + 1
+    let next = Math.max(this.#highestPack, ...(await this.#packs.list()).map((p) => p.pack)) + 1
     for (let attempt = 0; ; attempt++) {
       this.#appendFloor = next
       try {
@@ -701,6 +711,7 @@ export class LevelObjectStore implements ObjectStore {
       }
     }
     this.#current = { pack: next, size: PACK_MAGIC.length }
+    this.#highestPack = Math.max(this.#highestPack, next)
   }
 
   /**
