@@ -14,6 +14,12 @@ import { PACK_MAGIC, packFileName, parsePackFileName } from './format.js'
 
 /** Read handles kept open at most (idle ones beyond this are closed). */
 const MAX_OPEN_READERS = 32
+/** Reads up to this size go through the read-ahead windows. */
+const SMALL_READ = 64 * 1024
+/** Bytes a small read that misses the windows reads (from its offset on). */
+const WINDOW_BYTES = 256 * 1024
+/** Read-ahead windows kept. */
+const MAX_WINDOWS = 4
 
 interface Reader { handle: FileHandle, users: number, dropped: boolean }
 
@@ -27,6 +33,13 @@ export class FilePackStorage implements PackStorage {
   /** Read handles being opened. */
   readonly #opening = new Map<number, Promise<Reader>>()
   #writer: { pack: number, handle: FileHandle } | undefined
+  /**
+   * Recently read windows of packs, most recent last: one chunk after
+   * another in pack order (a tar export of small files) costs one `pread`
+   * per window instead of one per chunk. Pack bytes never change once
+   * written, so a window stays right; it holds what the pack had when read.
+   */
+  #windows: Array<{ pack: number, start: number, bytes: Uint8Array }> = []
   #closed = false
 
   /** Packs in directory `dir`. */
@@ -152,6 +165,17 @@ export class FilePackStorage implements PackStorage {
   }
 
   async read (pack: number, offset: number, length: number): Promise<Uint8Array> {
+    if (length > SMALL_READ) return await this.#read(pack, offset, length)
+    for (const w of this.#windows) {
+      if (w.pack === pack && w.start <= offset && offset + length <= w.start + w.bytes.length) return w.bytes.subarray(offset - w.start, offset - w.start + length)
+    }
+    const bytes = await this.#read(pack, offset, WINDOW_BYTES)
+    this.#windows.push({ pack, start: offset, bytes })
+    if (this.#windows.length > MAX_WINDOWS) this.#windows.shift()
+    return bytes.subarray(0, length)
+  }
+
+  async #read (pack: number, offset: number, length: number): Promise<Uint8Array> {
     let reader: Reader
     try {
       reader = await this.#acquire(pack)
@@ -180,6 +204,7 @@ export class FilePackStorage implements PackStorage {
   }
 
   async delete (pack: number): Promise<void> {
+    this.#windows = this.#windows.filter((w) => w.pack !== pack)
     if (this.#writer?.pack === pack) await this.#closeWriter()
     // Reads holding the handle finish on the unlinked file; it closes after them.
     const reader = this.#readers.get(pack)
