@@ -329,6 +329,8 @@ export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Pr
     } else {
       const d = result.deleted
       out(`freed ${formatBytes(result.bytesFreed)} (${result.bytesFreed} bytes): deleted ${d.chunks} chunks, ${d.trees} trees, ${d.snapshots} snapshots`)
+      const p = result.packs
+      if (p.deleted + p.rewritten > 0) out(`packs: deleted ${p.deleted}, rewrote ${p.rewritten} (moved ${p.chunksMoved} chunks), ${formatBytes(p.bytesFreed)} of pack files freed`)
     }
     return 0
   } finally {
@@ -351,6 +353,7 @@ export async function fsckCommand (store: LevelObjectStore, args: CommandArgs): 
       const u = report.unreferenced
       out(`checked ${o.chunks} chunks, ${o.trees} trees, ${o.snapshots} snapshots, ${o.refs} refs (${formatBytes(report.bytesRead)} read)`)
       if (u.chunks + u.trees + u.snapshots > 0) out(`unreferenced (gc reclaims them): ${u.chunks} chunks, ${u.trees} trees, ${u.snapshots} snapshots`)
+      if (report.packs.reclaimableBytes > 0) out(`packs: ${report.packs.files} files, ${formatBytes(report.packs.bytes)}, of which ${formatBytes(report.packs.reclaimableBytes)} no chunk uses (gc reclaims them)`)
       out(report.ok ? 'no problems' : `${report.problems.filter((p) => !p.repaired).length} problems`)
     }
     return report.ok ? 0 : 1

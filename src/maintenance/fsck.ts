@@ -10,14 +10,20 @@
  * - every ref decodes (`bad-ref`) and points at a readable snapshot
  *   (`dangling-ref`);
  * - the chunk index `x` matches `c` (`index`) and the counters match a
- *   recount (`counters`).
+ *   recount (`counters`);
+ * - every pack a chunk location names exists (`pack`); each chunk is read
+ *   from its pack and its record must hold its digest and lengths
+ *   (`corrupt` otherwise). Bytes in packs that no location names (records
+ *   of deleted chunks, the torn tail a crash leaves) are not problems:
+ *   they are counted in `packs.reclaimableBytes`, which gc reclaims.
  *
  * Objects no ref reaches are not problems (a gc reclaims them); they are
  * counted in `unreferenced`.
  *
  * `repair` drops what cannot be rebuilt and never intact data: refs that
  * do not decode or whose snapshot is missing or corrupt, corrupt objects
- * (so that importing the same content again stores them anew), and it
+ * (so that importing the same content again stores them anew, and
+ * including the index entries of chunks whose pack is missing), and it
  * rebuilds the chunk index and the counters. Missing objects stay
  * reported: only a new import of the same content brings them back.
  *
@@ -30,16 +36,17 @@ import { decodeSnapshot } from '../format/snapshot.js'
 import { decodeTree } from '../format/tree.js'
 import { digestToString } from '../hash/digest.js'
 import { declaredLength, type LevelObjectStore, MAX_CHUNK_BYTES, MAX_TREE_BYTES, type ObjectKind, type StoreCounters } from '../store/level-store.js'
+import { packFileName, PACK_MAGIC, RECORD_HEADER_BYTES } from '../store/pack/index.js'
 import { decodeStored } from '../store/stored-object.js'
 import { digestKey } from './mark.js'
 
 /** Kinds of problem fsck reports. */
-export type FsckProblemKind = 'corrupt' | 'non-canonical' | 'missing' | 'length-mismatch' | 'bad-ref' | 'dangling-ref' | 'index' | 'counters'
+export type FsckProblemKind = 'corrupt' | 'non-canonical' | 'missing' | 'length-mismatch' | 'bad-ref' | 'dangling-ref' | 'index' | 'counters' | 'pack'
 
 /** One problem. */
 export interface FsckProblem {
   kind: FsckProblemKind
-  /** The object: `chunk sha256:…`, `tree sha256:…`, `snapshot sha256:…`, `ref NAME`, `index`, `counters`. */
+  /** The object: `chunk sha256:…`, `tree sha256:…`, `snapshot sha256:…`, `ref NAME`, `index`, `counters`, `pack NNNNNNNN.pack`. */
   object: string
   message: string
   /** The error code reading the object gave, when there was one. */
@@ -73,6 +80,8 @@ export interface FsckReport {
   unreferenced: { chunks: number, trees: number, snapshots: number }
   /** Stored bytes read. */
   bytesRead: number
+  /** Pack files: how many, their bytes, and the bytes in them no chunk location names (gc reclaims them; not a problem). */
+  packs: { files: number, bytes: number, reclaimableBytes: number }
   problems: FsckProblem[]
 }
 
@@ -97,26 +106,51 @@ export async function fsck (store: LevelObjectStore, options: FsckOptions = {}):
   await store.flush()
   const counted: StoreCounters = { chunks: 0, chunkBytes: 0, chunkStored: 0, trees: 0, treeBytes: 0, treeStored: 0, snapshots: 0 }
   let bytesRead = 0
-  const broken: Array<{ kind: ObjectKind, digest: Uint8Array, problem: FsckProblem, stored: Uint8Array }> = []
+  /** Objects to drop on repair, with the lengths the store counted them with. */
+  const broken: Array<{ kind: ObjectKind, digest: Uint8Array, problem: FsckProblem, storedLength: number, length: number }> = []
 
-  // Chunks: digests and lengths.
+  // Chunks: digests and lengths, read from their packs.
   const chunkLength = new Map<string, number>()
   const badChunks = new Set<string>()
-  for await (const [digest, stored] of store.listStored('chunk')) {
-    bytesRead += stored.length
+  /** Per pack: bytes of the records chunk locations name, and how many. */
+  const packLive = new Map<number, { bytes: number, chunks: number }>()
+  for await (const record of store.listChunkRecords()) {
+    const { digest } = record
+    bytesRead += record.storedLength
     counted.chunks++
-    counted.chunkStored += stored.length
+    counted.chunkStored += record.storedLength
+    if (record.location !== undefined) {
+      const live = packLive.get(record.location.pack) ?? { bytes: 0, chunks: 0 }
+      live.bytes += RECORD_HEADER_BYTES + record.location.storedLength
+      live.chunks++
+      packLive.set(record.location.pack, live)
+    }
     try {
-      const bytes = decodeStored(stored, digest, 'chunk', MAX_CHUNK_BYTES)
+      if (record.error !== undefined) throw record.error
+      const bytes = decodeStored(record.stored!, digest, 'chunk', MAX_CHUNK_BYTES)
       chunkLength.set(digestKey(digest), bytes.length)
       counted.chunkBytes += bytes.length
     } catch (err) {
-      counted.chunkBytes += declaredLength(stored)
+      counted.chunkBytes += record.length
       badChunks.add(digestKey(digest))
-      broken.push({ kind: 'chunk', digest, stored, problem: report({ kind: problemKind(err), object: `chunk ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
+      broken.push({ kind: 'chunk', digest, storedLength: record.storedLength, length: record.length, problem: report({ kind: problemKind(err), object: `chunk ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
     }
     if (counted.chunks % 1024 === 0) { throwIfAborted(signal); onProgress?.({ phase: 'chunks', objects: counted.chunks, bytes: bytesRead }) }
   }
+
+  // Packs: those locations name must exist; the rest of their bytes is reclaimable.
+  const packFiles = await store.listPacks()
+  const packSize = new Map(packFiles.map((p) => [p.pack, p.size]))
+  const packProblems: FsckProblem[] = []
+  for (const [pack, live] of packLive) {
+    if (!packSize.has(pack)) packProblems.push(report({ kind: 'pack', object: `pack ${packFileName(pack)}`, message: `missing from ${store.packsDescription}; ${live.chunks} chunks point at it` }))
+  }
+  let reclaimableBytes = 0
+  for (const { pack, size } of packFiles) {
+    const live = packLive.get(pack)
+    reclaimableBytes += live === undefined ? size : Math.max(0, size - PACK_MAGIC.length - live.bytes)
+  }
+  const packs = { files: packFiles.length, bytes: packFiles.reduce((n, p) => n + p.size, 0), reclaimableBytes }
 
   // The chunk index must list exactly the chunks.
   const indexed = new Set<string>()
@@ -155,7 +189,7 @@ export async function fsck (store: LevelObjectStore, options: FsckOptions = {}):
     } catch (err) {
       counted.treeBytes += declaredLength(stored)
       badTrees.add(digestKey(digest))
-      broken.push({ kind: 'tree', digest, stored, problem: report({ kind: problemKind(err), object: `tree ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
+      broken.push({ kind: 'tree', digest, storedLength: stored.length, length: declaredLength(stored), problem: report({ kind: problemKind(err), object: `tree ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
     }
     if (counted.trees % 1024 === 0) { throwIfAborted(signal); onProgress?.({ phase: 'trees', objects: counted.trees, bytes: bytesRead }) }
   }
@@ -173,7 +207,7 @@ export async function fsck (store: LevelObjectStore, options: FsckOptions = {}):
       snapshots.set(digestKey(digest), { root: snapshot.root.tree, inlineMax: snapshot.params.inlineMax })
     } catch (err) {
       badSnapshots.add(digestKey(digest))
-      broken.push({ kind: 'snapshot', digest, stored, problem: report({ kind: problemKind(err), object: `snapshot ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
+      broken.push({ kind: 'snapshot', digest, storedLength: stored.length, length: declaredLength(stored), problem: report({ kind: problemKind(err), object: `snapshot ${digestToString(digest)}`, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) }) })
     }
   }
   onProgress?.({ phase: 'snapshots', objects: counted.snapshots, bytes: bytesRead })
@@ -265,13 +299,15 @@ export async function fsck (store: LevelObjectStore, options: FsckOptions = {}):
       await store.deleteObjects(broken.map(({ kind, digest }) => ({ kind, digest })))
       for (const b of broken) {
         b.problem.repaired = true
-        if (b.kind === 'chunk') { counted.chunks--; counted.chunkStored -= b.stored.length; counted.chunkBytes -= declaredLength(b.stored) } else {
+        if (b.kind === 'chunk') { counted.chunks--; counted.chunkStored -= b.storedLength; counted.chunkBytes -= b.length } else {
           if (b.kind === 'tree') counted.trees--; else counted.snapshots--
-          counted.treeStored -= b.stored.length
-          counted.treeBytes -= declaredLength(b.stored)
+          counted.treeStored -= b.storedLength
+          counted.treeBytes -= b.length
         }
       }
     }
+    // The chunks pointing at a missing pack were corrupt ones, deleted above.
+    for (const problem of packProblems) problem.repaired = true
     if (indexProblem !== undefined) {
       const deletedChunks = new Set(broken.filter((b) => b.kind === 'chunk').map((b) => digestKey(b.digest)))
       await store.fixChunkIndex(unindexed.filter((d) => !deletedChunks.has(digestKey(d))), orphanIndex)
@@ -298,6 +334,7 @@ export async function fsck (store: LevelObjectStore, options: FsckOptions = {}):
       snapshots: snapshots.size + badSnapshots.size - reached.snapshot.size
     },
     bytesRead,
+    packs,
     problems
   }
 }

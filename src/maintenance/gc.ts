@@ -10,7 +10,9 @@
  *    whose closure is unmarked, condemns the unmarked candidates: from then
  *    they read as absent, and writing one again rescues it;
  * 4. deletes what is still condemned (snapshots, then trees, then chunks),
- *    with the counters, in the store's ordered batches.
+ *    with the counters, in the store's ordered batches;
+ * 5. reclaims pack space: deletes packs no chunk lives in any more and
+ *    rewrites those with enough dead bytes ({@link LevelObjectStore.reclaimPacks}).
  *
  * @module
  */
@@ -22,10 +24,10 @@ import { refRoots, registeredRootProviders, type RootProvider } from './roots.js
 
 /** Progress of a gc. */
 export interface GcProgress {
-  phase: 'list' | 'mark' | 'sweep'
-  /** Objects listed, marked or deleted so far in this phase. */
+  phase: 'list' | 'mark' | 'sweep' | 'repack'
+  /** Objects listed, marked or deleted so far in this phase (repack: packs deleted or rewritten). */
   objects: number
-  /** Stored bytes freed so far (sweep). */
+  /** Stored bytes freed so far (sweep), pack bytes freed so far (repack). */
   bytes: number
 }
 
@@ -44,6 +46,10 @@ export interface GcOptions {
   afterList?: () => Promise<void> | void
   /** Called right before the delete phase (after the commit point); for tests, as `afterList`. */
   beforeSweep?: () => Promise<void> | void
+  /** Called right before packs are reclaimed (after the deletes); for tests, as `afterList`. */
+  beforeRepack?: () => Promise<void> | void
+  /** Rewrite a pack when at least this fraction of it is dead; default 0.1 (see {@link LevelObjectStore.reclaimPacks}). */
+  repackDeadFraction?: number
 }
 
 /** What a gc did. */
@@ -52,8 +58,10 @@ export interface GcResult {
   kept: { chunks: number, trees: number, snapshots: number }
   /** Objects deleted, per kind. */
   deleted: { chunks: number, trees: number, snapshots: number }
-  /** Stored bytes of the deleted objects. */
+  /** Stored bytes of the deleted objects (what the store's counters drop by). */
   bytesFreed: number
+  /** Packs deleted (nothing live in them) and rewritten (live chunks moved), and the pack bytes freed on disk. */
+  packs: { deleted: number, rewritten: number, chunksMoved: number, bytesFreed: number }
 }
 
 const KINDS: readonly ObjectKind[] = ['snapshot', 'tree', 'chunk']
@@ -119,11 +127,19 @@ async function collect (store: LevelObjectStore, options: GcOptions): Promise<Gc
       onlyCondemned: true,
       onProgress: (d) => { throwIfAborted(signal); onProgress?.({ phase: 'sweep', objects: d.chunks + d.trees + d.snapshots, bytes: d.storedBytes }) }
     })
+    store.pardon()
+    await options.beforeRepack?.()
+    throwIfAborted(signal)
+    const packs = await store.reclaimPacks({
+      ...(options.repackDeadFraction !== undefined ? { deadFraction: options.repackDeadFraction } : {}),
+      onProgress: (p) => { onProgress?.({ phase: 'repack', objects: p.deleted + p.rewritten, bytes: p.bytesFreed }) }
+    })
     if (options.compact !== false) await store.compact()
     return {
       kept: { chunks: candidates.chunk.size - deleted.chunks, trees: candidates.tree.size - deleted.trees, snapshots: candidates.snapshot.size - deleted.snapshots },
       deleted: { chunks: deleted.chunks, trees: deleted.trees, snapshots: deleted.snapshots },
-      bytesFreed: deleted.storedBytes
+      bytesFreed: deleted.storedBytes,
+      packs
     }
   } finally {
     store.pardon()

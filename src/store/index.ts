@@ -12,6 +12,8 @@
  * - While a session (`beginSession()`) is open, every object written,
  *   found present or read is pinned; `gc` keeps pinned objects and all
  *   they reach (docs/FORMAT.md §6.1). Importers hold a session.
+ * - Chunks' stored forms live in append-only pack files, LevelDB holding
+ *   their locations (docs/FORMAT.md §6, `./pack/`).
  * - A failed batch write makes the open store refuse further work
  *   (`ERR_STORE`, with the cause); reopening it gives the last consistent
  *   state.
@@ -89,7 +91,11 @@ export interface ObjectStore {
   close (): Promise<void>
 }
 
-export { LevelObjectStore, type LevelObjectStoreOptions, type ObjectKind, type StoreCounters, type DeleteResult, declaredLength, MAX_CHUNK_BYTES, MAX_TREE_BYTES } from './level-store.js'
+export {
+  LevelObjectStore, type LevelObjectStoreOptions, type ObjectKind, type StoreCounters, type DeleteResult, declaredLength, chunkValueLengths,
+  type ChunkRecord, type PackReclaimOptions, type PackReclaimResult, MAX_CHUNK_BYTES, MAX_TREE_BYTES
+} from './level-store.js'
+export { type PackStorage, type PackInfo, type PackLocation, FilePackStorage, MemoryPackStorage, memoryPacksOf } from './pack/index.js'
 export { StoreSession, type SessionSource, withStoreSession } from './session.js'
 export { openStore, openMemoryStore, type OpenStoreOptions } from './open.js'
 export { encodeStored, decodeStored, CODEC_RAW, CODEC_ZSTD, DEFAULT_COMPRESSION_LEVEL } from './stored-object.js'

@@ -18,6 +18,13 @@ import { DigestFilter } from './digest-filter.js'
 import { decodeStored, DEFAULT_COMPRESSION_LEVEL, encodeStored, MAX_CHUNK_BYTES } from './stored-object.js'
 import { loadZstd, zstdContentSize } from './zstd.js'
 import { StoreSession } from './session.js'
+import { bytesEqual } from '../hash/digest.js'
+import { IntegrityError } from '../errors.js'
+import {
+  decodeLocation, encodeLocation, FilePackStorage, isDamage, isLocation, isMissingPack, LOCATION_MARKER, memoryPacksOf, PACK_MAGIC, PACK_TARGET_BYTES,
+  packFileName, type PackInfo, type PackLocation, type PackStorage, readRecords, RECORD_HEADER_BYTES
+} from './pack/index.js'
+import { join } from 'node:path'
 
 type Bytes = Uint8Array
 type Db = AbstractLevel<any, Bytes, Bytes>
@@ -68,6 +75,57 @@ export function declaredLength (stored: Uint8Array): number {
   return 0
 }
 
+/**
+ * The stored and decoded lengths of a chunk from its `c` value: a pack
+ * location states both; an inline stored object (a store written before
+ * packs) is its own stored form. A value that is neither gives zeros.
+ */
+export function chunkValueLengths (value: Uint8Array): { storedLength: number, length: number } {
+  if (value[0] === LOCATION_MARKER) {
+    try {
+      const loc = decodeLocation(value)
+      return { storedLength: loc.storedLength, length: loc.length }
+    } catch {
+      return { storedLength: 0, length: 0 }
+    }
+  }
+  return { storedLength: value.length, length: declaredLength(value) }
+}
+
+/** One chunk as {@link LevelObjectStore.listChunkRecords} gives it. */
+export interface ChunkRecord {
+  digest: Uint8Array
+  /** Its stored form (codec byte + payload), unverified; absent when it could not be read. */
+  stored?: Uint8Array
+  /** Why it could not be read (`ERR_INTEGRITY`: its pack is missing, or the record there is short or of another chunk). */
+  error?: Error
+  /** Where it is, when its value is a pack location (absent for inline values of stores written before packs). */
+  location?: PackLocation
+  /** Stored and decoded lengths as the index states them ({@link chunkValueLengths}). */
+  storedLength: number
+  length: number
+}
+
+/** What {@link LevelObjectStore.reclaimPacks} did. */
+export interface PackReclaimResult {
+  /** Packs deleted because no chunk in them was live. */
+  deleted: number
+  /** Packs whose live chunks were moved to the current pack, then deleted. */
+  rewritten: number
+  /** Chunks moved. */
+  chunksMoved: number
+  /** Pack bytes freed on disk: the sizes of the packs removed, less the bytes written to move live chunks. */
+  bytesFreed: number
+}
+
+/** Options for {@link LevelObjectStore.reclaimPacks}. */
+export interface PackReclaimOptions {
+  /** Rewrite a pack when at least this fraction of it is dead bytes; default 0.1. Packs with no live chunk are always deleted. */
+  deadFraction?: number
+  /** Called after each pack deleted or rewritten. */
+  onProgress?: (done: PackReclaimResult) => void
+}
+
 /** Options for {@link LevelObjectStore}. */
 export interface LevelObjectStoreOptions {
   /** zstd level for chunks and trees; 0 stores everything raw. Default 6 (see docs/FORMAT.md §7). */
@@ -76,11 +134,24 @@ export interface LevelObjectStoreOptions {
   batchBytes?: number
   /** Worker threads compressing objects; default 0 (on the calling thread). `openStore` uses one per CPU. */
   compressionThreads?: number
+  /**
+   * Where chunk packs live. Default: `<location>/packs` for a database with
+   * a `location` (classic-level), else memory kept with the database
+   * object ({@link memoryPacksOf}).
+   */
+  packs?: PackStorage
+  /** A pack is closed (the next batch starts a new one) once it holds this many bytes; default 16 MiB. */
+  packTargetBytes?: number
 }
 
 type Counters = StoreCounters
 
-interface Op { type: 'put' | 'del', sublevel: Sub, key: Bytes, value?: Bytes }
+/**
+ * A queued operation. A chunk record to append to the current pack has
+ * `stored` (and its decoded `length`) and gets its `value`, the location,
+ * when the batch is written.
+ */
+interface Op { type: 'put' | 'del', sublevel: Sub, key: Bytes, value?: Bytes, stored?: Bytes, length?: number }
 
 const enc = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const EMPTY = new Uint8Array(0)
@@ -121,15 +192,28 @@ export class LevelObjectStore implements ObjectStore {
   readonly #condemned = new Set<string>()
   /** Keys whose delete is queued or being written: absent unless queued again. */
   readonly #deleting = new Set<string>()
+  readonly #packs: PackStorage
+  /** The pack this store appends to, and its size. */
+  #current: { pack: number, size: number } | undefined
+  /** Lowest pack this store may still append to (set before a pack is created): gc leaves it and newer ones alone. */
+  #appendFloor: number | undefined
+  /** Highest pack number this store has seen: numbers are not reused while it is open. */
+  #highestPack = 0
+  /** Packs written to since they were last synced. */
+  readonly #unsynced = new Set<number>()
+  readonly #packTarget: number
 
   private constructor (db: Db, options: LevelObjectStoreOptions) {
     this.#db = db
+    const location = (db as unknown as { location?: unknown }).location
+    this.#packs = options.packs ?? (typeof location === 'string' ? new FilePackStorage(join(location, 'packs')) : memoryPacksOf(db))
     this.#chunks = db.sublevel<Bytes, Bytes>('c', enc) as unknown as Sub
     this.#trees = db.sublevel<Bytes, Bytes>('t', enc) as unknown as Sub
     this.#snapshots = db.sublevel<Bytes, Bytes>('s', enc) as unknown as Sub
     this.#refs = db.sublevel<Bytes, Bytes>('r', enc) as unknown as Sub
     this.#meta = db.sublevel<Bytes, Bytes>('m', enc) as unknown as Sub
     this.#chunkIndex = db.sublevel<Bytes, Bytes>('x', enc) as unknown as Sub
+    this.#packTarget = options.packTargetBytes ?? PACK_TARGET_BYTES
     this.#level = options.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL
     this.#batchLimit = options.batchBytes ?? 8 * 1024 * 1024
     this.#pool = new CompressPool({ level: this.#level, threads: options.compressionThreads ?? 0 })
@@ -251,7 +335,9 @@ export class LevelObjectStore implements ObjectStore {
   /**
    * Delete objects, with the counters, in the store's ordered batches.
    * With `onlyCondemned`, objects rescued since they were condemned are
-   * skipped. Bytes are the stored sizes, read just before the delete.
+   * skipped. Bytes are the stored sizes, read just before the delete (for
+   * chunks, from their locations: the pack space is reclaimed by
+   * {@link reclaimPacks}).
    */
   async deleteObjects (objects: Iterable<{ kind: ObjectKind, digest: Uint8Array }>, options: { onlyCondemned?: boolean, onProgress?: (deleted: DeleteResult) => void } = {}): Promise<DeleteResult> {
     this.#assertOpen()
@@ -272,9 +358,10 @@ export class LevelObjectStore implements ObjectStore {
         this.#ops.push({ type: 'del', sublevel, key: digest })
         if (kind === 'chunk') this.#ops.push({ type: 'del', sublevel: this.#chunkIndex, key: digest })
         const c = this.#counters
-        const length = declaredLength(stored)
-        if (kind === 'chunk') { c.chunks--; c.chunkBytes -= length; c.chunkStored -= stored.length; result.chunks++ } else if (kind === 'tree') { c.trees--; c.treeBytes -= length; c.treeStored -= stored.length; result.trees++ } else { c.snapshots--; c.treeBytes -= length; c.treeStored -= stored.length; result.snapshots++ }
-        result.storedBytes += stored.length
+        // A chunk's lengths come from its location (its record stays in its pack until gc reclaims the pack).
+        const { storedLength, length } = kind === 'chunk' ? chunkValueLengths(stored) : { storedLength: stored.length, length: declaredLength(stored) }
+        if (kind === 'chunk') { c.chunks--; c.chunkBytes -= length; c.chunkStored -= storedLength; result.chunks++ } else if (kind === 'tree') { c.trees--; c.treeBytes -= length; c.treeStored -= storedLength; result.trees++ } else { c.snapshots--; c.treeBytes -= length; c.treeStored -= storedLength; result.snapshots++ }
+        result.storedBytes += storedLength
       }
       group = []
       await this.flush()
@@ -295,10 +382,179 @@ export class LevelObjectStore implements ObjectStore {
     for await (const key of sub.keys()) yield key
   }
 
-  /** Every object of a kind with its stored form (codec byte + payload), unverified. */
+  /**
+   * Every object of a kind with its stored form (codec byte + payload),
+   * unverified. Chunks are read from their packs; one that cannot be read
+   * throws (fsck uses {@link listChunkRecords}, which reports it instead).
+   */
   async * listStored (kind: ObjectKind): AsyncIterable<[Uint8Array, Uint8Array]> {
     this.#assertOpen()
+    if (kind === 'chunk') {
+      for await (const r of this.listChunkRecords()) {
+        if (r.error !== undefined) throw r.error
+        yield [r.digest, r.stored!]
+      }
+      return
+    }
     for await (const entry of this.#sublevelOf(kindTag(kind)).iterator()) yield entry
+  }
+
+  /**
+   * Every chunk in the index, in key order, with its stored form read from
+   * its pack (unverified beyond the record's digest and lengths) or the
+   * error reading it gave. Reads are grouped, so that records near each
+   * other in a pack are read together.
+   */
+  async * listChunkRecords (): AsyncIterable<ChunkRecord> {
+    this.#assertOpen()
+    let group: Array<[Bytes, Bytes]> = []
+    const resolve = async (): Promise<ChunkRecord[]> => {
+      const out: ChunkRecord[] = []
+      const requests: Array<{ digest: Bytes, location: PackLocation, at: number }> = []
+      for (const [digest, value] of group) {
+        const record: ChunkRecord = { digest, ...chunkValueLengths(value) }
+        out.push(record)
+        if (!isLocation(value)) { record.stored = value; continue }
+        try {
+          record.location = decodeLocation(value, `chunk ${digestToString(digest)}`)
+          requests.push({ digest, location: record.location, at: out.length - 1 })
+        } catch (err) {
+          record.error = err as Error
+        }
+      }
+      const results = await readRecords(this.#packs, requests)
+      for (let j = 0; j < requests.length; j++) {
+        const { at, location } = requests[j]!
+        const record = out[at]!
+        const r = results[j]!
+        const what = `chunk ${digestToString(record.digest)}`
+        if (r instanceof Error) {
+          const err = this.#readError(r, what, location)
+          if (err instanceof StoreError) throw err
+          record.error = err
+          continue
+        }
+        try {
+          checkLength(r, location, what)
+          record.stored = r
+        } catch (err) {
+          record.error = err as Error
+        }
+      }
+      group = []
+      return out
+    }
+    for await (const entry of this.#chunks.iterator()) {
+      group.push(entry)
+      if (group.length >= 256) yield * await resolve()
+    }
+    if (group.length > 0) yield * await resolve()
+  }
+
+  /** Every pack file with its size (fsck; `ERR_STORE` when the packs cannot be listed). */
+  async listPacks (): Promise<PackInfo[]> {
+    this.#assertOpen()
+    try {
+      const packs = await this.#packs.list()
+      for (const p of packs) this.#highestPack = Math.max(this.#highestPack, p.pack)
+      return packs
+    } catch (err) {
+      throw new StoreError(`cannot list the packs in ${this.#packs.description}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** Where the packs are (for messages). */
+  get packsDescription (): string { return this.#packs.description }
+
+  /**
+   * Reclaim pack space after chunks were deleted (gc's last step): every
+   * pack, except the one this store appends to and newer ones, with no
+   * chunk the index points at is deleted; one whose dead bytes reach
+   * `deadFraction` of it has its live records appended to the current pack
+   * (their new locations go in the ordered batches, written with `sync`)
+   * and is then deleted. A live record that cannot be read (damaged) stays
+   * where it is, and so does its pack. Readers that looked up an old
+   * location still read it: an open pack stays readable once deleted, and
+   * a pack found missing is looked up again.
+   */
+  async reclaimPacks (options: PackReclaimOptions = {}): Promise<PackReclaimResult> {
+    this.#assertOpen()
+    const threshold = options.deadFraction ?? 0.1
+    const result: PackReclaimResult = { deleted: 0, rewritten: 0, chunksMoved: 0, bytesFreed: 0 }
+    await this.flush()
+    const packs = await this.listPacks()
+    // Read after listing: a pack created meanwhile is numbered from the floor up.
+    const floor = this.#appendFloor ?? Infinity
+    const usage = new Map<number, { size: number, live: number, records: number }>()
+    for (const p of packs) if (p.pack < floor) usage.set(p.pack, { size: p.size, live: 0, records: 0 })
+    if (usage.size === 0) return result
+    const scan = async function * (chunks: Sub): AsyncIterable<[Bytes, PackLocation]> {
+      for await (const [digest, value] of chunks.iterator()) {
+        if (!isLocation(value)) continue
+        try { yield [digest, decodeLocation(value)] } catch {}
+      }
+    }
+    for await (const [, loc] of scan(this.#chunks)) {
+      const u = usage.get(loc.pack)
+      if (u !== undefined) { u.live += RECORD_HEADER_BYTES + loc.storedLength; u.records++ }
+    }
+    const rewrite = new Map<number, Array<{ digest: Bytes, location: PackLocation }>>()
+    for (const [pack, u] of usage) {
+      if (u.records === 0) {
+        await this.#deletePack(pack)
+        result.deleted++
+        result.bytesFreed += u.size
+        options.onProgress?.({ ...result })
+      } else if ((u.size - PACK_MAGIC.length - u.live) / u.size >= threshold) {
+        rewrite.set(pack, [])
+      }
+    }
+    if (rewrite.size === 0) return result
+    for await (const [digest, location] of scan(this.#chunks)) rewrite.get(location.pack)?.push({ digest, location })
+    for (const [pack, entries] of rewrite) {
+      entries.sort((a, b) => a.location.offset - b.location.offset)
+      let intact = true
+      for (let i = 0; i < entries.length; i += 512) {
+        const slice = entries.slice(i, i + 512)
+        const records = await readRecords(this.#packs, slice)
+        const values = await this.#chunks.getMany(slice.map((e) => e.digest))
+        // From here to the queueing, synchronous: move only what still lives at the location read.
+        for (let j = 0; j < slice.length; j++) {
+          const { digest, location } = slice[j]!
+          const stored = records[j]!
+          const value = values[j]
+          const k = 'c' + keyOf(digest)
+          if (value === undefined || this.#deleting.has(k) || this.#condemned.has(k) || this.#pending.has(k) || !bytesEqual(value, encodeLocation(location))) continue
+          if (stored instanceof Error) {
+            if (!isDamage(stored)) throw this.#readError(stored, `chunk ${digestToString(digest)}`, location)
+            intact = false
+            continue
+          }
+          this.#ops.push({ type: 'put', sublevel: this.#chunks, key: digest, stored, length: location.length })
+          this.#opsBytes += stored.length + 32
+          result.chunksMoved++
+          result.bytesFreed -= RECORD_HEADER_BYTES + stored.length
+        }
+        await this.#maybeFlush()
+      }
+      // The new locations are durable before the pack goes.
+      await this.#flush({ sync: true })
+      if (intact) {
+        await this.#deletePack(pack)
+        result.bytesFreed += usage.get(pack)!.size
+        result.rewritten++
+      }
+      options.onProgress?.({ ...result })
+    }
+    return result
+  }
+
+  async #deletePack (pack: number): Promise<void> {
+    try {
+      await this.#packs.delete(pack)
+    } catch (err) {
+      throw new StoreError(`cannot delete ${packFileName(pack)} from ${this.#packs.description}: ${(err as Error).message}`, { cause: err })
+    }
   }
 
   /** Every ref with its raw record bytes (not decoded: fsck reports bad ones). */
@@ -342,10 +598,15 @@ export class LevelObjectStore implements ObjectStore {
     if (typeof db.compactRange === 'function') await db.compactRange(new Uint8Array([0]), new Uint8Array([0xff, 0xff, 0xff, 0xff]))
   }
 
-  #queue (sublevel: Sub, tag: string, digest: Bytes, stored: Bytes): void {
+  #queue (sublevel: Sub, tag: string, digest: Bytes, stored: Bytes, length: number): void {
     this.#pending.set(tag + keyOf(digest), stored)
-    this.#ops.push({ type: 'put', sublevel, key: digest, value: stored })
-    if (sublevel === this.#chunks) this.#ops.push({ type: 'put', sublevel: this.#chunkIndex, key: digest, value: EMPTY })
+    if (sublevel === this.#chunks) {
+      // Appended to the current pack when the batch is written; the batch holds its location.
+      this.#ops.push({ type: 'put', sublevel, key: digest, stored, length })
+      this.#ops.push({ type: 'put', sublevel: this.#chunkIndex, key: digest, value: EMPTY })
+    } else {
+      this.#ops.push({ type: 'put', sublevel, key: digest, value: stored })
+    }
     this.#opsBytes += stored.length + 32
   }
 
@@ -354,10 +615,19 @@ export class LevelObjectStore implements ObjectStore {
   }
 
   /** Write the queued operations (and counters) as one batch, in order with earlier batches. */
-  async flush (): Promise<void> {
+  async flush (): Promise<void> { await this.#flush() }
+
+  /**
+   * {@link flush}, where `syncPacks` first makes every pack written so far
+   * durable (before a batch that commits a ref: a ref that survives a power
+   * loss reaches only chunks that did), and `sync` also writes the batch
+   * with LevelDB's `sync` (before a pack is deleted by gc).
+   */
+  async #flush (mode: { syncPacks?: boolean, sync?: boolean } = {}): Promise<void> {
     this.#assertOpen()
     while (this.#inflight.size > 0) await Promise.all(this.#inflight.values())
-    if (this.#ops.length === 0) { await this.#writing; return }
+    // A sync flush writes a batch (the counters) even with nothing queued, so that it syncs.
+    if (this.#ops.length === 0 && mode.sync !== true) { await this.#writing; return }
     const ops = this.#ops
     ops.push(this.#countersOp())
     this.#ops = []
@@ -367,7 +637,15 @@ export class LevelObjectStore implements ObjectStore {
       await previous
       if (this.#failed !== undefined) throw new StoreError(`writing to the store failed earlier: ${this.#failed.message}`, { cause: this.#failed })
       try {
-        await this.#db.batch(ops as any)
+        // Chunk records go to the pack first: an index entry never points
+        // at bytes not yet written; a crash leaves at most unindexed bytes.
+        const records = ops.filter((op) => op.stored !== undefined)
+        if (records.length > 0) await this.#appendRecords(records)
+        if (mode.syncPacks === true || mode.sync === true) {
+          for (const pack of [...this.#unsynced]) { await this.#packs.sync(pack); this.#unsynced.delete(pack) }
+        }
+        const batch = ops.map((op) => op.type === 'put' ? { type: 'put', sublevel: op.sublevel, key: op.key, value: op.value } : { type: 'del', sublevel: op.sublevel, key: op.key })
+        await this.#db.batch(batch as any, mode.sync === true ? { sync: true } as any : undefined)
       } catch (err) {
         // What is in memory (queued objects, counters) no longer matches
         // the database: refuse everything until the store is reopened.
@@ -378,11 +656,92 @@ export class LevelObjectStore implements ObjectStore {
         const tag = op.sublevel === this.#chunks ? 'c' : op.sublevel === this.#trees ? 't' : op.sublevel === this.#snapshots ? 's' : undefined
         if (tag === undefined) continue
         const k = tag + keyOf(op.key)
-        if (op.type === 'put') { if (this.#pending.get(k) === op.value) this.#pending.delete(k) } else this.#deleting.delete(k)
+        if (op.type === 'put') { if (this.#pending.get(k) === (op.stored ?? op.value)) this.#pending.delete(k) } else this.#deleting.delete(k)
       }
     })()
     this.#writing = write.catch(() => {})
     await write
+  }
+
+  /**
+   * Append chunk records to the current pack, one write per pack (a new
+   * pack when there is none yet or it reached the target size), and set
+   * each op's value to the record's location.
+   */
+  async #appendRecords (records: Op[]): Promise<void> {
+    let i = 0
+    while (i < records.length) {
+      if (this.#current === undefined || this.#current.size >= this.#packTarget) await this.#newPack()
+      const current = this.#current!
+      // The records that fit before the pack reaches its target size (at least one).
+      let total = 0
+      let j = i
+      while (j < records.length && (j === i || current.size + total < this.#packTarget)) total += RECORD_HEADER_BYTES + records[j++]!.stored!.length
+      const buffer = Buffer.allocUnsafe(total)
+      let at = 0
+      for (const op of records.slice(i, j)) {
+        const stored = op.stored!
+        buffer.set(op.key, at)
+        buffer.writeUInt32LE(stored.length, at + 32)
+        buffer.set(stored, at + RECORD_HEADER_BYTES)
+        op.value = encodeLocation({ pack: current.pack, offset: current.size + at + RECORD_HEADER_BYTES, storedLength: stored.length, length: op.length! })
+        at += RECORD_HEADER_BYTES + stored.length
+      }
+      await this.#packs.write(current.pack, current.size, buffer)
+      current.size += total
+      this.#unsynced.add(current.pack)
+      i = j
+    }
+  }
+
+  /**
+   * Start a new pack, numbered one past the highest that exists: never
+   * append to a pack an earlier process may have left torn.
+   */
+  async #newPack (): Promise<void> {
+    let next = Math.max(this.#highestPack, ...(await this.#packs.list()).map((p) => p.pack)) + 1
+    for (let attempt = 0; ; attempt++) {
+      this.#appendFloor = next
+      try {
+        await this.#packs.create(next)
+        break
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 100) throw err
+        next++
+      }
+    }
+    this.#current = { pack: next, size: PACK_MAGIC.length }
+    this.#highestPack = Math.max(this.#highestPack, next)
+  }
+
+  /**
+   * The stored form of a chunk from its `c` value: the value itself when it
+   * is an inline stored object (stores written before packs), else the
+   * record its location names, checked (digest, lengths). A pack found
+   * missing is looked up again once: a gc may have moved the chunk and
+   * deleted the pack since `value` was read.
+   */
+  async #resolveChunk (digest: Bytes, value: Bytes, retry = true): Promise<Bytes> {
+    if (!isLocation(value)) return value
+    const what = `chunk ${digestToString(digest)}`
+    const location = decodeLocation(value, what)
+    const [result] = await readRecords(this.#packs, [{ digest, location }], what)
+    if (result instanceof Error) {
+      if (retry && isMissingPack(result)) {
+        const again = await this.#chunks.get(digest)
+        if (again !== undefined && !bytesEqual(again, value)) return await this.#resolveChunk(digest, again, false)
+      }
+      throw this.#readError(result, what, location)
+    }
+    checkLength(result!, location, what)
+    return result!
+  }
+
+  /** The error for a record that could not be read: damage is `ERR_INTEGRITY`, I/O failures `ERR_STORE`. */
+  #readError (err: Error, what: string, location: PackLocation): Error {
+    if (err instanceof IntegrityError) return err
+    if (isMissingPack(err)) return new IntegrityError(`${what}: its pack ${packFileName(location.pack)} is missing from ${this.#packs.description}`, { cause: err })
+    return new StoreError(`${what}: reading ${packFileName(location.pack)} failed: ${err.message}`, { cause: err })
   }
 
   async #has (sublevel: Sub, tag: string, digest: Bytes): Promise<boolean> {
@@ -418,7 +777,7 @@ export class LevelObjectStore implements ObjectStore {
       }
       filter.add(digest)
       const stored = await encode()
-      this.#queue(sublevel, tag, digest, stored)
+      this.#queue(sublevel, tag, digest, stored, length)
       const c = this.#counters
       if (tag === 'c') { c.chunks++; c.chunkBytes += length; c.chunkStored += stored.length } else { c.trees++; c.treeBytes += length; c.treeStored += stored.length }
     } finally {
@@ -438,6 +797,7 @@ export class LevelObjectStore implements ObjectStore {
     if (stored === undefined && !this.#condemned.has(k) && !this.#deleting.has(k)) {
       stored = await sublevel.get(digest)
       if (this.#condemned.has(k) || this.#deleting.has(k)) stored = this.#pending.get(k)
+      else if (stored !== undefined && sublevel === this.#chunks) stored = await this.#resolveChunk(digest, stored)
     }
     if (stored === undefined) throw new NotFoundError(`${what} ${digestToString(digest)} is not in the store`)
     const bytes = decodeStored(stored, digest, what, max)
@@ -511,13 +871,59 @@ export class LevelObjectStore implements ObjectStore {
     if (missing.length > 0) {
       const values = await this.#chunks.getMany(missing.map((i) => digests[i]!))
       // Checked again after the await, as in #get: a gc may have condemned some meanwhile.
-      for (let j = 0; j < missing.length; j++) out[missing[j]!] = gone(keys[missing[j]!]!) ? this.#pending.get(keys[missing[j]!]!) : values[j]
+      const located: number[] = []
+      for (let j = 0; j < missing.length; j++) {
+        const i = missing[j]!
+        const value = gone(keys[i]!) ? this.#pending.get(keys[i]!) : values[j]
+        out[i] = value
+        if (value !== undefined && !this.#pending.has(keys[i]!) && isLocation(value)) located.push(i)
+      }
+      if (located.length > 0) await this.#resolveMany(digests, out, located)
     }
     for (let i = 0; i < digests.length; i++) {
       if (out[i] === undefined) throw new NotFoundError(`chunk ${digestToString(digests[i]!)} is not in the store`)
       this.#touch(keys[i]!)
     }
     return out as Bytes[]
+  }
+
+  /**
+   * Replace the location values `values[i]` (for `i` in `which`) by the
+   * stored forms they name, read together ({@link readRecords}); those
+   * whose pack is missing are looked up again once, as in #resolveChunk.
+   */
+  async #resolveMany (digests: readonly Bytes[], values: Array<Bytes | undefined>, which: number[], retry = true): Promise<void> {
+    const locations = which.map((i) => decodeLocation(values[i]!, `chunk ${digestToString(digests[i]!)}`))
+    const results = await readRecords(this.#packs, which.map((i, j) => ({ digest: digests[i]!, location: locations[j]! })))
+    const again: number[] = []
+    for (let j = 0; j < which.length; j++) {
+      const i = which[j]!
+      const r = results[j]!
+      const what = `chunk ${digestToString(digests[i]!)}`
+      if (r instanceof Error) {
+        if (retry && isMissingPack(r)) { again.push(i); continue }
+        throw this.#readError(r, what, locations[j]!)
+      }
+      checkLength(r, locations[j]!, what)
+      values[i] = r
+    }
+    if (again.length > 0) {
+      const fresh = await this.#chunks.getMany(again.map((i) => digests[i]!))
+      const moved: number[] = []
+      for (let j = 0; j < again.length; j++) {
+        const i = again[j]!
+        const value = fresh[j]
+        if (value === undefined) throw new NotFoundError(`chunk ${digestToString(digests[i]!)} is not in the store`)
+        if (!isLocation(value)) { values[i] = value; continue }
+        if (bytesEqual(value, values[i]!)) {
+          // Not moved: its pack is gone.
+          throw this.#readError(new NotFoundError(`pack ${decodeLocation(value).pack} does not exist`), `chunk ${digestToString(digests[i]!)}`, decodeLocation(value))
+        }
+        values[i] = value
+        moved.push(i)
+      }
+      if (moved.length > 0) await this.#resolveMany(digests, values, moved, false)
+    }
   }
 
   async hasTree (digest: Bytes): Promise<boolean> { return await this.#has(this.#trees, 't', digest) }
@@ -561,7 +967,7 @@ export class LevelObjectStore implements ObjectStore {
     }
     this.#ops.push({ type: 'put', sublevel: this.#refs, key: refKey, value: encodeRef({ snapshot: snapshot.digest, ...record }) })
     try {
-      await this.flush()
+      await this.#flush({ syncPacks: true })
     } catch (err) {
       throw new StoreError(`committing snapshot ${JSON.stringify(name)} failed: ${(err as Error).message}`, { cause: err })
     }
@@ -632,7 +1038,7 @@ export class LevelObjectStore implements ObjectStore {
   async commitRecords (records: Array<{ type: 'put' | 'del', sublevel: AbstractSublevel<Db, any, Bytes, Bytes>, key: Bytes, value?: Bytes }>): Promise<void> {
     this.#assertOpen()
     for (const op of records) this.#ops.push(op as Op)
-    await this.flush()
+    await this.#flush({ syncPacks: true })
   }
 
   /** {@link putChunk}, also saying how many bytes the chunk takes in the store when this call stored it (0 when present). */
@@ -653,7 +1059,11 @@ export class LevelObjectStore implements ObjectStore {
     } finally {
       this.#closed = true
       await this.#pool.close()
-      await this.#db.close()
+      try {
+        await this.#packs.close()
+      } finally {
+        await this.#db.close()
+      }
     }
   }
 }
@@ -662,3 +1072,9 @@ const TAGS: Record<ObjectKind, 'c' | 't' | 's'> = { chunk: 'c', tree: 't', snaps
 function kindTag (kind: ObjectKind): 'c' | 't' | 's' { return TAGS[kind] }
 function tagKind (tag: string): ObjectKind { return tag === 'c' ? 'chunk' : tag === 't' ? 'tree' : 'snapshot' }
 function keyDigest (k: string): Uint8Array { return new Uint8Array(Buffer.from(k.slice(1), 'latin1')) }
+
+/** A record read for a location must declare the chunk length the location states. */
+function checkLength (stored: Uint8Array, location: PackLocation, what: string): void {
+  const declared = declaredLength(stored)
+  if (declared !== location.length) throw new IntegrityError(`${what} (${packFileName(location.pack)} at ${location.offset - RECORD_HEADER_BYTES}): the record holds ${declared} bytes, the index says ${location.length}`)
+}

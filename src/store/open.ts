@@ -8,7 +8,9 @@ import { mkdir } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { ClassicLevel } from 'classic-level'
 import { StoreError, StoreLockedError } from '../errors.js'
+import { join } from 'node:path'
 import { LevelObjectStore, type LevelObjectStoreOptions } from './level-store.js'
+import { FilePackStorage } from './pack/index.js'
 
 /** Options for {@link openStore}. */
 export interface OpenStoreOptions extends LevelObjectStoreOptions {}
@@ -30,23 +32,18 @@ export async function openStore (dir: string, options: OpenStoreOptions = {}): P
   } catch (err) {
     throw new StoreError(`cannot create store directory ${dir}: ${(err as Error).message}`, { cause: err })
   }
-  // LevelDB tuned for values that are already compressed and written once:
-  // - no snappy (stored objects are zstd frames or incompressible);
-  // - 32 MiB table files and an 8 MiB memtable: with LevelDB's 2 MiB
-  //   defaults every stored byte was rewritten by many small compactions,
-  //   which cost more CPU than compressing it (measured: 3.1 s -> 1.4 s of
-  //   CPU to write 234 MB of 24 KiB values; bench/ shows the ingest).
-  // The memtable also bounds the write-ahead log left at close (replayed
-  // into a table at the next open).
+  // Chunks live in pack files (<dir>/packs); LevelDB holds only small
+  // values (locations, trees, snapshots, refs): no snappy, LevelDB's
+  // defaults otherwise (a 2 MiB write buffer, 2 MiB tables). Bigger tables
+  // left big orphaned compaction outputs on disk at close.
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
     keyEncoding: 'view',
     valueEncoding: 'view',
     compression: false,
-    writeBufferSize: 8 * 1024 * 1024,
-    maxFileSize: 32 * 1024 * 1024
+    writeBufferSize: 2 * 1024 * 1024
   })
   try {
-    return await LevelObjectStore.open(db as any, { compressionThreads: availableParallelism(), batchBytes: 2 * 1024 * 1024, ...options })
+    return await LevelObjectStore.open(db as any, { compressionThreads: availableParallelism(), batchBytes: 2 * 1024 * 1024, packs: new FilePackStorage(join(dir, 'packs')), ...options })
   } catch (err) {
     await db.close().catch(() => {})
     if (isLocked(err)) throw new StoreLockedError(`the store ${dir} is in use by another process`, { cause: err })
@@ -55,7 +52,7 @@ export async function openStore (dir: string, options: OpenStoreOptions = {}): P
   }
 }
 
-/** A store held in memory only (tests, short-lived use). */
+/** A store held in memory only (tests, short-lived use); its packs are in memory too. */
 export async function openMemoryStore (options: LevelObjectStoreOptions = {}): Promise<LevelObjectStore> {
   const { MemoryLevel } = await import('memory-level')
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })

@@ -8,6 +8,7 @@ import { fsck } from '../../src/maintenance/fsck.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import { digestToString } from '../../src/hash/digest.js'
 import { encodeCanonical } from '../../src/format/canonical.js'
+import { decodeLocation, memoryPacksOf, RECORD_HEADER_BYTES } from '../../src/store/pack/index.js'
 import { exportDigest, makeTree, memoryDb, openOn, type RawDb, sublevel } from './helpers.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-fsck-'))
@@ -72,6 +73,30 @@ test('fsck detects a flipped bit in any stored chunk, tree or snapshot object', 
     assert.ok(report.problems.some((p) => p.object === object && (p.kind === 'corrupt' || p.kind === 'non-canonical')), `${object} byte ${at >> 3}: ${JSON.stringify(report.problems)}`)
     assert.equal(report.ok, false)
   }), { numRuns: 40, seed: 6 })
+})
+
+test('fsck detects a flipped bit anywhere in the pack record of any chunk', async () => {
+  const { db } = await populated()
+  const chunks = await sublevel(db, 'c').iterator().all()
+  const packs = memoryPacksOf(db)
+  await fc.assert(fc.asyncProperty(fc.nat(chunks.length - 1), fc.nat(), async (which, bit) => {
+    const [key, value] = chunks[which]!
+    const loc = decodeLocation(value)
+    const start = loc.offset - RECORD_HEADER_BYTES
+    const at = start * 8 + bit % ((RECORD_HEADER_BYTES + loc.storedLength) * 8)
+    const bytes = packs.contents(loc.pack)!
+    bytes[at >> 3]! ^= 1 << (at & 7)
+    const store = await openOn(db)
+    let report
+    try {
+      report = await fsck(store)
+    } finally {
+      bytes[at >> 3]! ^= 1 << (at & 7)
+      await store.close()
+      await db.open()
+    }
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.object]), [['corrupt', `chunk ${digestToString(key)}`]], `record byte ${(at >> 3) - start}`)
+  }), { numRuns: 40, seed: 7 })
 })
 
 test('--repair drops the corrupt object and nothing intact; re-importing heals the snapshot', async () => {
