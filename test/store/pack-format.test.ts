@@ -1,5 +1,5 @@
 /**
- * Golden vectors of the pack byte layouts (docs/FORMAT.md §8, G7): a pack
+ * Golden vectors of the pack byte layouts (docs/FORMAT.md §8, G8): a pack
  * header, a record and location values. These bytes must never change.
  */
 import { test } from 'node:test'
@@ -12,12 +12,12 @@ import { CODEC_RAW, CODEC_ZSTD } from '../../src/store/stored-object.js'
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const digest = new Uint8Array(32).map((_, i) => i)
 
-test('G7: the pack header is the ASCII bytes "tspack1\\n"', () => {
+test('G8: the pack header is the ASCII bytes "tspack1\\n"', () => {
   assert.equal(hex(PACK_MAGIC), '74737061636b310a')
   assert.equal(Buffer.from(PACK_MAGIC).toString('latin1'), 'tspack1\n')
 })
 
-test('G7: a record is the digest, the u32 LE stored length, the stored bytes', () => {
+test('G8: a record is the digest, the u32 LE stored length, the stored bytes', () => {
   const stored = new Uint8Array([CODEC_RAW, 0x68, 0x69]) // "hi", raw
   const record = Buffer.concat([encodeRecordHeader(digest, stored.length), stored])
   assert.equal(RECORD_HEADER_BYTES, 36)
@@ -30,7 +30,7 @@ test('G7: a record is the digest, the u32 LE stored length, the stored bytes', (
   assert.throws(() => checkRecord(record.subarray(0, 38), digest, location, 'chunk'), (err: any) => err.code === 'ERR_INTEGRITY' && /ends inside/.test(err.message))
 })
 
-test('G7: a location is 0x80, u32 pack, u48 offset, u32 stored length, u32 length, all LE', () => {
+test('G8: a location is 0x80, u32 pack, u48 offset, u32 stored length, u32 length, all LE', () => {
   const first = { pack: 1, offset: 44, storedLength: 3, length: 2 }
   assert.equal(hex(encodeLocation(first)), '80' + '01000000' + '2c0000000000' + '03000000' + '02000000')
   const big = { pack: 0x01020304, offset: 0x010203040506, storedLength: 0x0a0b0c0d, length: 64 * 1024 * 1024 }
