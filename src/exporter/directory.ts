@@ -23,6 +23,7 @@ import { Limiter } from '../importer/limiter.js'
 import { printable } from '../format/names.js'
 import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
 import type { LevelObjectStore } from '../store/level-store.js'
+import type { PackLease } from '../store/pack/index.js'
 import { FileWriterPool } from './file-writer-pool.js'
 import type { WritePieces } from './file-writer-protocol.js'
 import type { SnapshotReader } from './snapshot-reader.js'
@@ -52,6 +53,7 @@ export interface ExportDirectoryOptions {
 }
 
 const SLASH = Buffer.from('/')
+const NO_BYTES = new Uint8Array(0)
 const NS_PER_S = 1_000_000_000n
 /** Chunks read from the store and sent to a worker at once. */
 const CHUNKS_PER_BATCH = 32
@@ -104,10 +106,17 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
   // for its target's write.
   const limiter = new Limiter(options.concurrency ?? 16)
   const pool = FileWriterPool.start(options.threads)
+  let lease: PackLease | undefined
   try {
     const writes: Array<Promise<void>> = []
     const fileWrites = new Map<string, Promise<void>>()
-    const storedChunks = (reader.store as Partial<Pick<LevelObjectStore, 'getStoredChunks'>>).getStoredChunks?.bind(reader.store)
+    const levelStore = reader.store as Partial<Pick<LevelObjectStore, 'getStoredChunks' | 'locateChunks' | 'packLease'>>
+    const storedChunks = levelStore.getStoredChunks?.bind(reader.store)
+    // With pack files, the workers read the records themselves through
+    // descriptors leased for the whole export: the main thread only looks
+    // up where chunks are.
+    lease = levelStore.packLease?.()
+    const locateChunks = lease !== undefined ? levelStore.locateChunks?.bind(reader.store) : undefined
     async function * piecesOf (entry: FileEntry): AsyncGenerator<WritePieces> {
       if (entry.content instanceof Uint8Array) {
         yield { pieces: [entry.content] }
@@ -126,7 +135,17 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         const refs = entry.content.slice(at, at + CHUNKS_PER_BATCH)
         const digests = refs.map((c) => c.digest)
         const lengths = refs.map((c) => c.length)
-        yield { pieces: await storedChunks(digests), digests, lengths }
+        if (locateChunks !== undefined && lease !== undefined) {
+          const sources = await locateChunks(digests, lease)
+          yield {
+            pieces: sources.map((c) => 'stored' in c ? c.stored : NO_BYTES),
+            reads: sources.map((c) => 'fd' in c ? [c.fd, c.location.offset, c.location.storedLength, c.location.pack] : null),
+            digests,
+            lengths
+          }
+        } else {
+          yield { pieces: await storedChunks(digests), digests, lengths }
+        }
         progress.bytes += lengths.reduce((n, l) => n + l, 0)
       }
     }
@@ -206,5 +225,6 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
     return progress
   } finally {
     await pool.close()
+    await lease?.close()
   }
 }

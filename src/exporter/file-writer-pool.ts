@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { ExportError, IntegrityError, NonCanonicalError, TesseraError } from '../errors.js'
 import { printable } from '../format/names.js'
-import type { ModeItem, OwnerItem, WritePieces, WriterReply, WriterRequest } from './file-writer-protocol.js'
+import { batchWeight, type ModeItem, type OwnerItem, type WritePieces, type WriterReply, type WriterRequest } from './file-writer-protocol.js'
 
 /** Stored bytes sent to workers and not yet written, at most. */
 const MAX_IN_FLIGHT = 64 * 1024 * 1024
@@ -139,7 +139,7 @@ export class FileWriterPool {
   }
 
   #charge (slot: Slot, batch: WritePieces): void {
-    const size = batch.pieces.reduce((n, p) => n + p.length, 0)
+    const size = batchWeight(batch)
     slot.inFlight += size
     this.#inFlight += size
   }

@@ -5,10 +5,22 @@
  * @module
  */
 
+/**
+ * A chunk record for the worker to read itself from a pack:
+ * `[descriptor, offset of the stored bytes, stored length, pack number]`
+ * (the 36-byte record header comes just before the offset).
+ */
+export type PackRead = [fd: number, offset: number, storedLength: number, pack: number]
+
 /** Bytes of one file, in order: stored forms to decode and verify, or plain bytes. */
 export interface WritePieces {
-  /** Stored forms (docs/FORMAT.md §6) when `digests` is set, else plain bytes. */
+  /**
+   * Stored forms (docs/FORMAT.md §6) when `digests` is set, else plain
+   * bytes; an empty array where `reads` says where to read the piece.
+   */
   pieces: Uint8Array[]
+  /** Per piece: a pack record to read instead of `pieces[i]`, or null. */
+  reads?: Array<PackRead | null>
   /** Digests of the chunks, when `pieces` are stored forms. */
   digests?: Uint8Array[]
   /** Length each decoded chunk must have (the file's chunk list says so). */
@@ -39,3 +51,11 @@ export type WriterReply =
   | { id: number, written: number, bytes: number }
   | { id: number, done: true, written?: number }
   | { id: number, error: string, code?: string, path?: Uint8Array, written?: number }
+
+/** The bytes a batch stands for (its pieces, or the records it reads), for flow control. */
+export function batchWeight (batch: Pick<WritePieces, 'pieces' | 'reads'>): number {
+  let n = 0
+  for (const p of batch.pieces) n += p.length
+  if (batch.reads !== undefined) for (const r of batch.reads) if (r !== null) n += r[2]
+  return n
+}

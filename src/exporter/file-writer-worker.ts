@@ -9,13 +9,14 @@
  *
  * @module
  */
-import { chmodSync, closeSync, constants, lchownSync, lutimesSync, openSync, utimesSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, constants, lchownSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
-import { NonCanonicalError } from '../errors.js'
+import { IntegrityError, NonCanonicalError } from '../errors.js'
 import { digestToString } from '../hash/digest.js'
 import { decodeStored, MAX_CHUNK_BYTES } from '../store/stored-object.js'
 import { loadZstd } from '../store/zstd.js'
-import type { WritePieces, WriterReply, WriterRequest } from './file-writer-protocol.js'
+import { batchWeight, type PackRead, type WritePieces, type WriterReply, type WriterRequest } from './file-writer-protocol.js'
+import { checkRecord, packFileName, RECORD_HEADER_BYTES } from '../store/pack/format.js'
 
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
 
@@ -30,12 +31,26 @@ const failure = (err: unknown): { error: string, code?: string } => {
 }
 const pathOf = (p: Uint8Array): Buffer => Buffer.from(p.buffer, p.byteOffset, p.byteLength)
 
+/** The stored form in a pack record, read with the descriptor the main thread leased, and checked. */
+function readRecord ([fd, offset, storedLength, pack]: PackRead, digest: Uint8Array): Uint8Array {
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + storedLength)
+  let done = 0
+  while (done < record.length) {
+    const n = readSync(fd, record, done, record.length - done, offset - RECORD_HEADER_BYTES + done)
+    if (n === 0) throw new IntegrityError(`chunk ${digestToString(digest)} (${packFileName(pack)} at ${offset - RECORD_HEADER_BYTES}): the pack ends inside the record`)
+    done += n
+  }
+  return checkRecord(record, digest, { pack, offset, storedLength, length: 0 }, `chunk ${digestToString(digest)}`)
+}
+
 function write (file: OpenFile, req: WritePieces): number {
   let bytes = 0
   for (let i = 0; i < req.pieces.length; i++) {
     let piece = req.pieces[i]!
     if (req.digests !== undefined) {
       const digest = req.digests[i]!
+      const read = req.reads?.[i]
+      if (read != null) piece = readRecord(read, digest)
       piece = decodeStored(piece, digest, 'chunk', MAX_CHUNK_BYTES)
       const want = req.lengths?.[i]
       if (want !== undefined && piece.length !== want) throw new NonCanonicalError(`chunk ${digestToString(digest)} has ${piece.length} bytes, the file says ${want}`)
@@ -61,12 +76,12 @@ parentPort!.on('message', (req: WriterRequest) => {
       if (file.error === undefined) {
         try { bytes = write(file, req) } catch (err) { file.error = failure(err) }
       }
-      reply({ id: req.id, written: req.pieces.reduce((n, p) => n + p.length, 0), bytes })
+      reply({ id: req.id, written: batchWeight(req), bytes })
       return
     }
     case 'file': {
       const file: OpenFile = { fd: undefined, path: req.path }
-      const written = req.pieces?.reduce((n, p) => n + p.length, 0) ?? 0
+      const written = req.pieces !== undefined ? batchWeight({ pieces: req.pieces, ...(req.reads !== undefined ? { reads: req.reads } : {}) }) : 0
       try {
         file.fd = openSync(pathOf(req.path), OPEN_FLAGS, 0o600)
         if (req.pieces !== undefined) write(file, req as WritePieces)

@@ -95,7 +95,7 @@ export {
   LevelObjectStore, type LevelObjectStoreOptions, type ObjectKind, type StoreCounters, type DeleteResult, declaredLength, chunkValueLengths,
   type ChunkRecord, type PackReclaimOptions, type PackReclaimResult, MAX_CHUNK_BYTES, MAX_TREE_BYTES
 } from './level-store.js'
-export { type PackStorage, type PackInfo, type PackLocation, FilePackStorage, MemoryPackStorage, memoryPacksOf } from './pack/index.js'
+export { type PackStorage, type PackLease, type PackInfo, type PackLocation, FilePackStorage, MemoryPackStorage, memoryPacksOf } from './pack/index.js'
 export { StoreSession, type SessionSource, withStoreSession } from './session.js'
 export { openStore, openMemoryStore, type OpenStoreOptions } from './open.js'
 export { encodeStored, decodeStored, CODEC_RAW, CODEC_ZSTD, DEFAULT_COMPRESSION_LEVEL } from './stored-object.js'

@@ -22,7 +22,7 @@ import { bytesEqual } from '../hash/digest.js'
 import { IntegrityError } from '../errors.js'
 import {
   decodeLocation, encodeLocation, FilePackStorage, isDamage, isLocation, isMissingPack, LOCATION_MARKER, memoryPacksOf, PACK_MAGIC, PACK_TARGET_BYTES,
-  packFileName, type PackInfo, type PackLocation, type PackStorage, readRecords, RECORD_HEADER_BYTES
+  packFileName, type PackInfo, type PackLease, type PackLocation, type PackStorage, readRecords, RECORD_HEADER_BYTES
 } from './pack/index.js'
 import { join } from 'node:path'
 
@@ -117,6 +117,12 @@ export interface PackReclaimResult {
   /** Pack bytes freed on disk: the sizes of the packs removed, less the bytes written to move live chunks. */
   bytesFreed: number
 }
+
+/**
+ * Where one chunk can be read ({@link LevelObjectStore.locateChunks}): its
+ * stored form, or a record in a pack through an open descriptor.
+ */
+export type ChunkSource = { stored: Uint8Array } | { fd: number, location: PackLocation }
 
 /** Options for {@link LevelObjectStore.reclaimPacks}. */
 export interface PackReclaimOptions {
@@ -885,6 +891,66 @@ export class LevelObjectStore implements ObjectStore {
       this.#touch(keys[i]!)
     }
     return out as Bytes[]
+  }
+
+  /**
+   * A lease of pack file descriptors for {@link locateChunks}, when packs
+   * are files (undefined for memory packs). Close it when done.
+   */
+  packLease (): PackLease | undefined { return this.#packs.lease?.() }
+
+  /**
+   * Where to read several chunks, in order, without reading them here: a
+   * pack descriptor (from `lease`) and location for chunks in packs, the
+   * stored form itself for chunks still queued or stored inline. For
+   * readers on other threads (the directory export's workers), which read
+   * the record, check it ({@link checkRecord}) and decode it. `NotFoundError`
+   * if any chunk is absent.
+   */
+  async locateChunks (digests: readonly Bytes[], lease: PackLease): Promise<ChunkSource[]> {
+    this.#assertOpen()
+    const out = new Array<ChunkSource | undefined>(digests.length)
+    const keys = digests.map((d) => 'c' + keyOf(d))
+    const gone = (k: string): boolean => this.#condemned.has(k) || this.#deleting.has(k)
+    const missing: number[] = []
+    for (let i = 0; i < digests.length; i++) {
+      const k = keys[i]!
+      await this.#inflight.get(k)
+      const queued = this.#pending.get(k)
+      if (queued !== undefined) out[i] = { stored: queued }
+      else if (!gone(k)) missing.push(i)
+    }
+    if (missing.length > 0) {
+      const values = await this.#chunks.getMany(missing.map((i) => digests[i]!))
+      // Packs that disappeared between the lookup and the open (a gc
+      // rewrote them): read those chunks here, which looks them up again.
+      const again: number[] = []
+      for (let j = 0; j < missing.length; j++) {
+        const i = missing[j]!
+        const k = keys[i]!
+        const queued = this.#pending.get(k)
+        const value = gone(k) ? queued : values[j]
+        if (value === undefined) continue
+        if (queued !== undefined) { out[i] = { stored: queued }; continue }
+        if (!isLocation(value)) { out[i] = { stored: value }; continue }
+        const location = decodeLocation(value, `chunk ${digestToString(digests[i]!)}`)
+        try {
+          out[i] = { fd: await lease.fd(location.pack), location }
+        } catch (err) {
+          if (!isMissingPack(err)) throw new StoreError(`cannot open ${packFileName(location.pack)} in ${this.#packs.description}: ${(err as Error).message}`, { cause: err })
+          again.push(i)
+        }
+      }
+      if (again.length > 0) {
+        const stored = await this.getStoredChunks(again.map((i) => digests[i]!))
+        for (let j = 0; j < again.length; j++) out[again[j]!] = { stored: stored[j]! }
+      }
+    }
+    for (let i = 0; i < digests.length; i++) {
+      if (out[i] === undefined) throw new NotFoundError(`chunk ${digestToString(digests[i]!)} is not in the store`)
+      this.#touch(keys[i]!)
+    }
+    return out as ChunkSource[]
   }
 
   /**

@@ -9,7 +9,7 @@
 import { mkdir, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { NotFoundError, StoreError } from '../../errors.js'
-import type { PackInfo, PackStorage } from './index.js'
+import type { PackInfo, PackLease, PackStorage } from './index.js'
 import { PACK_MAGIC, packFileName, parsePackFileName } from './format.js'
 
 /** Read handles kept open at most (idle ones beyond this are closed). */
@@ -213,6 +213,32 @@ export class FilePackStorage implements PackStorage {
       await unlink(this.#path(pack))
     } catch (err) {
       if (!isNoEntry(err)) throw err
+    }
+  }
+
+  lease (): PackLease {
+    const handles = new Map<number, Promise<FileHandle>>()
+    let closed = false
+    return {
+      fd: async (pack) => {
+        if (closed) throw new StoreError('the pack lease is closed')
+        let h = handles.get(pack)
+        if (h === undefined) {
+          h = open(this.#path(pack), 'r').catch((err) => {
+            handles.delete(pack)
+            if (isNoEntry(err)) throw new NotFoundError(`pack ${this.#path(pack)} does not exist`, { cause: err })
+            throw err
+          })
+          handles.set(pack, h)
+        }
+        return (await h).fd
+      },
+      close: async () => {
+        closed = true
+        const all = [...handles.values()]
+        handles.clear()
+        await Promise.all(all.map(async (h) => { await (await h.catch(() => undefined))?.close().catch(() => {}) }))
+      }
     }
   }
 

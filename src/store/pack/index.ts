@@ -53,6 +53,25 @@ export interface PackStorage {
   delete (pack: number): Promise<void>
   /** Release open files. */
   close (): Promise<void>
+  /**
+   * Optional: a {@link PackLease} handing out file descriptors that other
+   * threads of this process can read with `pread` (file packs only).
+   */
+  lease? (): PackLease
+}
+
+/**
+ * File descriptors of packs, each kept open until {@link PackLease.close}:
+ * worker threads share the process's descriptors, so they can read pack
+ * records themselves. A descriptor stays valid (and reads the bytes the
+ * pack had) even if gc deletes the pack meanwhile: pack bytes never change
+ * once written.
+ */
+export interface PackLease {
+  /** An open read-only descriptor of `pack`; `NotFoundError` if it does not exist. */
+  fd (pack: number): Promise<number>
+  /** Close every descriptor handed out. */
+  close (): Promise<void>
 }
 
 export { FilePackStorage } from './file-storage.js'
