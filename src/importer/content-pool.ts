@@ -50,13 +50,13 @@ export class ContentPool {
     this.#level = level
   }
 
-  /** Start `threads` workers (default: one per CPU). */
+  /** Start `threads` workers (default: one per CPU plus one: workers also wait for reads). */
   static async start (store: ContentStore, params: SnapshotParams, options: { threads?: number, level?: number } = {}): Promise<ContentPool> {
     const pool = new ContentPool(store, params, options.level ?? DEFAULT_COMPRESSION_LEVEL)
     // Workers boot (load wasm, zstd) while the store builds its filter.
     const filterBuilt = store.chunkFilter()
     filterBuilt.catch(() => {}) // awaited below
-    const threads = Math.max(1, options.threads ?? availableParallelism())
+    const threads = Math.max(1, options.threads ?? availableParallelism() + 1)
     for (let i = 0; i < threads; i++) {
       const acks = new Int32Array(new SharedArrayBuffer(4))
       const worker = new Worker(new URL('./content-worker.js', import.meta.url), {

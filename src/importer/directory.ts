@@ -50,7 +50,8 @@ export interface ImportDirectoryOptions extends CommitImportOptions {
   concurrency?: number
   /**
    * Worker threads that read, chunk, hash and compress file contents
-   * (default: one per CPU; 0 does it all on the calling thread). Used when
+   * (default: one per CPU plus one, so that a worker waiting for a cold
+   * read leaves no CPU idle; 0 does it all on the calling thread). Used when
    * the store can take pre-compressed chunks (LevelObjectStore).
    */
   workers?: number
@@ -96,7 +97,7 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
 
   // The content workers start (and the store builds its chunk filter)
   // while getfattr reads the tree's extended attributes.
-  const workers = options.workers ?? availableParallelism()
+  const workers = options.workers ?? availableParallelism() + 1
   const poolStarting = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
     ? ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL })
     : undefined

@@ -827,7 +827,13 @@ export class LevelObjectStore implements ObjectStore {
         const filter = new DigestFilter(expected * 2 + 100_000)
         // Chunk keys come from the index keyspace: scanning the chunks
         // themselves would read (and map into memory) every stored byte.
-        for await (const key of this.#keyspaceOf(sublevel).keys()) filter.add(key)
+        // Keys in batches (nextv): one promise per thousand keys rather than per key.
+        const keys = this.#keyspaceOf(sublevel).keys()
+        try {
+          for (let batch = await keys.nextv(1024); batch.length > 0; batch = await keys.nextv(1024)) for (const key of batch) filter.add(key)
+        } finally {
+          await keys.close()
+        }
         return filter
       })()
       this.#filters.set(sublevel, f)

@@ -20,7 +20,7 @@ export const CODEC_ZSTD = 0x01
 export const MAX_CHUNK_BYTES = 64 * 1024 * 1024
 
 /** The zstd level tessera writes with (docs/FORMAT.md §7). */
-export const DEFAULT_COMPRESSION_LEVEL = 6
+export const DEFAULT_COMPRESSION_LEVEL = 5
 
 /** Options for {@link encodeStored}. */
 export interface EncodeStoredOptions {
