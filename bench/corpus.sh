@@ -5,6 +5,7 @@
 #   debian-4/rootfs/{bookworm,trixie,bookworm-python3,bookworm-nodejs}
 #   debian-4/oci      the OCI tar.gz baseline (umoci): one tag per rootfs,
 #                     python3 and nodejs layered on top of bookworm
+#   debian-4/oci-flat the same rootfs as four independent one-layer images
 #   npm-ts-10/typescript-<version>/   ten unpacked typescript releases
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -62,6 +63,25 @@ if [ ! -e "$d4/.done-oci" ]; then
   done
   umoci gc --layout "$d4/oci"
   touch "$d4/.done-oci"
+fi
+
+# The same four rootfs as images built independently, one layer each (as
+# separate builds of a base image and its variants push them): what a
+# registry stores whole today, and where chunk-level dedup has the most to
+# find (bench/registry.mjs pushes both layouts).
+if [ ! -e "$d4/.done-oci-flat" ]; then
+  log "OCI layout of independent single-layer images with umoci"
+  rm -rf "$d4/oci-flat" "$d4/bundle"
+  umoci init --layout "$d4/oci-flat"
+  for name in bookworm trixie bookworm-python3 bookworm-nodejs; do
+    umoci new --image "$d4/oci-flat:$name"
+    umoci unpack --image "$d4/oci-flat:$name" "$d4/bundle" >/dev/null
+    rsync -aHAX --delete "$d4/rootfs/$name/" "$d4/bundle/rootfs/"
+    umoci repack --image "$d4/oci-flat:$name" "$d4/bundle" >/dev/null
+    rm -rf "$d4/bundle"
+  done
+  umoci gc --layout "$d4/oci-flat"
+  touch "$d4/.done-oci-flat"
 fi
 
 ts="$out/npm-ts-10"

@@ -5,7 +5,9 @@
 // disk (du -sb), their ratio, layer blobs reproduced from chunks versus kept
 // whole, and the wall time.
 //
-//   node bench/registry.mjs [OCI_LAYOUT] [--decompress]     (or TESSERA_REGISTRY_CORPUS=...)
+//   node bench/registry.mjs [OCI_LAYOUT] [--decompress] [--label TEXT]     (or TESSERA_REGISTRY_CORPUS=...)
+//
+// --label adds TEXT to the description of the layers in the output.
 //
 // --decompress first rewrites the images with their layers as plain tars
 // (gunzipped, media type ...layer.v1.tar; configs unchanged, their diff_ids
@@ -29,7 +31,9 @@ import { fileURLToPath } from 'node:url'
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
 const decompress = args.includes('--decompress')
-const positional = args.filter((a) => !a.startsWith('--'))
+const labelAt = args.indexOf('--label')
+const label = labelAt >= 0 ? args[labelAt + 1] : undefined
+const positional = args.filter((a, i) => !a.startsWith('--') && i !== labelAt + 1)
 const source = resolve(positional[0] ?? process.env.TESSERA_REGISTRY_CORPUS ?? join(repoRoot, 'bench/corpus/debian-4/oci'))
 const TAGS = ['bookworm', 'trixie', 'bookworm-python3', 'bookworm-nodejs']
 const bin = join(repoRoot, 'bin/tessera')
@@ -125,7 +129,7 @@ const pushedBytes = layoutBytes
 console.log(JSON.stringify({
   corpus: source,
   images: TAGS,
-  layers: decompress ? 'pushed decompressed (plain tar)' : 'pushed as in the layout',
+  layers: (decompress ? 'pushed decompressed (plain tar)' : 'pushed as in the layout') + (label !== undefined ? ` ${label}` : ''),
   distinctBlobs: distinct.size,
   distinctLayers: layers,
   pushedBytes,
