@@ -869,34 +869,53 @@ export class LevelObjectStore implements ObjectStore {
    * if any chunk is absent.
    */
   async getStoredChunks (digests: readonly Bytes[]): Promise<Bytes[]> {
+    const found = await this.#lookupChunks(digests)
+    const out = found.map((f) => f?.value)
+    const located: number[] = []
+    for (let i = 0; i < found.length; i++) if (found[i] !== undefined && !found[i]!.queued && isLocation(found[i]!.value)) located.push(i)
+    if (located.length > 0) await this.#resolveMany(digests, out, located)
+    return this.#allFound(digests, out)
+  }
+
+  /**
+   * What the store holds for each digest, without reading packs: the
+   * stored form of a chunk still queued (`queued`), else its `c` value (a
+   * pack location, or an inline stored form written before packs);
+   * undefined when absent. Queued chunks come from memory, the rest from
+   * one LevelDB `getMany`, checked again after it against a running gc.
+   */
+  async #lookupChunks (digests: readonly Bytes[]): Promise<Array<{ value: Bytes, queued: boolean } | undefined>> {
     this.#assertOpen()
-    const out = new Array<Bytes | undefined>(digests.length)
+    const out = new Array<{ value: Bytes, queued: boolean } | undefined>(digests.length)
     const keys = digests.map((d) => 'c' + keyOf(d))
     const gone = (k: string): boolean => this.#condemned.has(k) || this.#deleting.has(k)
     const missing: number[] = []
     for (let i = 0; i < digests.length; i++) {
       const k = keys[i]!
       await this.#inflight.get(k)
-      out[i] = this.#pending.get(k)
-      if (out[i] === undefined && !gone(k)) missing.push(i)
+      const queued = this.#pending.get(k)
+      if (queued !== undefined) out[i] = { value: queued, queued: true }
+      else if (!gone(k)) missing.push(i)
     }
-    if (missing.length > 0) {
-      const values = await this.#chunks.getMany(missing.map((i) => digests[i]!))
-      // Checked again after the await, as in #get: a gc may have condemned some meanwhile.
-      const located: number[] = []
-      for (let j = 0; j < missing.length; j++) {
-        const i = missing[j]!
-        const value = gone(keys[i]!) ? this.#pending.get(keys[i]!) : values[j]
-        out[i] = value
-        if (value !== undefined && !this.#pending.has(keys[i]!) && isLocation(value)) located.push(i)
-      }
-      if (located.length > 0) await this.#resolveMany(digests, out, located)
+    if (missing.length === 0) return out
+    const values = await this.#chunks.getMany(missing.map((i) => digests[i]!))
+    // Checked again after the await, as in #get: a gc may have condemned some meanwhile.
+    for (let j = 0; j < missing.length; j++) {
+      const i = missing[j]!
+      const queued = this.#pending.get(keys[i]!)
+      const value = gone(keys[i]!) ? queued : values[j]
+      if (value !== undefined) out[i] = { value: queued ?? value, queued: queued !== undefined }
     }
+    return out
+  }
+
+  /** `found` as it is when every entry is set (and each touched); `NotFoundError` naming the first that is not. */
+  #allFound<T> (digests: readonly Bytes[], found: Array<T | undefined>): T[] {
     for (let i = 0; i < digests.length; i++) {
-      if (out[i] === undefined) throw new NotFoundError(`chunk ${digestToString(digests[i]!)} is not in the store`)
-      this.#touch(keys[i]!)
+      if (found[i] === undefined) throw new NotFoundError(`chunk ${digestToString(digests[i]!)} is not in the store`)
+      this.#touch('c' + keyOf(digests[i]!))
     }
-    return out as Bytes[]
+    return found as T[]
   }
 
   /**
@@ -914,49 +933,28 @@ export class LevelObjectStore implements ObjectStore {
    * if any chunk is absent.
    */
   async locateChunks (digests: readonly Bytes[], lease: PackLease): Promise<ChunkSource[]> {
-    this.#assertOpen()
+    const found = await this.#lookupChunks(digests)
     const out = new Array<ChunkSource | undefined>(digests.length)
-    const keys = digests.map((d) => 'c' + keyOf(d))
-    const gone = (k: string): boolean => this.#condemned.has(k) || this.#deleting.has(k)
-    const missing: number[] = []
-    for (let i = 0; i < digests.length; i++) {
-      const k = keys[i]!
-      await this.#inflight.get(k)
-      const queued = this.#pending.get(k)
-      if (queued !== undefined) out[i] = { stored: queued }
-      else if (!gone(k)) missing.push(i)
-    }
-    if (missing.length > 0) {
-      const values = await this.#chunks.getMany(missing.map((i) => digests[i]!))
-      // Packs that disappeared between the lookup and the open (a gc
-      // rewrote them): read those chunks here, which looks them up again.
-      const again: number[] = []
-      for (let j = 0; j < missing.length; j++) {
-        const i = missing[j]!
-        const k = keys[i]!
-        const queued = this.#pending.get(k)
-        const value = gone(k) ? queued : values[j]
-        if (value === undefined) continue
-        if (queued !== undefined) { out[i] = { stored: queued }; continue }
-        if (!isLocation(value)) { out[i] = { stored: value }; continue }
-        const location = decodeLocation(value, `chunk ${digestToString(digests[i]!)}`)
-        try {
-          out[i] = { fd: await lease.fd(location.pack), location }
-        } catch (err) {
-          if (!isMissingPack(err)) throw new StoreError(`cannot open ${packFileName(location.pack)} in ${this.#packs.description}: ${(err as Error).message}`, { cause: err })
-          again.push(i)
-        }
-      }
-      if (again.length > 0) {
-        const stored = await this.getStoredChunks(again.map((i) => digests[i]!))
-        for (let j = 0; j < again.length; j++) out[again[j]!] = { stored: stored[j]! }
+    // Packs that disappeared between the lookup and the open (a gc
+    // rewrote them): read those chunks here, which looks them up again.
+    const again: number[] = []
+    for (let i = 0; i < found.length; i++) {
+      const f = found[i]
+      if (f === undefined) continue
+      if (f.queued || !isLocation(f.value)) { out[i] = { stored: f.value }; continue }
+      const location = decodeLocation(f.value, `chunk ${digestToString(digests[i]!)}`)
+      try {
+        out[i] = { fd: await lease.fd(location.pack), location }
+      } catch (err) {
+        if (!isMissingPack(err)) throw new StoreError(`cannot open ${packFileName(location.pack)} in ${this.#packs.description}: ${(err as Error).message}`, { cause: err })
+        again.push(i)
       }
     }
-    for (let i = 0; i < digests.length; i++) {
-      if (out[i] === undefined) throw new NotFoundError(`chunk ${digestToString(digests[i]!)} is not in the store`)
-      this.#touch(keys[i]!)
+    if (again.length > 0) {
+      const stored = await this.getStoredChunks(again.map((i) => digests[i]!))
+      for (let j = 0; j < again.length; j++) out[again[j]!] = { stored: stored[j]! }
     }
-    return out as ChunkSource[]
+    return this.#allFound(digests, out)
   }
 
   /**
