@@ -935,8 +935,9 @@ export class LevelObjectStore implements ObjectStore {
   async locateChunks (digests: readonly Bytes[], lease: PackLease): Promise<ChunkSource[]> {
     const found = await this.#lookupChunks(digests)
     const out = new Array<ChunkSource | undefined>(digests.length)
-    // Packs that disappeared between the lookup and the open (a gc
-    // rewrote them): read those chunks here, which looks them up again.
+    // Chunks whose pack disappeared between the lookup and the open (a gc
+    // rewrote it), or that the lease has no descriptor left for: read
+    // here (which looks them up again).
     const again: number[] = []
     for (let i = 0; i < found.length; i++) {
       const f = found[i]
@@ -944,7 +945,9 @@ export class LevelObjectStore implements ObjectStore {
       if (f.queued || !isLocation(f.value)) { out[i] = { stored: f.value }; continue }
       const location = decodeLocation(f.value, `chunk ${digestToString(digests[i]!)}`)
       try {
-        out[i] = { fd: await lease.fd(location.pack), location }
+        const fd = await lease.fd(location.pack)
+        if (fd !== undefined) out[i] = { fd, location }
+        else again.push(i) // the lease is full: read the record here
       } catch (err) {
         if (!isMissingPack(err)) throw new StoreError(`cannot open ${packFileName(location.pack)} in ${this.#packs.description}: ${(err as Error).message}`, { cause: err })
         again.push(i)

@@ -105,3 +105,29 @@ test('a location naming another chunk\'s record, or a pack cut short, fails the 
   await assert.rejects(exportDirectory(await SnapshotReader.open(store, 'snap'), join(dir, '..', 'out-b'), { owners: false }), expectCode('ERR_INTEGRITY'))
   await store.close()
 })
+
+test('an export over more packs than a lease may hold reads the rest on the main thread and is still equal', async () => {
+  const base = join(root, 'many-packs')
+  const src = join(base, 'src')
+  await mkdir(src, { recursive: true })
+  for (let i = 0; i < 400; i++) await writeFile(join(src, `f${String(i).padStart(3, '0')}`), lcgBytes(6000 + i, 1000 + i))
+  const dir = join(base, 'store')
+  // Tiny packs of one record each (6 KiB of noise does not compress), so the export touches ~400.
+  let store = await openStore(dir, { packTargetBytes: 8192 })
+  await importDirectory(store, src, { name: 'snap', xattrs: false })
+  await store.close()
+  store = await openStore(dir)
+  const fds = new Set<number>()
+  let stored = 0
+  const locate = store.locateChunks.bind(store)
+  store.locateChunks = async (digests, lease) => {
+    const sources = await locate(digests, lease)
+    for (const s of sources) { if ('fd' in s) fds.add(s.fd); else stored++ }
+    return sources
+  }
+  await exportDirectory(await SnapshotReader.open(store, 'snap'), join(base, 'out'), { owners: false })
+  await store.close()
+  assert.deepEqual(describeTree(join(base, 'out')), describeTree(src))
+  assert.ok(fds.size > 0 && fds.size <= 128, `${fds.size} descriptors leased`)
+  assert.ok(stored > 0, 'chunks beyond the lease were read on the main thread')
+})

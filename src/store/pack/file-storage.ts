@@ -14,6 +14,8 @@ import { PACK_MAGIC, packFileName, parsePackFileName } from './format.js'
 
 /** Read handles kept open at most (idle ones beyond this are closed). */
 const MAX_OPEN_READERS = 32
+/** Pack descriptors one lease keeps open at most. */
+const MAX_LEASED = 128
 /** Reads up to this size go through the read-ahead windows. */
 const SMALL_READ = 64 * 1024
 /** Bytes a small read that misses the windows reads (from its offset on). */
@@ -224,6 +226,9 @@ export class FilePackStorage implements PackStorage {
         if (closed) throw new StoreError('the pack lease is closed')
         let h = handles.get(pack)
         if (h === undefined) {
+          // Bounded: LevelDB keeps up to 1000 files open too, and the
+          // process's limit is often 1024.
+          if (handles.size >= MAX_LEASED) return undefined
           h = open(this.#path(pack), 'r').catch((err) => {
             handles.delete(pack)
             if (isNoEntry(err)) throw new NotFoundError(`pack ${this.#path(pack)} does not exist`, { cause: err })

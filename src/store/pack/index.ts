@@ -68,8 +68,12 @@ export interface PackStorage {
  * once written.
  */
 export interface PackLease {
-  /** An open read-only descriptor of `pack`; `NotFoundError` if it does not exist. */
-  fd (pack: number): Promise<number>
+  /**
+   * An open read-only descriptor of `pack`, or undefined when the lease
+   * holds as many descriptors as it may (the caller then reads the record
+   * itself); `NotFoundError` if the pack does not exist.
+   */
+  fd (pack: number): Promise<number | undefined>
   /** Close every descriptor handed out. */
   close (): Promise<void>
 }
