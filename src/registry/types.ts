@@ -53,6 +53,13 @@ export interface BlobStore {
    * present blob returns its info.
    */
   putBlob (source: AsyncIterable<Uint8Array>, expected: BlobExpectation, options?: OperationOptions & { repository?: string }): Promise<BlobInfo>
+  /**
+   * Optional: {@link putBlob} of the bytes already in the file at `path`
+   * (a finished upload), verified the same way but not copied first. The
+   * caller owns the file, deletes it afterwards, and must not change it
+   * meanwhile.
+   */
+  putBlobFile? (path: string, expected: BlobExpectation, options?: OperationOptions & { repository?: string }): Promise<BlobInfo>
   /** The blob's info, or undefined if absent. */
   statBlob (digest: string): Promise<BlobInfo | undefined>
   /**

@@ -18,7 +18,7 @@ import type { RegistryDatabase, Transaction } from './database.js'
 import { KeyedMutex } from './mutex.js'
 import { assertRepositoryName, assertSha256Digest } from './names.js'
 import { decodeBlobRecord, digestRepositoryKey, encodeBlobRecord, OVERALL_STATS_KEY, repositoryKey, repositoryStatsKey, type BlobRecord, type RegistryCounters } from './records.js'
-import { spoolBlob } from './spool.js'
+import { spoolBlob, verifyBlobFile, type SpooledBlob } from './spool.js'
 import { readBlob, storeBlobFile } from './layer-bridge.js'
 
 /** Options of {@link LevelBlobStore}. */
@@ -87,13 +87,26 @@ export class LevelBlobStore implements BlobStore {
   }
 
   async putBlob (source: AsyncIterable<Uint8Array>, expected: BlobExpectation, options: OperationOptions & { repository?: string } = {}): Promise<BlobInfo> {
+    this.#checkPut(expected, options)
+    return await this.#putVerified(await spoolBlob(source, expected, this.#tempDirectory, options), expected, options)
+  }
+
+  async putBlobFile (path: string, expected: BlobExpectation, options: OperationOptions & { repository?: string } = {}): Promise<BlobInfo> {
+    this.#checkPut(expected, options)
+    return await this.#putVerified(await verifyBlobFile(path, expected, options), expected, options)
+  }
+
+  #checkPut (expected: BlobExpectation, options: { repository?: string }): void {
     assertSha256Digest(expected.digest)
     if (expected.size !== undefined && (!Number.isSafeInteger(expected.size) || expected.size < 0)) {
       throw new RegistrySizeInvalidError(`blob size ${quoteInput(String(expected.size))} is not a non-negative integer`, { expectedSize: Number(expected.size), receivedSize: 0 })
     }
+    if (options.repository !== undefined) assertRepositoryName(options.repository, this.#maxNameLength)
+  }
+
+  /** Commit a blob whose bytes in `spooled` matched `expected` (then `spooled.remove()`). */
+  async #putVerified (spooled: SpooledBlob, expected: BlobExpectation, options: OperationOptions & { repository?: string }): Promise<BlobInfo> {
     const repository = options.repository
-    if (repository !== undefined) assertRepositoryName(repository, this.#maxNameLength)
-    const spooled = await spoolBlob(source, expected, this.#tempDirectory, options)
     try {
       return await this.#putLocks.run(expected.digest, async () => {
         const present = await this.record(expected.digest)

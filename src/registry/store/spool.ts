@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { open, rm, mkdir } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
 import { throwIfAborted } from '../../errors.js'
 import { digestToString } from '../../hash/digest.js'
@@ -68,17 +69,43 @@ export async function spoolBlob (source: AsyncIterable<Uint8Array>, expected: Bl
       await file.close()
     }
     throwIfAborted(options.signal)
-    if (expected.size !== undefined && size !== expected.size) {
-      throw new RegistrySizeInvalidError(`blob ${quoteInput(expected.digest)} has ${size} bytes, not the ${expected.size} announced`, { expectedSize: expected.size, receivedSize: size })
-    }
-    const digest = digestToString(hash.digest())
-    if (digest !== expected.digest) {
-      throw new RegistryDigestInvalidError(`the bytes received have digest ${digest}, not ${quoteInput(expected.digest)}`, { digest: expected.digest, actualDigest: digest })
-    }
+    const digest = checkReceived(expected, size, digestToString(hash.digest()))
     options.onProgress?.(size)
     return { path, digest, size, remove }
   } catch (err) {
     await remove()
     throw err
   }
+}
+
+/** `digest` when `size` and `digest` are what `expected` says; the registry's errors otherwise. */
+function checkReceived (expected: BlobExpectation, size: number, digest: string): string {
+  if (expected.size !== undefined && size !== expected.size) {
+    throw new RegistrySizeInvalidError(`blob ${quoteInput(expected.digest)} has ${size} bytes, not the ${expected.size} announced`, { expectedSize: expected.size, receivedSize: size })
+  }
+  if (digest !== expected.digest) {
+    throw new RegistryDigestInvalidError(`the bytes received have digest ${digest}, not ${quoteInput(expected.digest)}`, { digest: expected.digest, actualDigest: digest })
+  }
+  return digest
+}
+
+/**
+ * The blob already in the file at `path` (a finished upload), hashed and
+ * checked against `expected` as {@link spoolBlob} checks what it writes,
+ * without a copy. `remove` leaves the file alone: the caller owns it.
+ */
+export async function verifyBlobFile (path: string, expected: BlobExpectation, options: OperationOptions = {}): Promise<SpooledBlob> {
+  const hash = sha256.create()
+  let size = 0
+  for await (const piece of createReadStream(path, { highWaterMark: WRITE_BYTES })) {
+    throwIfAborted(options.signal)
+    size += (piece as Buffer).length
+    if (expected.size !== undefined && size > expected.size) {
+      throw new RegistrySizeInvalidError(`blob ${quoteInput(expected.digest)} has more than the ${expected.size} bytes announced`, { expectedSize: expected.size, receivedSize: size })
+    }
+    hash.update(piece as Buffer)
+  }
+  const digest = checkReceived(expected, size, digestToString(hash.digest()))
+  options.onProgress?.(size)
+  return { path, digest, size, remove: async () => {} }
 }

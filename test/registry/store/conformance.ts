@@ -109,6 +109,32 @@ export function registryStoreConformance (label: string, factory: DbFactory): vo
     } finally { await f.close() }
   })
 
+  test(`${label}: putBlobFile stores a finished upload in place, verified like putBlob, and leaves the file to its owner`, async () => {
+    const f = await openFixture(factory)
+    try {
+      const { writeFile, mkdtemp, rm } = await import('node:fs/promises')
+      const { join } = await import('node:path')
+      const { tmpdir } = await import('node:os')
+      const dir = await mkdtemp(join(tmpdir(), 'tessera-upload-'))
+      try {
+        const bytes = randomBytes(300_000)
+        const digest = digestOf(bytes)
+        const path = join(dir, 'session')
+        await writeFile(path, bytes)
+        const before = await dump(f.db)
+        await assert.rejects(f.registry.blobs.putBlobFile!(path, { digest: digestOf(Buffer.from('other')) }, { repository: 'r' }), code('ERR_REGISTRY_DIGEST_INVALID'))
+        await assert.rejects(f.registry.blobs.putBlobFile!(path, { digest, size: bytes.length - 1 }), code('ERR_REGISTRY_SIZE_INVALID'))
+        await assert.rejects(f.registry.blobs.putBlobFile!(path, { digest, size: bytes.length + 1 }), code('ERR_REGISTRY_SIZE_INVALID'))
+        assert.deepEqual(await dump(f.db), before, 'the database is unchanged')
+        const info = await f.registry.blobs.putBlobFile!(path, { digest, size: bytes.length }, { repository: 'r' })
+        assert.equal(info.digest, digest)
+        assert.ok((await collect(f.registry.blobs.getBlob(digest))).equals(bytes))
+        assert.deepEqual(await filesIn(dir), ['session'], 'the upload file is the caller\'s to delete')
+        assert.deepEqual(await filesIn(f.tempDirectory), [], 'nothing was spooled')
+      } finally { await rm(dir, { recursive: true, force: true }) }
+    } finally { await f.close() }
+  })
+
   test(`${label}: manifests need their blobs in the repository and are served as pushed`, async () => {
     const f = await openFixture(factory)
     try {

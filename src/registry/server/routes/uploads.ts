@@ -115,7 +115,10 @@ export function uploadRoutes (context: ServerContext) {
     await uploads.hold(session, async () => {
       await appendBody(request, session)
       try {
-        await registry.blobs.putBlob(createReadStream(session.path), { digest, size: session.size }, { repository })
+        // The session file is complete and held: stored from where it is, not copied again.
+        const expected = { digest, size: session.size }
+        if (registry.blobs.putBlobFile !== undefined) await registry.blobs.putBlobFile(session.path, expected, { repository })
+        else await registry.blobs.putBlob(createReadStream(session.path), expected, { repository })
       } catch (err) {
         // The bytes cannot become this blob: the session can no longer proceed.
         const code = (err as { code?: unknown }).code
