@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { DeflateBitWriter } from '../deflate-bit-writer.js'
 import { FIXED_LITERAL_ENCODING, FIXED_OFFSET_ENCODING, HuffmanEncoder } from './huffman-code.js'
 import {
   END_BLOCK_MARKER, LENGTH_BASE, LENGTH_CODES, LENGTH_EXTRA_BITS, LITERAL_COUNT, MAX_STORE_BLOCK_SIZE,
@@ -19,11 +20,8 @@ import {
 import type { Tokens } from './tokens.js'
 
 const LENGTH_CODES_START = 257
-const CODEGEN_CODE_COUNT = 19
-const BAD_CODE = 255
 const MAX_PREDEFINED_TOKENS = 250
 const MAX_INT32 = 0x7fffffff
-const CODEGEN_ORDER = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15]
 
 /** The offset table of Huffman-only blocks: one code for distance 0. */
 const HUFF_OFFSET = (() => {
@@ -35,23 +33,16 @@ const HUFF_OFFSET = (() => {
 })()
 
 /** Go's `huffmanBitWriter`. */
-export class HuffmanBitWriter {
+export class HuffmanBitWriter extends DeflateBitWriter {
   /** Penalty shift for a new table (7 for levels 1–6, 8 for 7–9, 10 for Huffman-only). */
   logNewTablePenalty = 7
-  private out = new Uint8Array(1 << 16)
-  private pos = 0
-  private bits = 0
-  private nbits = 0
   private lastHuffMan = false
   private lastHeader = 0
   private literalEncoding = new HuffmanEncoder(LITERAL_COUNT)
   private tmpLitEncoding = new HuffmanEncoder(LITERAL_COUNT)
   private readonly offsetEncoding = new HuffmanEncoder(OFFSET_CODE_COUNT)
-  private readonly codegenEncoding = new HuffmanEncoder(CODEGEN_CODE_COUNT)
   private readonly literalFreq = new Uint16Array(LENGTH_CODES_START + 32)
   private readonly offsetFreq = new Uint16Array(32)
-  private readonly codegenFreq = new Uint16Array(CODEGEN_CODE_COUNT)
-  private readonly codegen = new Uint8Array(LITERAL_COUNT + OFFSET_CODE_COUNT + 1)
 
   /** Forget the bit state and table reuse (Go's `reset`); buffered output is kept. */
   reset (): void {
@@ -61,129 +52,13 @@ export class HuffmanBitWriter {
     this.lastHuffMan = false
   }
 
-  /** The bytes written since the last call (a view, valid until the next write). */
-  take (): Uint8Array {
-    const b = this.out.subarray(0, this.pos)
-    this.pos = 0
-    return b
-  }
-
-  private ensure (n: number): void {
-    if (this.pos + n <= this.out.length) return
-    let size = this.out.length * 2
-    while (size < this.pos + n) size *= 2
-    const bigger = new Uint8Array(size)
-    bigger.set(this.out.subarray(0, this.pos))
-    this.out = bigger
-  }
-
-  /** Append `nb` ≤ 16 bits. */
-  private writeBits (b: number, nb: number): void {
-    this.bits |= b << this.nbits
-    this.nbits += nb
-    if (this.nbits >= 16) {
-      this.ensure(2)
-      const out = this.out
-      out[this.pos++] = this.bits & 255
-      out[this.pos++] = (this.bits >>> 8) & 255
-      this.bits >>>= 16
-      this.nbits -= 16
-    }
-  }
-
-  private writeCode (c: number): void {
-    this.writeBits(c >>> 8, c & 255)
-  }
-
   /** Pay the end-of-block owed by a reusable table, then pad to a byte. */
   flush (): void {
     if (this.lastHeader > 0) {
       this.writeCode(this.literalEncoding.codes[END_BLOCK_MARKER]!)
       this.lastHeader = 0
     }
-    this.ensure(4)
-    while (this.nbits > 0) {
-      this.out[this.pos++] = this.bits & 255
-      this.bits >>>= 8
-      this.nbits = this.nbits > 8 ? this.nbits - 8 : 0
-    }
-    this.bits = 0
-  }
-
-  private writeBytes (bytes: Uint8Array): void {
-    if ((this.nbits & 7) !== 0) throw new Error('flate: writeBytes with unfinished bits')
-    this.ensure(4 + bytes.length)
-    while (this.nbits !== 0) {
-      this.out[this.pos++] = this.bits & 255
-      this.bits >>>= 8
-      this.nbits -= 8
-    }
-    this.out.set(bytes, this.pos)
-    this.pos += bytes.length
-  }
-
-  private generateCodegen (numLiterals: number, numOffsets: number, litEnc: HuffmanEncoder, offEnc: HuffmanEncoder): void {
-    const codegenFreq = this.codegenFreq
-    codegenFreq.fill(0)
-    const codegen = this.codegen
-    for (let i = 0; i < numLiterals; i++) codegen[i] = litEnc.codes[i]! & 255
-    for (let i = 0; i < numOffsets; i++) codegen[numLiterals + i] = offEnc.codes[i]! & 255
-    codegen[numLiterals + numOffsets] = BAD_CODE
-    let size = codegen[0]!
-    let count = 1
-    let outIndex = 0
-    for (let inIndex = 1; size !== BAD_CODE; inIndex++) {
-      const nextSize = codegen[inIndex]!
-      if (nextSize === size) {
-        count++
-        continue
-      }
-      if (size !== 0) {
-        codegen[outIndex++] = size
-        codegenFreq[size]!++
-        count--
-        while (count >= 3) {
-          const n = count < 6 ? count : 6
-          codegen[outIndex++] = 16
-          codegen[outIndex++] = n - 3
-          codegenFreq[16]!++
-          count -= n
-        }
-      } else {
-        while (count >= 11) {
-          const n = count < 138 ? count : 138
-          codegen[outIndex++] = 18
-          codegen[outIndex++] = n - 11
-          codegenFreq[18]!++
-          count -= n
-        }
-        if (count >= 3) {
-          codegen[outIndex++] = 17
-          codegen[outIndex++] = count - 3
-          codegenFreq[17]!++
-          count = 0
-        }
-      }
-      count--
-      for (; count >= 0; count--) {
-        codegen[outIndex++] = size
-        codegenFreq[size]!++
-      }
-      size = nextSize
-      count = 1
-    }
-    codegen[outIndex] = BAD_CODE
-  }
-
-  private codegens (): number {
-    let numCodegens = CODEGEN_CODE_COUNT
-    while (numCodegens > 4 && this.codegenFreq[CODEGEN_ORDER[numCodegens - 1]!] === 0) numCodegens--
-    return numCodegens
-  }
-
-  private headerSize (): number {
-    const f = this.codegenFreq
-    return 3 + 5 + 5 + 4 + (3 * this.codegens()) + this.codegenEncoding.bitLength(f) + f[16]! * 2 + f[17]! * 3 + f[18]! * 7
+    this.padToByte()
   }
 
   private dynamicSize (litEnc: HuffmanEncoder, offEnc: HuffmanEncoder, extraBits: number): number {
@@ -206,25 +81,6 @@ export class HuffmanBitWriter {
     if (input === undefined) return -1
     if (input.length <= MAX_STORE_BLOCK_SIZE) return (input.length + 5) * 8
     return -1
-  }
-
-  private writeDynamicHeader (numLiterals: number, numOffsets: number, numCodegens: number, isEof: boolean): void {
-    this.writeBits(isEof ? 5 : 4, 3)
-    this.writeBits(numLiterals - 257, 5)
-    this.writeBits(numOffsets - 1, 5)
-    this.writeBits(numCodegens - 4, 4)
-    const cgCodes = this.codegenEncoding.codes
-    for (let i = 0; i < numCodegens; i++) this.writeBits(cgCodes[CODEGEN_ORDER[i]!]! & 255, 3)
-    const codegen = this.codegen
-    let i = 0
-    for (;;) {
-      const codeWord = codegen[i++]!
-      if (codeWord === BAD_CODE) break
-      this.writeCode(cgCodes[codeWord]!)
-      if (codeWord === 16) this.writeBits(codegen[i++]!, 2)
-      else if (codeWord === 17) this.writeBits(codegen[i++]!, 3)
-      else if (codeWord === 18) this.writeBits(codegen[i++]!, 7)
-    }
   }
 
   /** A stored block header (an empty final block is written as a fixed block instead). */
