@@ -8,6 +8,9 @@ import { MemoryLevel } from 'memory-level'
 import { LevelObjectStore } from '../../../src/store/index.js'
 import { decomposeLayer, rebuildLayer } from '../../../src/registry/layer/index.js'
 import type { LayerDecomposition } from '../../../src/registry/layer/index.js'
+import fc from 'fast-check'
+import { lcgBytes } from '../../helpers/fixture.js'
+import { encodeUstarHeader } from '../../../src/tar/header.js'
 
 /** A memory store and its database (to corrupt values in tests). */
 export async function memoryStore (): Promise<{ store: LevelObjectStore, db: MemoryLevel<Uint8Array, Uint8Array> }> {
@@ -55,4 +58,30 @@ export async function assertReproduced (dir: string, bytes: Uint8Array, store: L
     assert.ok(part.equals(Buffer.from(bytes.subarray(s, e))), `range [${s}, ${e})`)
   }
   return r.recipe
+}
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s)
+
+/** A plain ustar archive of regular files (0644, uid 0, mtime 0), in the order given. */
+export function tarOf (files: Array<[string, Uint8Array]>): Buffer {
+  const parts: Uint8Array[] = []
+  for (const [name, content] of files) {
+    parts.push(encodeUstarHeader({ name: utf8(name), prefix: new Uint8Array(0), mode: 0o644, uid: 0, gid: 0, size: content.length, mtime: 0, typeflag: '0', linkname: new Uint8Array(0), uname: new Uint8Array(0), gname: new Uint8Array(0), devmajor: 0, devminor: 0 }))
+    parts.push(content, new Uint8Array((512 - (content.length % 512)) % 512))
+  }
+  parts.push(new Uint8Array(1024))
+  return Buffer.concat(parts)
+}
+
+/**
+ * One to five files for {@link tarOf}: random bytes, incompressible noise
+ * of up to `maxNoiseBytes`, or a repeated string (compressible).
+ */
+export function tarFiles (maxNoiseBytes: number): fc.Arbitrary<Array<[string, Uint8Array]>> {
+  const content = fc.oneof(
+    fc.uint8Array({ maxLength: 70_000 }),
+    fc.tuple(fc.integer({ min: 0, max: maxNoiseBytes }), fc.integer({ min: 1, max: 1000 })).map(([n, seed]): Uint8Array => lcgBytes(n, seed)),
+    fc.tuple(fc.string({ minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 20_000 })).map(([s, n]) => utf8(s.repeat(n)))
+  )
+  return fc.array(fc.tuple(fc.stringMatching(/^[a-z]{1,20}$/), content), { minLength: 1, maxLength: 5 })
 }
