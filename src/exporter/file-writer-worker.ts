@@ -62,43 +62,48 @@ function write (file: OpenFile, req: WritePieces): number {
   return bytes
 }
 
+function openFile (path: Uint8Array): OpenFile {
+  const file: OpenFile = { fd: undefined, path }
+  try { file.fd = openSync(pathOf(path), OPEN_FLAGS, 0o600) } catch (err) { file.error = failure(err) }
+  return file
+}
+
+/** Write a batch unless the file already failed; a failure is kept for the end reply. Returns the bytes written. */
+function writeBatch (file: OpenFile, batch: WritePieces): number {
+  if (file.error !== undefined) return 0
+  try { return write(file, batch) } catch (err) { file.error = failure(err); return 0 }
+}
+
+/** Close the file and reply how it ended (with `written` when the request carried pieces). */
+function finish (id: number, file: OpenFile, written?: number): void {
+  if (file.fd !== undefined) {
+    try { closeSync(file.fd) } catch (err) { file.error ??= failure(err) }
+  }
+  const extra = written !== undefined ? { written } : {}
+  reply(file.error === undefined ? { id, done: true, ...extra } : { id, ...file.error, path: file.path, ...extra })
+}
+
 parentPort!.on('message', (req: WriterRequest) => {
   switch (req.op) {
-    case 'open': {
-      const file: OpenFile = { fd: undefined, path: req.path }
-      files.set(req.id, file)
-      try { file.fd = openSync(pathOf(req.path), OPEN_FLAGS, 0o600) } catch (err) { file.error = failure(err) }
+    case 'open':
+      files.set(req.id, openFile(req.path))
       return
-    }
     case 'write': {
-      const file = files.get(req.id)!
-      let bytes = 0
-      if (file.error === undefined) {
-        try { bytes = write(file, req) } catch (err) { file.error = failure(err) }
-      }
+      const bytes = writeBatch(files.get(req.id)!, req)
       reply({ id: req.id, written: batchWeight(req), bytes })
       return
     }
     case 'file': {
-      const file: OpenFile = { fd: undefined, path: req.path }
-      const written = req.pieces !== undefined ? batchWeight({ pieces: req.pieces, ...(req.reads !== undefined ? { reads: req.reads } : {}) }) : 0
-      try {
-        file.fd = openSync(pathOf(req.path), OPEN_FLAGS, 0o600)
-        if (req.pieces !== undefined) write(file, req as WritePieces)
-      } catch (err) { file.error = failure(err) }
-      if (file.fd !== undefined) {
-        try { closeSync(file.fd) } catch (err) { file.error ??= failure(err) }
-      }
-      reply(file.error === undefined ? { id: req.id, done: true, written } : { id: req.id, ...file.error, path: file.path, written })
+      const file = openFile(req.path)
+      const batch = req.pieces !== undefined ? req as WritePieces : undefined
+      if (batch !== undefined) writeBatch(file, batch)
+      finish(req.id, file, batch !== undefined ? batchWeight(batch) : 0)
       return
     }
     case 'close': {
       const file = files.get(req.id)!
       files.delete(req.id)
-      if (file.fd !== undefined) {
-        try { closeSync(file.fd) } catch (err) { file.error ??= failure(err) }
-      }
-      reply(file.error === undefined ? { id: req.id, done: true } : { id: req.id, ...file.error, path: file.path })
+      finish(req.id, file)
       return
     }
     case 'owners':
