@@ -73,6 +73,9 @@ function checkShape (value: unknown, depth: number): void {
     if (value >= BigInt(SMALL_MIN) && value <= BigInt(SMALL_MAX)) {
       throw new NonCanonicalError(`integer ${value} uses int64 where a shorter form exists`)
     }
+    // Only uint64 (0xcf, outside the subset) holds these, and it re-encodes
+    // as itself, so rule (e) alone would let it through.
+    if (value < INT64_MIN || value > INT64_MAX) throw new NonCanonicalError(`integer ${value} is outside int64 (a uint64 encoding)`)
     return
   }
   if (value instanceof Uint8Array) return

@@ -29,6 +29,8 @@ test('non-canonical encodings are rejected with ERR_NON_CANONICAL', () => {
     'cd0080', // 128 as uint16
     'd30000000000000005', // 5 as int64
     'cf0000000000000005', // uint64
+    'cf8000000000000000', // uint64 above int64: re-encodes as itself, still outside the subset
+    'cfffffffff7fffffff', // the same, found by the tree mutation property test (an int64 mtime's 0xd3 turned into 0xcf)
     'cb4014000000000000', // float 5.0
     'a161', // str
     '80', // map
