@@ -22,7 +22,7 @@ import type { Entry, FileEntry, InodeAttrs, Xattr } from '../format/entry.js'
 import { Limiter } from '../importer/limiter.js'
 import { printable } from '../format/names.js'
 import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
-import type { LevelObjectStore } from '../store/level-store.js'
+import type { ChunkLookup, LevelObjectStore } from '../store/level-store.js'
 import type { PackLease } from '../store/pack/index.js'
 import { FileWriterPool } from './file-writer-pool.js'
 import type { WritePieces } from './file-writer-protocol.js'
@@ -110,14 +110,25 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
   try {
     const writes: Array<Promise<void>> = []
     const fileWrites = new Map<string, Promise<void>>()
-    const levelStore = reader.store as Partial<Pick<LevelObjectStore, 'getStoredChunks' | 'locateChunks' | 'packLease'>>
+    const levelStore = reader.store as Partial<Pick<LevelObjectStore, 'getStoredChunks' | 'locateChunks' | 'lookupChunks' | 'packLease'>>
     const storedChunks = levelStore.getStoredChunks?.bind(reader.store)
     // With pack files, the workers read the records themselves through
     // descriptors leased for the whole export: the main thread only looks
     // up where chunks are.
     lease = levelStore.packLease?.()
     const locateChunks = lease !== undefined ? levelStore.locateChunks?.bind(reader.store) : undefined
-    async function * piecesOf (entry: FileEntry): AsyncGenerator<WritePieces> {
+    // Where the first chunks of a file are is asked for when the walk meets
+    // the file, not when its write starts: the files of a directory then
+    // share one store lookup (the store coalesces the requests of one turn).
+    // (Only the index lookup: pack descriptors are taken when the write starts.)
+    const lookupChunks = lease !== undefined ? levelStore.lookupChunks?.bind(reader.store) : undefined
+    const lookupFirst = (entry: FileEntry): Promise<ChunkLookup> | undefined => {
+      if (lookupChunks === undefined || entry.content instanceof Uint8Array) return undefined
+      const found = lookupChunks(entry.content.slice(0, CHUNKS_PER_BATCH).map((c) => c.digest))
+      found.catch(() => {}) // awaited by the write
+      return found
+    }
+    async function * piecesOf (entry: FileEntry, first: Promise<ChunkLookup> | undefined): AsyncGenerator<WritePieces> {
       if (entry.content instanceof Uint8Array) {
         yield { pieces: [entry.content] }
         progress.bytes += entry.content.length
@@ -136,7 +147,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         const digests = refs.map((c) => c.digest)
         const lengths = refs.map((c) => c.length)
         if (locateChunks !== undefined && lease !== undefined) {
-          const sources = await locateChunks(digests, lease)
+          const sources = await locateChunks(digests, lease, at === 0 ? first : undefined)
           yield {
             pieces: sources.map((c) => 'stored' in c ? c.stored : NO_BYTES),
             reads: sources.map((c) => 'fd' in c ? [c.fd, c.location.offset, c.location.storedLength, c.location.pack] : null),
@@ -149,7 +160,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         progress.bytes += lengths.reduce((n, l) => n + l, 0)
       }
     }
-    const writeFile = async (abs: Buffer, entry: FileEntry): Promise<void> => { await pool.writeFile(abs, piecesOf(entry)) }
+    const writeFile = async (abs: Buffer, entry: FileEntry, first: Promise<ChunkLookup> | undefined): Promise<void> => { await pool.writeFile(abs, piecesOf(entry, first)) }
 
     const rootEntry = reader.rootEntry
     pending.push({ abs: root, attrs: rootEntry, kind: 'dir' })
@@ -167,7 +178,8 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
           mkdirSync(abs, 0o700)
           break
         case 'file': {
-          const write = limiter.run(async () => await writeFile(abs, entry))
+          const first = lookupFirst(entry)
+          const write = limiter.run(async () => await writeFile(abs, entry, first))
           write.catch(() => {}) // awaited below with all writes
           writes.push(write)
           fileWrites.set(rel.toString('latin1'), write)

@@ -140,8 +140,27 @@ export class SnapshotReader {
   async * walk (options: { signal?: AbortSignal } = {}): AsyncGenerator<WalkItem> {
     const seen = new Set<string>()
     const self = this
+    // A directory's subtrees are asked for together as soon as it is read
+    // (the store coalesces them into one read), not one at a time as the
+    // walk reaches them.
+    const prefetched = new Map<string, Promise<Entry[]>>()
+    const entriesOf = async (tree: Uint8Array): Promise<Entry[]> => {
+      const key = Buffer.from(tree).toString('latin1')
+      const ahead = prefetched.get(key)
+      prefetched.delete(key)
+      const entries = await (ahead ?? self.readTree(tree))
+      for (const e of entries) {
+        if (e.kind !== 'dir') continue
+        const k = Buffer.from(e.tree).toString('latin1')
+        if (prefetched.has(k)) continue
+        const p = self.readTree(e.tree)
+        p.catch(() => {}) // awaited when the walk gets there
+        prefetched.set(k, p)
+      }
+      return entries
+    }
     async function * visit (tree: Uint8Array, names: Uint8Array[]): AsyncGenerator<WalkItem> {
-      for (const entry of await self.readTree(tree)) {
+      for (const entry of await entriesOf(tree)) {
         if (options.signal?.aborted === true) throw options.signal.reason
         const childNames = [...names, entry.name]
         const path = joinPath(childNames)

@@ -7,13 +7,14 @@
  * @module
  */
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
-import { NotFoundError, RefExistsError, StoreError, UnsupportedError } from '../errors.js'
+import { InvalidArgumentError, NotFoundError, RefExistsError, StoreError, UnsupportedError } from '../errors.js'
 import { CODEC_RAW, CODEC_ZSTD } from './stored-object.js'
 import { digestToString } from '../hash/digest.js'
 import { assertRefName, decodeRef, encodeRef, type RefRecord } from '../format/ref.js'
 import { decodeCanonical, encodeCanonical } from '../format/canonical.js'
 import type { CommitOptions, ObjectStore, PutResult, StoreStats } from './index.js'
 import { CompressPool } from './compress-pool.js'
+import { BatchedGetter } from './batched-get.js'
 import { DigestFilter } from './digest-filter.js'
 import { decodeStored, DEFAULT_COMPRESSION_LEVEL, encodeStored, MAX_CHUNK_BYTES } from './stored-object.js'
 import { loadZstd, zstdContentSize } from './zstd.js'
@@ -124,6 +125,9 @@ export interface PackReclaimResult {
  */
 export type ChunkSource = { stored: Uint8Array } | { fd: number, location: PackLocation }
 
+/** What the index holds for each of several chunks ({@link LevelObjectStore.lookupChunks}); undefined where absent. */
+export type ChunkLookup = Array<{ value: Uint8Array, queued: boolean } | undefined>
+
 /** Options for {@link LevelObjectStore.reclaimPacks}. */
 export interface PackReclaimOptions {
   /** Rewrite a pack when at least this fraction of it is dead bytes; default 0.1. Packs with no live chunk are always deleted. */
@@ -208,6 +212,8 @@ export class LevelObjectStore implements ObjectStore {
   /** Packs written to since they were last synced. */
   readonly #unsynced = new Set<number>()
   readonly #packTarget: number
+  /** Per sublevel, point reads coalesced into getMany calls. */
+  readonly #getters = new Map<Sub, BatchedGetter<Bytes, Bytes>>()
 
   private constructor (db: Db, options: LevelObjectStoreOptions) {
     this.#db = db
@@ -801,7 +807,7 @@ export class LevelObjectStore implements ObjectStore {
     await this.#inflight.get(k)
     let stored = this.#pending.get(k)
     if (stored === undefined && !this.#condemned.has(k) && !this.#deleting.has(k)) {
-      stored = await sublevel.get(digest)
+      stored = (await this.#getterOf(sublevel).getMany([digest]))[0]
       if (this.#condemned.has(k) || this.#deleting.has(k)) stored = this.#pending.get(k)
       else if (stored !== undefined && sublevel === this.#chunks) stored = await this.#resolveChunk(digest, stored)
     }
@@ -809,6 +815,15 @@ export class LevelObjectStore implements ObjectStore {
     const bytes = decodeStored(stored, digest, what, max)
     this.#touch(k)
     return bytes
+  }
+
+  #getterOf (sublevel: Sub): BatchedGetter<Bytes, Bytes> {
+    let getter = this.#getters.get(sublevel)
+    if (getter === undefined) {
+      getter = new BatchedGetter<Bytes, Bytes>({ getMany: async (keys) => await sublevel.getMany(keys) })
+      this.#getters.set(sublevel, getter)
+    }
+    return getter
   }
 
   /** Where existence is checked: chunks in their small index keyspace (reading `c` would page in values). */
@@ -884,7 +899,7 @@ export class LevelObjectStore implements ObjectStore {
    * undefined when absent. Queued chunks come from memory, the rest from
    * one LevelDB `getMany`, checked again after it against a running gc.
    */
-  async #lookupChunks (digests: readonly Bytes[]): Promise<Array<{ value: Bytes, queued: boolean } | undefined>> {
+  async #lookupChunks (digests: readonly Bytes[]): Promise<ChunkLookup> {
     this.#assertOpen()
     const out = new Array<{ value: Bytes, queued: boolean } | undefined>(digests.length)
     const keys = digests.map((d) => 'c' + keyOf(d))
@@ -898,7 +913,7 @@ export class LevelObjectStore implements ObjectStore {
       else if (!gone(k)) missing.push(i)
     }
     if (missing.length === 0) return out
-    const values = await this.#chunks.getMany(missing.map((i) => digests[i]!))
+    const values = await this.#getterOf(this.#chunks).getMany(missing.map((i) => digests[i]!))
     // Checked again after the await, as in #get: a gc may have condemned some meanwhile.
     for (let j = 0; j < missing.length; j++) {
       const i = missing[j]!
@@ -919,6 +934,15 @@ export class LevelObjectStore implements ObjectStore {
   }
 
   /**
+   * The first step of {@link locateChunks}, which can be taken earlier:
+   * what the index says of each digest (queued, inline or a pack
+   * location), without opening packs. Lookups asked for in one turn of
+   * the event loop share one LevelDB read. Pass the result to
+   * `locateChunks` with the same digests.
+   */
+  async lookupChunks (digests: readonly Bytes[]): Promise<ChunkLookup> { return await this.#lookupChunks(digests) }
+
+  /**
    * A lease of pack file descriptors for {@link locateChunks}, when packs
    * are files (undefined for memory packs). Close it when done.
    */
@@ -932,8 +956,9 @@ export class LevelObjectStore implements ObjectStore {
    * the record, check it ({@link checkRecord}) and decode it. `NotFoundError`
    * if any chunk is absent.
    */
-  async locateChunks (digests: readonly Bytes[], lease: PackLease): Promise<ChunkSource[]> {
-    const found = await this.#lookupChunks(digests)
+  async locateChunks (digests: readonly Bytes[], lease: PackLease, lookup?: Promise<ChunkLookup>): Promise<ChunkSource[]> {
+    const found = await (lookup ?? this.#lookupChunks(digests))
+    if (found.length !== digests.length) throw new InvalidArgumentError('locateChunks: the lookup is not of these digests')
     const out = new Array<ChunkSource | undefined>(digests.length)
     // Chunks whose pack disappeared between the lookup and the open (a gc
     // rewrote it), or that the lease has no descriptor left for: read
@@ -1002,7 +1027,10 @@ export class LevelObjectStore implements ObjectStore {
   async hasTree (digest: Bytes): Promise<boolean> { return await this.#has(this.#trees, 't', digest) }
 
   async putTree (digest: Bytes, bytes: Bytes): Promise<PutResult> {
-    return await this.#put(this.#trees, 't', digest, bytes.length, async () => await this.#pool.encode(bytes))
+    // Trees are compressed here: they are small, and sending one to the
+    // pool would start its workers for nothing during an import whose
+    // chunks the content workers compress.
+    return await this.#put(this.#trees, 't', digest, bytes.length, async () => encodeStored(bytes, { level: this.#level }))
   }
 
   async getTree (digest: Bytes): Promise<Bytes> { return await this.#get(this.#trees, 't', digest, 'tree', MAX_TREE) }
