@@ -28,9 +28,15 @@ interface Job {
   reject: (e: unknown) => void
   path: Uint8Array
   onBytes: ((n: number) => void) | undefined
+  /** What it adds to its slot's `busy`. */
+  weight: number
 }
 
+/** A worker and the bytes of the files it has been given and not finished (plus a file's fixed cost). */
 interface Slot { worker: Worker, acks: Int32Array, busy: number, ready: Promise<void> }
+
+/** What a file costs a worker beyond its bytes (open, close, messages), in bytes of reading. */
+const FILE_COST = 64 * 1024
 
 /** The store operations the pool needs. */
 export type ContentStore = Pick<LevelObjectStore, 'putChunk' | 'putEncodedChunk' | 'chunkFilter'>
@@ -90,7 +96,7 @@ export class ContentPool {
     if (job === undefined) return
     if ('error' in msg) {
       this.#jobs.delete(msg.id)
-      slot.busy--
+      slot.busy -= job.weight
       job.reject(new UnreadableSourceError(`cannot read ${printable(job.path)}${msg.code !== undefined ? ` (${msg.code})` : ''}: ${msg.error}`))
       return
     }
@@ -110,7 +116,7 @@ export class ContentPool {
       return
     }
     this.#jobs.delete(msg.id)
-    slot.busy--
+    slot.busy -= job.weight
     Atomics.store(slot.acks, 0, 0)
     job.onBytes?.(msg.size)
     if (msg.inline !== undefined) {
@@ -135,16 +141,20 @@ export class ContentPool {
     return p
   }
 
-  /** Store the content of the regular file at `path` (bytes). */
-  async store (path: Uint8Array, onBytes?: (n: number) => void): Promise<StoredContent> {
+  /**
+   * Store the content of the regular file at `path` (bytes), about `size`
+   * bytes long: it goes to the worker with the fewest bytes still to do.
+   */
+  async store (path: Uint8Array, size: number, onBytes?: (n: number) => void): Promise<StoredContent> {
     let slot = this.#slots[0]!
     for (const s of this.#slots) if (s.busy < slot.busy) slot = s
-    slot.busy++
+    const weight = size + FILE_COST
+    slot.busy += weight
     await slot.ready
     const id = this.#next++
     const { min, avg, max, inlineMax } = this.#params
     return await new Promise<StoredContent>((resolve, reject) => {
-      this.#jobs.set(id, { chunks: [], newChunks: 0, newBytes: 0, puts: [], batchesSeen: 0, resolve, reject, path, onBytes })
+      this.#jobs.set(id, { chunks: [], newChunks: 0, newBytes: 0, puts: [], batchesSeen: 0, resolve, reject, path, onBytes, weight })
       const job: ContentJob = { id, path, min, avg, max, inlineMax, level: this.#level }
       slot.worker.postMessage(job)
     })

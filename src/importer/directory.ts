@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs'
-import { lstat, readdir, readFile, readlink, stat } from 'node:fs/promises'
+import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
 import { InvalidArgumentError, UnreadableSourceError, throwIfAborted } from '../errors.js'
 import type { Entry, InodeAttrs, Xattr } from '../format/entry.js'
 import { joinPath, printable } from '../format/names.js'
@@ -64,6 +64,10 @@ export interface ImportDirectoryOptions extends CommitImportOptions {
 type ImportStore = Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'> & Partial<ContentStore & { compressionLevel: number }>
 
 const SLASH = Buffer.from('/')
+/** Files at least this big are stored before smaller ones waiting. */
+const BIG_FILE = 1024n * 1024n
+/** The walk gives the event loop a turn at least this often (ms). */
+const YIELD_MS = 4
 
 function wrapFsError (err: unknown, path: Buffer, action: string): never {
   const code = (err as NodeJS.ErrnoException).code
@@ -96,39 +100,49 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   if (!rootStat.isDirectory()) throw new InvalidArgumentError(`${printable(rootPath)} is not a directory`)
 
   // The content workers start (and the store builds its chunk filter)
-  // while getfattr reads the tree's extended attributes.
+  // while getfattr reads the tree's extended attributes; the walk does not
+  // wait for getfattr either: a directory's entries get their xattrs when
+  // its tree is built, after its files are stored.
   const workers = options.workers ?? availableParallelism() + 1
   const poolStarting = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
     ? ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL })
     : undefined
   poolStarting?.catch(() => {}) // awaited below
-  let xattrMap = new Map<string, Xattr[]>()
+  let failed: unknown
+  const xattrsRead: Promise<Map<string, Xattr[]>> = (async () => {
+    if (options.xattrs === false) return new Map()
+    if (await xattrSupport()) return await readXattrsTree(rootPath, { onWarning: options.onWarning })
+    options.onWarning?.('getfattr is not installed: extended attributes are not imported (install the "attr" package)')
+    return new Map()
+  })()
+  // A failed getfattr stops the walk as a failed file does.
+  xattrsRead.catch((err) => { failed ??= err })
+  let pool: ContentPool | undefined
   try {
-    if (options.xattrs !== false) {
-      if (await xattrSupport()) {
-        xattrMap = await readXattrsTree(rootPath, { onWarning: options.onWarning })
-      } else {
-        options.onWarning?.('getfattr is not installed: extended attributes are not imported (install the "attr" package)')
-      }
-    }
+    pool = await poolStarting
   } catch (err) {
-    await (await poolStarting?.catch(() => undefined))?.close()
+    await xattrsRead.catch(() => {})
     throw err
   }
-  const pool = await poolStarting
-  const xattrsOf = (rel: Uint8Array): Xattr[] => xattrMap.get(Buffer.from(rel).toString('latin1')) ?? []
+  const xattrsOf = (map: Map<string, Xattr[]>, rel: Uint8Array): Xattr[] => map.get(Buffer.from(rel).toString('latin1')) ?? []
 
   const totals = { files: 0, logicalBytes: 0, newChunks: 0, newBytes: 0 }
   const progress = { files: 0, bytes: 0, newChunks: 0 }
   const links = new Map<string, Uint8Array>()
 
-  const attrsOf = (st: import('node:fs').BigIntStats, rel: Uint8Array): InodeAttrs => ({
+  // xattrs are filled in when the parent's tree is built (withXattrs).
+  const attrsOf = (st: import('node:fs').BigIntStats): InodeAttrs => ({
     mode: Number(st.mode & 0o7777n),
     uid: Number(st.uid),
     gid: Number(st.gid),
     mtimeNs: normalizeMtime(st.mtimeNs, mtimePolicy),
-    xattrs: xattrsOf(rel)
+    xattrs: []
   })
+  const withXattrs = (entry: Entry, map: Map<string, Xattr[]>, rel: Uint8Array[]): Entry => {
+    if (entry.kind === 'hardlink') return entry
+    const xattrs = xattrsOf(map, joinPath([...rel, entry.name]))
+    return xattrs.length === 0 ? entry : { ...entry, xattrs }
+  }
 
   const readContent = async (abs: Buffer, size: bigint): Promise<AsyncIterable<Uint8Array> | Iterable<Uint8Array>> => {
     if (size <= 4n * 1024n * 1024n) {
@@ -149,14 +163,18 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   // at most `limiter.limit` files at a time, and a directory's tree is
   // built when all its children are done.
   const limiter = new Limiter(options.concurrency ?? 16)
-  let failed: unknown
   const storeFile = async (abs: Buffer, size: bigint): Promise<StoredContent> => {
-    await limiter.acquire()
+    // Big files go first, biggest first, and the rest in walk order: a big
+    // file met late in the walk would otherwise be the last job, on one
+    // worker while the others have nothing left to do. Small files are not
+    // all left to the end: their cost is mostly the main thread's, which
+    // is best spent while the workers compress.
+    await limiter.acquire(size >= BIG_FILE ? Number(size) : 0)
     try {
       if (failed !== undefined) throw failed
       throwIfAborted(signal)
       const stored = pool !== undefined
-        ? await pool.store(abs, (n) => { progress.bytes += n })
+        ? await pool.store(abs, Number(size), (n) => { progress.bytes += n })
         : await storeContent(await readContent(abs, size), {
           store,
           params,
@@ -180,7 +198,7 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
     const relPath = joinPath(rel)
     if (st.isDirectory()) {
       const { tree } = await walkDir(abs, rel)
-      const attrs = attrsOf(st, relPath)
+      const attrs = attrsOf(st)
       return { entry: tree.then((digest) => ({ kind: 'dir', name, ...attrs, tree: digest })) }
     }
     if (st.nlink > 1n) {
@@ -189,7 +207,7 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
       if (first !== undefined) return { entry: { kind: 'hardlink', name, path: first } }
       links.set(key, relPath)
     }
-    const attrs = attrsOf(st, relPath)
+    const attrs = attrsOf(st)
     if (st.isFile()) {
       const entry = storeFile(abs, st.size).then((stored): Entry => ({ kind: 'file', name, ...attrs, size: stored.size, content: stored.content }))
       entry.catch(() => {}) // observed through Promise.all of the directory
@@ -198,7 +216,7 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
     if (st.isSymbolicLink()) {
       let target: Buffer
       try {
-        target = await readlink(abs, { encoding: 'buffer' })
+        target = readlinkSync(abs, { encoding: 'buffer' })
       } catch (err) { wrapFsError(err, abs, 'read link') }
       return { entry: { kind: 'symlink', name, ...attrs, target: new Uint8Array(target) } }
     }
@@ -211,21 +229,34 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
     throw new UnreadableSourceError(`${printable(abs)} is of an unknown file type`)
   }
 
+  // The walk reads metadata with synchronous calls: a few microseconds
+  // each, where a round trip through libuv's pool waits behind the worker
+  // replies the main thread is handling (the walk then fell behind the
+  // workers, and the files met last were stored last). It yields to the
+  // event loop every few milliseconds so replies and writes go on.
+  let lastYield = performance.now()
+  const yieldIfDue = async (): Promise<void> => {
+    if (performance.now() - lastYield < YIELD_MS) return
+    await new Promise((resolve) => setImmediate(resolve))
+    lastYield = performance.now()
+  }
+
   /** Walk one directory; resolves when its metadata is read, with a promise of its tree digest. */
   const walkDir = async (abs: Buffer, rel: Uint8Array[]): Promise<{ tree: Promise<Uint8Array> }> => {
     throwIfAborted(signal)
     if (failed !== undefined) throw failed
+    await yieldIfDue()
     let names: Buffer[]
     try {
-      names = await readdir(abs, { encoding: 'buffer' })
+      names = readdirSync(abs, { encoding: 'buffer' })
     } catch (err) { wrapFsError(err, abs, 'list') }
     names.sort(Buffer.compare)
     const paths = names.map((name) => Buffer.concat([abs, SLASH, name]))
-    const stats = await Promise.all(paths.map(async (p) => {
+    const stats = paths.map((p) => {
       try {
-        return await lstat(p, { bigint: true })
+        return lstatSync(p, { bigint: true })
       } catch (err) { wrapFsError(err, p, 'stat') }
-    }))
+    })
     const children: Array<Entry | Promise<Entry>> = []
     for (let i = 0; i < names.length; i++) {
       const name = names[i]!
@@ -235,8 +266,9 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
       onProgress?.({ ...progress })
     }
     const tree = Promise.all(children).then(async (entries) => {
+      const xattrMap = await xattrsRead
       const builder = new TreeBuilder({ inlineMax: params.inlineMax })
-      for (const entry of entries) builder.add(entry)
+      for (const entry of entries) builder.add(withXattrs(entry, xattrMap, rel))
       const encoded = builder.build()
       await store.putTree(encoded.digest, encoded.bytes)
       return encoded.digest
@@ -248,9 +280,14 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   let tree: Uint8Array
   try {
     tree = await (await walkDir(rootPath, [])).tree
+  } catch (err) {
+    failed ??= err
+    throw err
   } finally {
     await pool?.close()
+    // A walk that failed first leaves getfattr running: wait for it (its own failure is not news then).
+    await xattrsRead.catch(() => {})
   }
-  const root = { ...attrsOf(rootStat, new Uint8Array(0)), tree }
+  const root = { ...attrsOf(rootStat), tree, xattrs: xattrsOf(await xattrsRead, new Uint8Array(0)) }
   return await commitImport(store, params, root, totals, options)
 }
