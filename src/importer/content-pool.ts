@@ -48,6 +48,8 @@ export class ContentPool {
   readonly #store: ContentStore
   readonly #params: SnapshotParams
   readonly #level: number
+  /** Settles once every worker has the store's chunk filter; jobs wait for it. */
+  #filtered: Promise<void> = Promise.resolve()
   #next = 1
 
   private constructor (store: ContentStore, params: SnapshotParams, level: number) {
@@ -56,12 +58,14 @@ export class ContentPool {
     this.#level = level
   }
 
-  /** Start `threads` workers (default: one per CPU plus one: workers also wait for reads). */
-  static async start (store: ContentStore, params: SnapshotParams, options: { threads?: number, level?: number } = {}): Promise<ContentPool> {
+  /**
+   * Start `threads` workers (default: one per CPU plus one: workers also
+   * wait for reads). Returns at once: the workers boot (load wasm, zstd)
+   * while the store builds its chunk filter, and jobs given meanwhile wait
+   * for both.
+   */
+  static start (store: ContentStore, params: SnapshotParams, options: { threads?: number, level?: number } = {}): ContentPool {
     const pool = new ContentPool(store, params, options.level ?? DEFAULT_COMPRESSION_LEVEL)
-    // Workers boot (load wasm, zstd) while the store builds its filter.
-    const filterBuilt = store.chunkFilter()
-    filterBuilt.catch(() => {}) // awaited below
     const threads = Math.max(1, options.threads ?? availableParallelism() + 1)
     for (let i = 0; i < threads; i++) {
       const acks = new Int32Array(new SharedArrayBuffer(4))
@@ -80,14 +84,10 @@ export class ContentPool {
       worker.on('error', (err) => { for (const job of pool.#jobs.values()) job.reject(err); pool.#jobs.clear() })
       pool.#slots.push(slot)
     }
-    let filter
-    try {
-      filter = await filterBuilt
-    } catch (err) {
-      await pool.close()
-      throw err
-    }
-    for (const slot of pool.#slots) slot.worker.postMessage({ filter: filter.buffer })
+    pool.#filtered = store.chunkFilter().then((filter) => {
+      for (const slot of pool.#slots) slot.worker.postMessage({ filter: filter.buffer })
+    })
+    pool.#filtered.catch(() => {}) // a failure reaches every job
     return pool
   }
 
@@ -150,6 +150,12 @@ export class ContentPool {
     for (const s of this.#slots) if (s.busy < slot.busy) slot = s
     const weight = size + FILE_COST
     slot.busy += weight
+    try {
+      await this.#filtered
+    } catch (err) {
+      slot.busy -= weight
+      throw err
+    }
     await slot.ready
     const id = this.#next++
     const { min, avg, max, inlineMax } = this.#params

