@@ -167,6 +167,16 @@ const enc = { keyEncoding: 'view', valueEncoding: 'view' } as const
 const EMPTY = new Uint8Array(0)
 const keyOf = (digest: Bytes): string => Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('latin1')
 
+/** The BatchedGetter of `keyspace` in `cache`, made with `getMany` the first time. */
+function batchedFor<V> (cache: Map<Sub, BatchedGetter<Bytes, V>>, keyspace: Sub, getMany: (keys: Bytes[]) => Promise<Array<V | undefined>>): BatchedGetter<Bytes, V> {
+  let batched = cache.get(keyspace)
+  if (batched === undefined) {
+    batched = new BatchedGetter<Bytes, V>({ getMany })
+    cache.set(keyspace, batched)
+  }
+  return batched
+}
+
 /** An object store over an abstract-level database. */
 export class LevelObjectStore implements ObjectStore {
   readonly #db: Db
@@ -820,22 +830,12 @@ export class LevelObjectStore implements ObjectStore {
   }
 
   #getterOf (sublevel: Sub): BatchedGetter<Bytes, Bytes> {
-    let getter = this.#getters.get(sublevel)
-    if (getter === undefined) {
-      getter = new BatchedGetter<Bytes, Bytes>({ getMany: async (keys) => await sublevel.getMany(keys) })
-      this.#getters.set(sublevel, getter)
-    }
-    return getter
+    return batchedFor(this.#getters, sublevel, async (keys) => await sublevel.getMany(keys))
   }
 
   /** Per keyspace, existence checks coalesced into hasMany calls (a dedup-heavy import checks thousands). */
   #existenceOf (keyspace: Sub): BatchedGetter<Bytes, boolean> {
-    let checker = this.#checkers.get(keyspace)
-    if (checker === undefined) {
-      checker = new BatchedGetter<Bytes, boolean>({ getMany: async (keys) => await keyspace.hasMany(keys) })
-      this.#checkers.set(keyspace, checker)
-    }
-    return checker
+    return batchedFor(this.#checkers, keyspace, async (keys) => await keyspace.hasMany(keys))
   }
 
   /** Where existence is checked: chunks in their small index keyspace (reading `c` would page in values). */
