@@ -11,21 +11,24 @@
  * Order: everything is created first with owner-only permissions (files
  * written concurrently), then owners are set (root only: chown clears
  * setuid bits and file capabilities), then xattrs, then modes and mtimes,
- * once nothing will add entries to a directory any more.
+ * once nothing will add entries to a directory any more. A regular file
+ * without xattrs gets its owner, mode and mtime in that order from the
+ * worker that wrote it, on its descriptor, before it is closed: nothing
+ * later changes them (a hard link to it changes only its ctime).
  *
  * @module
  */
 import { linkSync, mkdirSync, symlinkSync } from 'node:fs'
 import { mkdir, readdir } from 'node:fs/promises'
 import { TargetNotEmptyError, throwIfAborted } from '../errors.js'
-import type { Entry, FileEntry, InodeAttrs, Xattr } from '../format/entry.js'
+import type { DeviceEntry, Entry, FileEntry, InodeAttrs, SpecialEntry, Xattr } from '../format/entry.js'
 import { Limiter } from '../importer/limiter.js'
 import { printable } from '../format/names.js'
 import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
 import type { ChunkLookup, LevelObjectStore } from '../store/level-store.js'
 import type { PackLease } from '../store/pack/index.js'
 import { FileWriterPool } from './file-writer-pool.js'
-import type { WritePieces } from './file-writer-protocol.js'
+import type { FinalAttrs, WritePieces } from './file-writer-protocol.js'
 import type { SnapshotReader } from './snapshot-reader.js'
 
 /** Progress of an export. */
@@ -55,6 +58,8 @@ export interface ExportDirectoryOptions {
 const SLASH = Buffer.from('/')
 const NO_BYTES = new Uint8Array(0)
 const NS_PER_S = 1_000_000_000n
+/** FIFOs, sockets and devices made at once (each is a child process or a socket). */
+const SPECIALS_AT_ONCE = 4
 /** Chunks read from the store and sent to a worker at once. */
 const CHUNKS_PER_BATCH = 32
 
@@ -85,6 +90,15 @@ async function prepareTarget (target: Buffer): Promise<void> {
   }
 }
 
+/** Make a FIFO, socket or device node (owner-only until the last phase). */
+async function makeSpecial (abs: Buffer, entry: SpecialEntry | DeviceEntry): Promise<void> {
+  switch (entry.kind) {
+    case 'fifo': return await makeFifo(abs, 0o600)
+    case 'socket': return await makeSocket(abs, 0o600)
+    default: return await makeDevice(abs, entry.kind, entry.major, entry.minor, 0o600)
+  }
+}
+
 interface Pending { abs: Buffer, attrs: InodeAttrs, kind: Entry['kind'] }
 
 /**
@@ -105,10 +119,12 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
   // directories exist: the walk creates parents first); a hard link waits
   // for its target's write.
   const limiter = new Limiter(options.concurrency ?? 16)
+  const specials = new Limiter(SPECIALS_AT_ONCE)
   const pool = FileWriterPool.start(options.threads)
   let lease: PackLease | undefined
   try {
     const writes: Array<Promise<void>> = []
+    /** Regular files and special files being made, by path: a hard link waits for its target. */
     const fileWrites = new Map<string, Promise<void>>()
     const levelStore = reader.store as Partial<Pick<LevelObjectStore, 'getStoredChunks' | 'locateChunks' | 'lookupChunks' | 'packLease'>>
     const storedChunks = levelStore.getStoredChunks?.bind(reader.store)
@@ -160,7 +176,9 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         progress.bytes += lengths.reduce((n, l) => n + l, 0)
       }
     }
-    const writeFile = async (abs: Buffer, entry: FileEntry, first: Promise<ChunkLookup> | undefined): Promise<void> => { await pool.writeFile(abs, piecesOf(entry, first)) }
+    const writeFile = async (abs: Buffer, entry: FileEntry, first: Promise<ChunkLookup> | undefined, attrs: FinalAttrs | undefined): Promise<void> => {
+      await pool.writeFile(abs, piecesOf(entry, first), attrs)
+    }
 
     const rootEntry = reader.rootEntry
     pending.push({ abs: root, attrs: rootEntry, kind: 'dir' })
@@ -179,10 +197,21 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
           break
         case 'file': {
           const first = lookupFirst(entry)
-          const write = limiter.run(async () => await writeFile(abs, entry, first))
+          // A file without xattrs gets its owner, mode and time from the
+          // worker before it is closed (nothing later changes them); one
+          // with xattrs waits for the phases below, which keep their order.
+          const final = entry.xattrs.length === 0
+            ? { ...(owners ? { owner: [entry.uid, entry.gid] as [number, number] } : {}), mode: entry.mode, seconds: utimesSeconds(entry.mtimeNs) }
+            : undefined
+          const write = limiter.run(async () => await writeFile(abs, entry, first, final))
           write.catch(() => {}) // awaited below with all writes
           writes.push(write)
           fileWrites.set(rel.toString('latin1'), write)
+          if (final !== undefined) {
+            progress.files++
+            onProgress?.({ ...progress })
+            continue
+          }
           break
         }
         case 'symlink':
@@ -200,20 +229,23 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
           continue
         }
         case 'fifo':
-          await makeFifo(abs, 0o600)
-          break
         case 'socket':
-          await makeSocket(abs, 0o600)
-          break
         case 'char':
-        case 'block':
-          if (options.devices !== true) {
+        case 'block': {
+          if ((entry.kind === 'char' || entry.kind === 'block') && options.devices !== true) {
             skipped.add(rel.toString('latin1'))
             onWarning?.(`skipped ${entry.kind} device ${printable(path)} (${entry.major}:${entry.minor}); export with devices enabled to create it`)
             continue
           }
-          await makeDevice(abs, entry.kind, entry.major, entry.minor, 0o600)
+          // Made by a child process each (mknod): the walk goes on
+          // meanwhile, a few at a time; a hard link waits for its target.
+          const special = entry
+          const made = specials.run(async () => { await makeSpecial(abs, special) })
+          made.catch(() => {}) // awaited below with all writes
+          writes.push(made)
+          fileWrites.set(rel.toString('latin1'), made)
           break
+        }
       }
       pending.push({ abs, attrs: entry, kind: entry.kind })
       if (entry.xattrs.length > 0) xattrItems.push({ path: rel, xattrs: [...entry.xattrs] })

@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { ExportError, IntegrityError, NonCanonicalError, TesseraError } from '../errors.js'
 import { printable } from '../format/names.js'
-import { batchWeight, type ModeItem, type OwnerItem, type WritePieces, type WriterReply, type WriterRequest } from './file-writer-protocol.js'
+import { batchWeight, type FinalAttrs, type ModeItem, type OwnerItem, type WritePieces, type WriterReply, type WriterRequest } from './file-writer-protocol.js'
 
 /** Stored bytes sent to workers and not yet written, at most. */
 const MAX_IN_FLIGHT = 64 * 1024 * 1024
@@ -99,9 +99,10 @@ export class FileWriterPool {
 
   /**
    * Create the file `path` (O_EXCL, O_NOFOLLOW, mode 0600) and write the
-   * pieces `source` yields, in order. Resolves once the file is closed.
+   * pieces `source` yields, in order, then give it `attrs` if set.
+   * Resolves once the file is closed.
    */
-  async writeFile (path: Uint8Array, source: AsyncIterable<WritePieces>): Promise<void> {
+  async writeFile (path: Uint8Array, source: AsyncIterable<WritePieces>, attrs?: FinalAttrs): Promise<void> {
     const slot = this.#leastBusy()
     await slot.ready
     const id = this.#next++
@@ -113,12 +114,13 @@ export class FileWriterPool {
     let current = await batches.next()
     let ahead = current.done === true ? current : await batches.next()
     if (ahead.done === true) {
+      const extra = attrs !== undefined ? { attrs } : {}
       if (current.done === true) {
-        this.#post(slot, { op: 'file', id, path })
+        this.#post(slot, { op: 'file', id, path, ...extra })
       } else {
         await this.#room()
         this.#charge(slot, current.value)
-        this.#post(slot, { op: 'file', id, path, ...current.value })
+        this.#post(slot, { op: 'file', id, path, ...current.value, ...extra })
       }
       await done
       return
@@ -132,8 +134,10 @@ export class FileWriterPool {
         current = ahead
         if (current.done !== true) ahead = await batches.next()
       }
-    } finally {
+      this.#post(slot, { op: 'close', id, ...(attrs !== undefined ? { attrs } : {}) })
+    } catch (err) {
       this.#post(slot, { op: 'close', id })
+      throw err
     }
     await done
   }

@@ -27,6 +27,14 @@ export interface WritePieces {
   lengths?: number[]
 }
 
+/**
+ * What a file gets just before it is closed, when nothing later changes
+ * it (it has no xattrs to write after its owner): owner (root only), then
+ * mode, then mtime, on the open descriptor. Spares the path lookups of
+ * the later phases.
+ */
+export interface FinalAttrs { owner?: [uid: number, gid: number], mode: number, seconds: number }
+
 /** Owner of an exported entry (phase 2: root only). */
 export type OwnerItem = [path: Uint8Array, uid: number, gid: number]
 /** Mode and mtime of an exported entry (last phase); symlinks get only the time. */
@@ -36,9 +44,9 @@ export type ModeItem = [path: Uint8Array, isSymlink: boolean, mode: number, seco
 export type WriterRequest =
   | { op: 'open', id: number, path: Uint8Array }
   | ({ op: 'write', id: number } & WritePieces)
-  | { op: 'close', id: number }
+  | { op: 'close', id: number, attrs?: FinalAttrs }
   /** A whole file in one message (open, write `pieces` if any, close): most files fit one batch. */
-  | ({ op: 'file', id: number, path: Uint8Array } & Partial<WritePieces>)
+  | ({ op: 'file', id: number, path: Uint8Array, attrs?: FinalAttrs } & Partial<WritePieces>)
   | { op: 'owners', id: number, items: OwnerItem[] }
   | { op: 'modes', id: number, items: ModeItem[] }
 

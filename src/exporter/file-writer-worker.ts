@@ -9,13 +9,13 @@
  *
  * @module
  */
-import { chmodSync, closeSync, constants, lchownSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import { IntegrityError, NonCanonicalError } from '../errors.js'
 import { digestToString } from '../hash/digest.js'
 import { decodeStored, MAX_CHUNK_BYTES } from '../store/stored-object.js'
 import { loadZstd } from '../store/zstd.js'
-import { batchWeight, type PackRead, type WritePieces, type WriterReply, type WriterRequest } from './file-writer-protocol.js'
+import { batchWeight, type FinalAttrs, type PackRead, type WritePieces, type WriterReply, type WriterRequest } from './file-writer-protocol.js'
 import { checkRecord, packFileName, RECORD_HEADER_BYTES } from '../store/pack/format.js'
 
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
@@ -74,9 +74,17 @@ function writeBatch (file: OpenFile, batch: WritePieces): number {
   try { return write(file, batch) } catch (err) { file.error = failure(err); return 0 }
 }
 
-/** Close the file and reply how it ended (with `written` when the request carried pieces). */
-function finish (id: number, file: OpenFile, written?: number): void {
+/** Set `attrs` (if any), close the file and reply how it ended (with `written` when the request carried pieces). */
+function finish (id: number, file: OpenFile, attrs: FinalAttrs | undefined, written?: number): void {
   if (file.fd !== undefined) {
+    if (attrs !== undefined && file.error === undefined) {
+      try {
+        // Owner first: chown clears setuid and setgid bits.
+        if (attrs.owner !== undefined) fchownSync(file.fd, attrs.owner[0], attrs.owner[1])
+        fchmodSync(file.fd, attrs.mode)
+        futimesSync(file.fd, attrs.seconds, attrs.seconds)
+      } catch (err) { file.error = failure(err) }
+    }
     try { closeSync(file.fd) } catch (err) { file.error ??= failure(err) }
   }
   const extra = written !== undefined ? { written } : {}
@@ -97,13 +105,13 @@ parentPort!.on('message', (req: WriterRequest) => {
       const file = openFile(req.path)
       const batch = req.pieces !== undefined ? req as WritePieces : undefined
       if (batch !== undefined) writeBatch(file, batch)
-      finish(req.id, file, batch !== undefined ? batchWeight(batch) : 0)
+      finish(req.id, file, req.attrs, batch !== undefined ? batchWeight(batch) : 0)
       return
     }
     case 'close': {
       const file = files.get(req.id)!
       files.delete(req.id)
-      finish(req.id, file)
+      finish(req.id, file, req.attrs)
       return
     }
     case 'owners':
