@@ -226,6 +226,8 @@ export class LevelObjectStore implements ObjectStore {
   readonly #getters = new Map<Sub, BatchedGetter<Bytes, Bytes>>()
   /** Per keyspace, existence checks coalesced into hasMany calls. */
   readonly #checkers = new Map<Sub, BatchedGetter<Bytes, boolean>>()
+  /** Snapshot objects being committed: key → settles when that commit is done. */
+  readonly #committing = new Map<string, Promise<void>>()
 
   private constructor (db: Db, options: LevelObjectStoreOptions) {
     this.#db = db
@@ -1060,6 +1062,21 @@ export class LevelObjectStore implements ObjectStore {
     if (options.replace !== true && await this.#refs.has(refKey)) {
       throw new RefExistsError(`a snapshot named ${JSON.stringify(name)} already exists`)
     }
+    // One commit of a snapshot object at a time: a commit that found it
+    // absent must not decide after another commit of the same object has
+    // written it (its answer would be stale, and the object counted twice).
+    for (let other = this.#committing.get(k); other !== undefined; other = this.#committing.get(k)) await other
+    let settle!: () => void
+    this.#committing.set(k, new Promise<void>((resolve) => { settle = resolve }))
+    try {
+      await this.#commitSnapshotObject(k, name, refKey, snapshot, record)
+    } finally {
+      this.#committing.delete(k)
+      settle()
+    }
+  }
+
+  async #commitSnapshotObject (k: string, name: string, refKey: Buffer, snapshot: { digest: Bytes, bytes: Bytes }, record: Omit<RefRecord, 'snapshot'>): Promise<void> {
     let present = this.#pending.has(k)
     if (!present && !this.#condemned.delete(k) && !this.#deleting.has(k)) {
       present = await this.#snapshots.has(snapshot.digest)
