@@ -186,6 +186,8 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
 
     for await (const { path, entry } of reader.walk({ signal })) {
       throwIfAborted(signal)
+      /** Set when the worker gives the file its owner, mode and time: the last phases skip it. */
+      let attrsAtClose = false
       const rel = Buffer.from(path)
       const abs = Buffer.concat([root, SLASH, rel])
       switch (entry.kind) {
@@ -207,11 +209,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
           write.catch(() => {}) // awaited below with all writes
           writes.push(write)
           fileWrites.set(rel.toString('latin1'), write)
-          if (final !== undefined) {
-            progress.files++
-            onProgress?.({ ...progress })
-            continue
-          }
+          attrsAtClose = final !== undefined
           break
         }
         case 'symlink':
@@ -247,7 +245,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
           break
         }
       }
-      pending.push({ abs, attrs: entry, kind: entry.kind })
+      if (!attrsAtClose) pending.push({ abs, attrs: entry, kind: entry.kind })
       if (entry.xattrs.length > 0) xattrItems.push({ path: rel, xattrs: [...entry.xattrs] })
       progress.files++
       onProgress?.({ ...progress })

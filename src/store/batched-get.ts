@@ -9,9 +9,10 @@
  * written at once share one call.
  *
  * Keys asked for in the same turn of the event loop go out together (the
- * flush runs in the loop's check phase, `setImmediate`); while `maxInFlight` calls are under way, new
- * keys wait and go out together when one returns. So a lone read is not
- * delayed, and a busy reader gets batches as large as its concurrency.
+ * flush runs in the loop's check phase, `setImmediate`); while
+ * `maxInFlight` calls are under way, new keys wait and go out together
+ * when one returns. So a lone read waits one turn at most, and a busy
+ * reader gets batches as large as its concurrency.
  *
  * @module
  */
@@ -21,7 +22,7 @@ export interface GetManySource<K, V> {
   getMany: (keys: K[]) => Promise<Array<V | undefined>>
 }
 
-interface Waiting<V> { resolve: (values: Array<V | undefined>) => void, reject: (err: unknown) => void, from: number, count: number }
+interface Waiting<K, V> { keys: readonly K[], resolve: (values: Array<V | undefined>) => void, reject: (err: unknown) => void }
 
 /** Options for {@link BatchedGetter}. */
 export interface BatchedGetterOptions {
@@ -36,8 +37,7 @@ export class BatchedGetter<K, V> {
   readonly #source: GetManySource<K, V>
   readonly #maxInFlight: number
   readonly #maxBatch: number
-  #keys: K[] = []
-  #waiting: Array<Waiting<V>> = []
+  #waiting: Array<Waiting<K, V>> = []
   #inFlight = 0
   #scheduled = false
 
@@ -47,12 +47,11 @@ export class BatchedGetter<K, V> {
     this.#maxBatch = Math.max(1, options.maxBatch ?? 1024)
   }
 
-  /** The values of `keys`, in order (undefined where absent). */
+  /** The values of `keys`, in order (undefined where absent). `keys` is read when the batch goes out: do not change it before then. */
   async getMany (keys: readonly K[]): Promise<Array<V | undefined>> {
     if (keys.length === 0) return []
     return await new Promise<Array<V | undefined>>((resolve, reject) => {
-      this.#waiting.push({ resolve, reject, from: this.#keys.length, count: keys.length })
-      for (const k of keys) this.#keys.push(k)
+      this.#waiting.push({ keys, resolve, reject })
       this.#schedule()
     })
   }
@@ -71,15 +70,12 @@ export class BatchedGetter<K, V> {
       // Whole requests, up to maxBatch keys (a request bigger than that goes alone).
       let n = 0
       let keys = 0
-      while (n < this.#waiting.length && (n === 0 || keys + this.#waiting[n]!.count <= this.#maxBatch)) keys += this.#waiting[n++]!.count
-      // The first waiting request always starts at key 0.
+      while (n < this.#waiting.length && (n === 0 || keys + this.#waiting[n]!.keys.length <= this.#maxBatch)) keys += this.#waiting[n++]!.keys.length
       const waiting = this.#waiting.splice(0, n)
-      const batch = this.#keys.slice(0, keys)
-      this.#keys = this.#keys.slice(keys)
-      for (const w of this.#waiting) w.from -= keys
       this.#inFlight++
-      this.#source.getMany(batch).then((values) => {
-        for (const w of waiting) w.resolve(values.slice(w.from, w.from + w.count))
+      this.#source.getMany(waiting.flatMap((w) => w.keys)).then((values) => {
+        let at = 0
+        for (const w of waiting) { w.resolve(values.slice(at, at + w.keys.length)); at += w.keys.length }
       }, (err: unknown) => {
         for (const w of waiting) w.reject(err)
       }).finally(() => {

@@ -774,7 +774,7 @@ export class LevelObjectStore implements ObjectStore {
     const k = tag + keyOf(digest)
     if (this.#pending.has(k) || this.#inflight.has(k)) { this.#touch(k); return true }
     if (this.#condemned.has(k) || this.#deleting.has(k)) return false
-    const found = (await this.#existenceOf(this.#keyspaceOf(sublevel)).getMany([digest]))[0] === true
+    const found = await this.#exists(sublevel, digest)
     // Checked again after the await: a gc may have condemned it meanwhile.
     if (!found || this.#condemned.has(k) || this.#deleting.has(k)) return this.#pending.has(k)
     this.#touch(k)
@@ -798,7 +798,7 @@ export class LevelObjectStore implements ObjectStore {
     this.#inflight.set(k, done)
     try {
       const filter = await this.#filterOf(sublevel, tag)
-      if (!this.#deleting.has(k) && filter.mayHave(digest) && (await this.#existenceOf(this.#keyspaceOf(sublevel)).getMany([digest]))[0] === true) {
+      if (!this.#deleting.has(k) && filter.mayHave(digest) && await this.#exists(sublevel, digest)) {
         if (this.#condemned.delete(k) || !this.#deleting.has(k)) return 'present'
       }
       filter.add(digest)
@@ -835,9 +835,15 @@ export class LevelObjectStore implements ObjectStore {
     return batchedFor(this.#getters, sublevel, async (keys) => await sublevel.getMany(keys))
   }
 
-  /** Per keyspace, existence checks coalesced into hasMany calls (a dedup-heavy import checks thousands). */
-  #existenceOf (keyspace: Sub): BatchedGetter<Bytes, boolean> {
-    return batchedFor(this.#checkers, keyspace, async (keys) => await keyspace.hasMany(keys))
+  /**
+   * Whether the database holds `digest` in `sublevel` (not looking at the
+   * queue). Checks of one keyspace are coalesced into hasMany calls: a
+   * dedup-heavy import makes thousands.
+   */
+  async #exists (sublevel: Sub, digest: Bytes): Promise<boolean> {
+    const keyspace = this.#keyspaceOf(sublevel)
+    const checker = batchedFor(this.#checkers, keyspace, async (keys) => await keyspace.hasMany(keys))
+    return (await checker.getMany([digest]))[0] === true
   }
 
   /** Where existence is checked: chunks in their small index keyspace (reading `c` would page in values). */
