@@ -385,3 +385,24 @@ test('packs are numbered past every existing one and named by packFileName', asy
   await store.close()
   assert.deepEqual((await packFiles(dir)).map((f) => f.name), [packFileName(1), packFileName(2)])
 })
+
+test('locateChunks finishes from an earlier lookupChunks, and refuses a lookup of other digests with ERR_INVALID_ARGUMENT', async () => {
+  const store = await openStore(join(root, 'lookup-store'))
+  const bytes = [lcgBytes(5000, 1), lcgBytes(6000, 2)]
+  const digests = bytes.map((b) => sha256.digest(b))
+  for (let i = 0; i < bytes.length; i++) await store.putChunk(digests[i]!, bytes[i]!)
+  await store.flush()
+  const lease = store.packLease()!
+  try {
+    const early = store.lookupChunks(digests)
+    const located = await store.locateChunks(digests, lease, early)
+    assert.deepEqual(located.map((c) => 'fd' in c ? c.location.length : -1), [5000, 6000])
+    await assert.rejects(store.locateChunks(digests, lease, store.lookupChunks(digests.slice(0, 1))), (err: unknown) => {
+      assert.equal((err as { code?: string }).code, 'ERR_INVALID_ARGUMENT')
+      return true
+    })
+  } finally {
+    await lease.close()
+    await store.close()
+  }
+})
