@@ -12,10 +12,10 @@ import { joinPath, printable, splitPath } from '../format/names.js'
 import { decodeSnapshot, type Snapshot } from '../format/snapshot.js'
 import { decodeTree } from '../format/tree.js'
 import { type Digest, digestToBytes, digestToString, isDigest } from '../hash/digest.js'
-import type { ObjectStore } from '../store/index.js'
+import type { SnapshotSource } from '../store/index.js'
 
-/** The store view a reader needs. */
-export type ReaderStore = Pick<ObjectStore, 'getChunk' | 'getTree' | 'getSnapshot' | 'getRef'>
+/** The store view a reader needs: any {@link SnapshotSource} (a local store, a remote reader). */
+export type ReaderStore = SnapshotSource
 
 /** The root directory presented as an entry (its name is empty). */
 export type RootEntry = Omit<DirEntry, 'name'> & { name: Uint8Array }

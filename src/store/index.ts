@@ -18,8 +18,9 @@
  *   (`ERR_STORE`, with the cause); reopening it gives the last consistent
  *   state.
  *
- * Consumers take the narrowest view they need, for example
- * `Pick<ObjectStore, 'getChunk' | 'getTree'>` for readers.
+ * Consumers take the narrowest capability they need (below): for example
+ * a {@link SnapshotSource} for readers, an {@link ObjectWriter} and a
+ * {@link SnapshotCommitter} for importers.
  *
  * @module
  */
@@ -56,37 +57,85 @@ export interface CommitOptions {
   replace?: boolean
 }
 
-/** A content-addressed store of chunks, trees, snapshots and refs. */
-export interface ObjectStore {
+// ---------------------------------------------------------------------------
+// Capabilities. Every folder outside `src/store/` depends on the narrowest
+// of these it needs, never on the concrete store class. The reading side
+// (`ChunkReader`, `MetadataReader`, `RefReader`, together `SnapshotSource`)
+// is what a remote reader (chunks fetched from a registry) or a mounted
+// filesystem implements too: `SnapshotReader`, the exporters, `cat`, `ls`
+// and `diff` run over any `SnapshotSource` unchanged.
+// ---------------------------------------------------------------------------
+
+/** Reading chunks by digest. */
+export interface ChunkReader {
+  /**
+   * The chunk's bytes, verified against `digest` after decompression
+   * (`ERR_INTEGRITY` on a mismatch, `ERR_NOT_FOUND` when absent).
+   */
+  getChunk (digest: Uint8Array): Promise<Uint8Array>
+}
+
+/** Reading encoded tree and snapshot objects by digest (the caller decodes them). */
+export interface MetadataReader {
+  /** An encoded tree, verified against `digest`. */
+  getTree (digest: Uint8Array): Promise<Uint8Array>
+  /** An encoded snapshot, verified against `digest`. */
+  getSnapshot (digest: Uint8Array): Promise<Uint8Array>
+}
+
+/** Reading refs (snapshot names). */
+export interface RefReader {
+  /** The ref record, or undefined. */
+  getRef (name: string): Promise<RefRecord | undefined>
+  /** All refs in name order. */
+  listRefs (): AsyncIterable<[string, RefRecord]>
+}
+
+/** Everything needed to read snapshots: what {@link SnapshotReader} and the exporters take. */
+export interface SnapshotSource extends ChunkReader, MetadataReader, Pick<RefReader, 'getRef'> {}
+
+/** Whether objects are present, without reading them. */
+export interface ObjectPresence {
   /** True if the chunk is stored (or queued for storing). */
   hasChunk (digest: Uint8Array): Promise<boolean>
-  /** Store a chunk under its digest unless present. The caller vouches that `digest` is the sha256 of `bytes`. */
-  putChunk (digest: Uint8Array, bytes: Uint8Array): Promise<PutResult>
-  /** Read and verify a chunk. */
-  getChunk (digest: Uint8Array): Promise<Uint8Array>
   /** True if the tree is stored (or queued). */
   hasTree (digest: Uint8Array): Promise<boolean>
+}
+
+/** Writing chunks and trees; both are no-ops when the object is present. */
+export interface ObjectWriter {
+  /** Store a chunk under its digest unless present. The caller vouches that `digest` is the sha256 of `bytes`. */
+  putChunk (digest: Uint8Array, bytes: Uint8Array): Promise<PutResult>
   /** Store an encoded tree under its digest unless present. */
   putTree (digest: Uint8Array, bytes: Uint8Array): Promise<PutResult>
-  /** Read and verify an encoded tree (the caller decodes it). */
-  getTree (digest: Uint8Array): Promise<Uint8Array>
-  /** Read and verify an encoded snapshot. */
-  getSnapshot (digest: Uint8Array): Promise<Uint8Array>
   /** Write everything queued so far. */
   flush (): Promise<void>
+}
+
+/** Committing a snapshot under a name, atomically, after everything queued before it. */
+export interface SnapshotCommitter {
   /**
    * Write the snapshot object (unless present) and point `name` at it, in one
    * atomic batch after flushing everything queued before.
    */
   commitSnapshot (name: string, snapshot: { digest: Uint8Array, bytes: Uint8Array }, record: Omit<RefRecord, 'snapshot'>, options?: CommitOptions): Promise<void>
-  /** The ref record, or undefined. */
-  getRef (name: string): Promise<RefRecord | undefined>
-  /** All refs in name order. */
-  listRefs (): AsyncIterable<[string, RefRecord]>
-  /** Remove a ref; false if it did not exist. Objects stay until `gc`. */
+  /** Write everything queued so far. */
+  flush (): Promise<void>
+}
+
+/** Removing refs (the objects stay until `gc`). */
+export interface RefWriter {
+  /** Remove a ref; false if it did not exist. */
   deleteRef (name: string): Promise<boolean>
-  /** Current figures. */
+}
+
+/** Figures about the store. */
+export interface StatsSource {
   stats (): Promise<StoreStats>
+}
+
+/** A content-addressed store of chunks, trees, snapshots and refs: every basic capability together. */
+export interface ObjectStore extends SnapshotSource, RefReader, ObjectPresence, ObjectWriter, SnapshotCommitter, RefWriter, StatsSource {
   /** Flush and release the store. */
   close (): Promise<void>
 }
