@@ -145,6 +145,17 @@ export class UnsupportedError extends TesseraError {
 }
 
 /**
+ * A modification time cannot be stored: the tree format holds nanoseconds
+ * since the epoch in a signed 64-bit integer (docs/FORMAT.md §4), so from
+ * 1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z. Import
+ * with an mtime policy (`--mtime zero`, `--mtime SECONDS`) to replace it.
+ */
+export class MtimeRangeError extends TesseraError {
+  static readonly code = 'ERR_MTIME_OUT_OF_RANGE'
+  constructor (message: string, options?: TesseraErrorOptions) { super(MtimeRangeError.code, message, options) }
+}
+
+/**
  * Chunker parameters out of range. A `RangeError`, as for any numeric
  * argument out of its domain, with the tessera `code` as well.
  */

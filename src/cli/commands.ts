@@ -89,7 +89,7 @@ function paramsOption (args: CommandArgs): Record<string, number> {
 /** Import sources the CLI accepts. */
 export const IMPORT_KINDS = ['dir', 'tar', 'oci', 'docker-archive'] as const
 
-/** `import dir:PATH|tar:PATH --name NAME [--json] [--replace] [--base NAME] [--mtime keep|zero|SECONDS]` */
+/** `import dir:PATH|tar:PATH --name NAME [--json] [--replace] [--base NAME] [--tar-dialect go|gnu] [--mtime keep|zero|SECONDS]` */
 export async function importCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
   const source = parseLocation(args.positionals[0], IMPORT_KINDS, 'source')
   const name = requireName(args)
@@ -100,6 +100,9 @@ export async function importCommand (store: LevelObjectStore, args: CommandArgs)
   const base = args.values.base
   if (args.values.platform !== undefined && source.kind === 'dir') throw new InvalidArgumentError('--platform applies to image sources only')
   if (base !== undefined && source.kind !== 'tar') throw new InvalidArgumentError('--base applies to tar: layers only')
+  const dialect = args.values['tar-dialect']
+  if (dialect !== undefined && source.kind !== 'tar') throw new InvalidArgumentError('--tar-dialect applies to tar: layers only (image layers are read as the runtimes read them)')
+  if (dialect !== undefined && dialect !== 'go' && dialect !== 'gnu') throw new InvalidArgumentError(`--tar-dialect takes go or gnu, got ${JSON.stringify(dialect)}`)
   const common = {
     name,
     replace: args.values.replace === true,
@@ -118,7 +121,7 @@ export async function importCommand (store: LevelObjectStore, args: CommandArgs)
       }
       case 'tar': {
         const { importLayerFile } = await import('../importer/layer-file.js')
-        result = await importLayerFile(store, source.path, { ...common, ...(typeof base === 'string' ? { base } : {}) })
+        result = await importLayerFile(store, source.path, { ...common, ...(typeof base === 'string' ? { base } : {}), ...(dialect !== undefined ? { dialect } : {}) })
         break
       }
       case 'oci':

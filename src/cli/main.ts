@@ -13,7 +13,7 @@ import { catCommand, type CommandArgs, diffCommand, exportCommand, fsckCommand, 
 const USAGE = `usage: tessera [--store DIR] COMMAND ...
 
   import dir:PATH --name NAME [--json] [--replace] [--mtime keep|zero|SECONDS]
-  import tar:PATH --name NAME [--base NAME]       one layer (tar, tar.gz, tar.zst)
+  import tar:PATH --name NAME [--base NAME] [--tar-dialect go|gnu]   one layer (tar, tar.gz, tar.zst)
   import oci:PATH[:TAG] --name NAME [--platform OS/ARCH[/VARIANT]]
   import docker-archive:PATH[:REF] --name NAME
                   [--chunk-min N] [--chunk-avg N] [--chunk-max N] [--inline-max N]
@@ -70,6 +70,7 @@ export async function main (argv: string[]): Promise<number> {
         platform: { type: 'string' },
         compression: { type: 'string' },
         mtime: { type: 'string' },
+        'tar-dialect': { type: 'string' },
         'chunk-min': { type: 'string' },
         'chunk-avg': { type: 'string' },
         'chunk-max': { type: 'string' },

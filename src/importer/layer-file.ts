@@ -1,7 +1,10 @@
 /**
  * Importing one layer file (`import tar:PATH [--base NAME]`): a plain,
  * gzip or zstd tar (told by its magic bytes), applied with OCI layer
- * semantics on an empty rootfs or on an existing snapshot.
+ * semantics on an empty rootfs or on an existing snapshot, within the
+ * limits of image imports ({@link DEFAULT_LAYER_LIMITS}). Where tar readers
+ * disagree it reads as the container runtimes do, unless told to read as
+ * GNU tar (`dialect`).
  *
  * @module
  */
@@ -11,9 +14,11 @@ import { InvalidArgumentError, UnreadableSourceError } from '../errors.js'
 import { SnapshotReader, type ReaderStore } from '../exporter/snapshot-reader.js'
 import { DEFAULT_SNAPSHOT_PARAMS, type SnapshotParams, validateSnapshotParams } from '../format/snapshot.js'
 import { flattenLayers, type FlattenProgress } from '../layers/flatten.js'
+import { DEFAULT_LAYER_LIMITS, type LayerLimits } from '../layers/limits.js'
 import { loadSnapshotTree } from '../layers/load.js'
 import type { ObjectStore } from '../store/index.js'
 import { autoDecompress } from '../tar/compression.js'
+import type { TarDialect } from '../tar/dialect.js'
 import { commitImport, type CommitImportOptions, type ImportResult } from './commit.js'
 import type { MtimePolicy } from './mtime.js'
 import { withStoreSession } from '../store/session.js'
@@ -25,8 +30,15 @@ export interface ImportLayerFileOptions extends CommitImportOptions {
   /** Params for new content; default: the base's params, else the defaults. */
   params?: Partial<SnapshotParams>
   mtime?: MtimePolicy
-  /** Most bytes the decompressed layer may have (decompression-bomb guard). Default: no limit. */
-  maxLayerBytes?: number
+  /** Resource limits; each defaults to the image imports' ({@link DEFAULT_LAYER_LIMITS}: 64 GiB per layer and per file...). */
+  limits?: LayerLimits
+  /**
+   * Whose reading of the tar to follow where readers disagree (see
+   * {@link TarDialect}): `'go'` (default), as containerd and the other
+   * runtimes unpack a layer, or `'gnu'`, as GNU tar extracts an archive
+   * (PAX global headers then apply to later entries).
+   */
+  dialect?: TarDialect
   signal?: AbortSignal
   onProgress?: (p: FlattenProgress) => void
   onWarning?: (message: string) => void
@@ -64,8 +76,14 @@ async function importLayerFileInSession (store: Pick<ObjectStore, 'putChunk' | '
     }
   }
   const base = baseReader !== undefined ? await loadSnapshotTree(baseReader, options.signal !== undefined ? { signal: options.signal } : {}) : undefined
-  const flat = await flattenLayers(store, [{ label: path, open: () => openLayerFile(path, options) }], {
+  const limits = { ...DEFAULT_LAYER_LIMITS, ...options.limits }
+  const open = (): AsyncIterable<Uint8Array> => openLayerFile(path, { maxLayerBytes: limits.maxLayerBytes, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
+  const flat = await flattenLayers(store, [{ label: path, open }], {
     params,
+    maxEntrySize: limits.maxEntryBytes,
+    maxEntries: limits.maxEntries,
+    maxDepth: limits.maxDepth,
+    ...(options.dialect !== undefined ? { dialect: options.dialect } : {}),
     ...(base !== undefined ? { base } : {}),
     ...(options.mtime !== undefined ? { mtime: options.mtime } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),

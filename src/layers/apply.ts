@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { InvalidPathError } from '../errors.js'
+import { InvalidPathError, UnsupportedError } from '../errors.js'
 import { joinPath, nameProblem, printable } from '../format/names.js'
 import { type MtimePolicy, normalizeMtime } from '../importer/mtime.js'
 import { normalizeLayerPath } from '../tar/layer-path.js'
@@ -31,6 +31,8 @@ export type LayerEntryHeader = Pick<TarReadEntry, 'path' | 'type' | 'mode' | 'ui
   /** Ordinal of the entry in its layer (counting every header that yields an entry). */
   index: number
 }
+
+const UINT32_MAX = 2 ** 32 - 1
 
 /** Options for {@link applyLayer}. */
 export interface ApplyLayerOptions {
@@ -97,11 +99,15 @@ export function applyLayer (tree: LayeredTree, layer: number, headers: readonly 
       if (w.kind === 'meta') { options.onWarning?.(`ignored AUFS metadata entry ${printable(h.path)}`); continue }
     }
     stats.entries++
+    for (const [what, id] of [['uid', h.uid], ['gid', h.gid]] as const) {
+      // Linux ids are 32 bits: the runtimes fail to chown to a larger one
+      if (id > UINT32_MAX) throw new UnsupportedError(`layer entry ${printable(h.path)} has ${what} ${id}, above ${UINT32_MAX}`)
+    }
     const attrs: NodeAttrs = {
       mode: h.mode & 0o7777,
       uid: h.uid,
       gid: h.gid,
-      mtimeNs: normalizeMtime(h.mtimeNs, policy),
+      mtimeNs: normalizeMtime(h.mtimeNs, policy, `layer entry ${printable(h.path)}`),
       xattrs: sortedXattrs(h.xattrs)
     }
     if (names.length === 0) {

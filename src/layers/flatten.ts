@@ -19,7 +19,9 @@ import { sha256 } from '../hash/index.js'
 import type { MtimePolicy } from '../importer/mtime.js'
 import { storeContent } from '../importer/file-content.js'
 import type { ObjectStore } from '../store/index.js'
+import type { TarDialect } from '../tar/dialect.js'
 import { readTar, type TarReadEntry } from '../tar/reader.js'
+import { DEFAULT_MAX_LAYER_ENTRIES, DEFAULT_MAX_PATH_DEPTH } from './limits.js'
 import { applyLayer, type LayerEntryHeader } from './apply.js'
 import { type LeafInode, LayeredTree, writeLayeredTree } from './tree.js'
 
@@ -58,15 +60,17 @@ export interface FlattenOptions {
   maxEntries?: number
   /** Most path components of an entry (trees are written recursively). Default {@link DEFAULT_MAX_PATH_DEPTH}. */
   maxDepth?: number
+  /**
+   * How to read the tars where readers disagree (see {@link TarDialect}).
+   * Default `'go'`: as the container runtimes unpack layers.
+   */
+  dialect?: TarDialect
   signal?: AbortSignal
   onProgress?: (p: FlattenProgress) => void
   onWarning?: (message: string) => void
 }
 
-/** Default {@link FlattenOptions.maxEntries}: 500,000 entries (about 2 GiB of memory while flattening). */
-export const DEFAULT_MAX_LAYER_ENTRIES = 500_000
-/** Default {@link FlattenOptions.maxDepth}: 1024 path components (Linux paths cannot go deeper than 2048). */
-export const DEFAULT_MAX_PATH_DEPTH = 1024
+export { DEFAULT_MAX_LAYER_ENTRIES, DEFAULT_MAX_PATH_DEPTH }
 
 /** What flattening produced. */
 export interface FlattenResult {
@@ -117,7 +121,7 @@ function headerOf (e: TarReadEntry, index: number): LayerEntryHeader {
  * source to its end (`readToEnd`), so the source's own verification runs
  * and, with `hash`, the whole stream is hashed, padding included.
  */
-async function withWholeStream (source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof sha256.create> | undefined, limits: { maxHeaderSize?: number, maxEntrySize?: number }, signal: AbortSignal | undefined, consume: (entries: AsyncIterable<TarReadEntry>) => Promise<void>): Promise<void> {
+async function withWholeStream (source: AsyncIterable<Uint8Array>, hash: ReturnType<typeof sha256.create> | undefined, limits: { maxHeaderSize?: number, maxEntrySize?: number, dialect?: TarDialect }, signal: AbortSignal | undefined, consume: (entries: AsyncIterable<TarReadEntry>) => Promise<void>): Promise<void> {
   const hashed = hash === undefined
     ? source
     : (async function * () { for await (const piece of source) { hash.update(piece); yield piece } })()
@@ -130,7 +134,8 @@ export async function flattenLayers (store: FlattenStore, layers: readonly Layer
   const tree = options.base ?? new LayeredTree()
   const limits = {
     ...(options.maxHeaderSize !== undefined ? { maxHeaderSize: options.maxHeaderSize } : {}),
-    ...(options.maxEntrySize !== undefined ? { maxEntrySize: options.maxEntrySize } : {})
+    ...(options.maxEntrySize !== undefined ? { maxEntrySize: options.maxEntrySize } : {}),
+    ...(options.dialect !== undefined ? { dialect: options.dialect } : {})
   }
   let scanned = 0
   let filesInLayers = 0

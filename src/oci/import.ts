@@ -19,22 +19,13 @@ import { decompress } from '../tar/compression.js'
 import { IMAGE_ANNOTATIONS } from './annotations.js'
 import { LAYER_MEDIA_TYPES, type SourceImage } from './types.js'
 import { withStoreSession } from '../store/session.js'
-import { DEFAULT_MAX_LAYER_ENTRIES, DEFAULT_MAX_PATH_DEPTH } from '../layers/flatten.js'
+import { DEFAULT_LAYER_LIMITS, type LayerLimits } from '../layers/limits.js'
 
-/** Resource limits of an image import (see docs/SECURITY.md). */
-export interface ImageLimits {
-  /** Most bytes one decompressed layer may have. Default 64 GiB. */
-  maxLayerBytes?: number
-  /** Most bytes one file in a layer may declare (sparse files included). Default 64 GiB. */
-  maxEntryBytes?: number
-  /** Most tar entries over all layers. Default 500,000 (`DEFAULT_MAX_LAYER_ENTRIES`). */
-  maxEntries?: number
-  /** Most path components of an entry. Default 1024 (`DEFAULT_MAX_PATH_DEPTH`). */
-  maxDepth?: number
-}
+/** Resource limits of an image import (see docs/SECURITY.md): those of every layer import. */
+export type ImageLimits = LayerLimits
 
-/** Default limits. */
-export const DEFAULT_IMAGE_LIMITS: Required<ImageLimits> = { maxLayerBytes: 64 * 2 ** 30, maxEntryBytes: 64 * 2 ** 30, maxEntries: DEFAULT_MAX_LAYER_ENTRIES, maxDepth: DEFAULT_MAX_PATH_DEPTH }
+/** Default limits: {@link DEFAULT_LAYER_LIMITS}. */
+export const DEFAULT_IMAGE_LIMITS: Readonly<Required<ImageLimits>> = DEFAULT_LAYER_LIMITS
 
 /** Options for {@link importImage}. */
 export interface ImportImageOptions extends CommitImportOptions {

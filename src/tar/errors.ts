@@ -118,3 +118,19 @@ export class DecompressionLimitError extends TesseraError {
     this.limit = limit
   }
 }
+
+/**
+ * The stream is compressed with something tessera does not decompress
+ * (bzip2, xz, compress, lzip, lz4, brotli), or is gzip or zstd where an
+ * uncompressed tar was expected. Decompress it first (`bunzip2`, `xz -d`...)
+ * or recompress it with gzip or zstd.
+ */
+export class UnsupportedCompressionError extends TesseraError {
+  static readonly code = 'ERR_UNSUPPORTED_COMPRESSION'
+  /** The compression recognised. */
+  readonly compression: string
+  constructor (message: string, compression: string, options?: TesseraErrorOptions) {
+    super(UnsupportedCompressionError.code, message, options)
+    this.compression = compression
+  }
+}

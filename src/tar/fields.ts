@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { TarDialect } from './dialect.js'
 import { TarHeaderError } from './errors.js'
 
 /**
@@ -53,12 +54,15 @@ export function readBytes (buf: Uint8Array, offset: number, width: number): Uint
  * or zeros, ended by NUL, space or the field's end (an all-NUL or all-space
  * field reads as 0; bytes after the terminator are ignored, as GNU tar
  * does), and the GNU base-256 form (first byte 0x80 for a
- * positive value, 0xff for a negative one in two's complement).
+ * positive value, 0xff for a negative one in two's complement). That is
+ * GNU tar's reading (`dialect` `'gnu'`, the default); `'go'` reads as Go's
+ * `archive/tar` does (see {@link TarDialect}).
  *
  * @throws {@link TarHeaderError} (`ERR_TAR_BAD_HEADER`) on any other byte
  */
-export function readNumber (buf: Uint8Array, offset: number, width: number, what = 'numeric field'): bigint {
+export function readNumber (buf: Uint8Array, offset: number, width: number, what = 'numeric field', dialect: TarDialect = 'gnu'): bigint {
   const field = buf.subarray(offset, offset + width)
+  if (dialect === 'go') return readNumberGo(field, what)
   const first = field[0] ?? 0
   if (first === 0x80 || first === 0xff) {
     let value = BigInt(first & 0x7f)
@@ -75,5 +79,58 @@ export function readNumber (buf: Uint8Array, offset: number, width: number, what
     if (c < 0x30 || c > 0x37) throw new TarHeaderError(`${what} is not octal: ${JSON.stringify(Buffer.from(field).toString('latin1'))}`)
     value = value * 8n + BigInt(c - 0x30)
   }
+  return value
+}
+
+const fieldText = (field: Uint8Array): string => JSON.stringify(Buffer.from(field).toString('latin1'))
+
+/**
+ * A numeric field read as Go's `archive/tar` reads it (`parseNumeric`):
+ * base 256 when the first byte has its top bit set (bit 6 of that byte is
+ * the sign, two's complement), else octal after trimming NULs and spaces
+ * from both ends and cutting at the first NUL left; nothing else may follow
+ * the digits. An empty field reads 0.
+ *
+ * @throws {@link TarHeaderError} (`ERR_TAR_BAD_HEADER`) where Go fails
+ */
+function readNumberGo (field: Uint8Array, what: string): bigint {
+  const first = field[0] ?? 0
+  if ((first & 0x80) !== 0) {
+    const inv = (first & 0x40) !== 0 ? 0xff : 0
+    let value = 0n
+    for (let i = 0; i < field.length; i++) {
+      let c = (field[i] ?? 0) ^ inv
+      if (i === 0) c &= 0x7f
+      if (value >> 56n > 0n) throw new TarHeaderError(`${what} overflows 64 bits: ${fieldText(field)}`)
+      value = (value << 8n) | BigInt(c)
+    }
+    if (value >> 63n > 0n) throw new TarHeaderError(`${what} overflows 64 bits: ${fieldText(field)}`)
+    return inv === 0xff ? -value - 1n : value
+  }
+  return readOctalGo(field, what)
+}
+
+/**
+ * An octal field as Go's `parseOctal` reads it: NULs and spaces trimmed
+ * from both ends, cut at the first NUL, then only octal digits (at most
+ * 64 bits). Empty reads 0.
+ *
+ * @throws {@link TarHeaderError} (`ERR_TAR_BAD_HEADER`) otherwise
+ */
+export function readOctalGo (field: Uint8Array, what = 'numeric field'): bigint {
+  const blank = (c: number | undefined): boolean => c === 0 || c === 0x20
+  let start = 0
+  let end = field.length
+  while (start < end && blank(field[start])) start++
+  while (end > start && blank(field[end - 1])) end--
+  const nul = field.subarray(start, end).indexOf(0)
+  if (nul >= 0) end = start + nul
+  let value = 0n
+  for (let i = start; i < end; i++) {
+    const c = field[i] ?? 0
+    if (c < 0x30 || c > 0x37) throw new TarHeaderError(`${what} is not octal: ${fieldText(field)}`)
+    value = value * 8n + BigInt(c - 0x30)
+  }
+  if (value >> 64n > 0n) throw new TarHeaderError(`${what} overflows 64 bits: ${fieldText(field)}`)
   return value
 }

@@ -5,8 +5,9 @@
  *
  * @module
  */
+import type { TarDialect } from './dialect.js'
 import { TarChecksumError, TarHeaderError } from './errors.js'
-import { octalMax, readBytes, readNumber, writeBytes, writeOctal } from './fields.js'
+import { octalMax, readBytes, readNumber, readOctalGo, writeBytes, writeOctal } from './fields.js'
 
 /** Size of every tar block: headers, content padding and the end marker. */
 export const TAR_BLOCK_SIZE = 512
@@ -105,6 +106,12 @@ export interface DecodedUstarHeader extends UstarHeader {
 
 const MAGIC_USTAR = [0x75, 0x73, 0x74, 0x61, 0x72, 0x00, 0x30, 0x30] // "ustar\0" "00"
 const MAGIC_GNU = [0x75, 0x73, 0x74, 0x61, 0x72, 0x20, 0x20, 0x00] // "ustar " " \0"
+const STAR_TRAILER = [0x74, 0x61, 0x72, 0x00] // "tar\0" at byte 508 of a star header
+/** Width of the prefix field of a star header (then atime and ctime). */
+const STAR_PREFIX_WIDTH = 131
+/** Old GNU atime and ctime fields (where ustar has its prefix). */
+const OLDGNU_ATIME: readonly [number, number] = [345, 12]
+const OLDGNU_CTIME: readonly [number, number] = [357, 12]
 
 function put (buf: Uint8Array, field: keyof typeof USTAR_FIELD, write: (offset: number, width: number) => void): void {
   const [offset, width] = USTAR_FIELD[field]
@@ -197,36 +204,63 @@ function toSafeNumber (value: bigint, what: string): number {
   return Number(value)
 }
 
+/** Options of {@link decodeUstarHeader}. */
+export interface DecodeUstarOptions {
+  /**
+   * Whose reading of the numeric fields and of the prefix to follow
+   * (see {@link TarDialect}). Default `'gnu'`.
+   */
+  dialect?: TarDialect
+}
+
 /**
  * Decode one header block. Does not interpret PAX or GNU long-name entries:
  * it returns their headers as they are (typeflag `x`, `g`, `L`, `K`...).
+ *
+ * With `dialect` `'go'`, numbers are read as Go's `archive/tar` reads them,
+ * the `ustar\0` magic means ustar whatever the version, the prefix of a star header is 131 bytes, and an old GNU header whose
+ * atime or ctime field is not a number has its prefix field read as a
+ * path prefix, as Go does for archives of its pre-1.8 writer.
  *
  * @throws {@link TarChecksumError} (`ERR_TAR_BAD_CHECKSUM`, a {@link TarHeaderError})
  *   when the checksum matches neither the unsigned nor the signed sum
  * @throws {@link TarHeaderError} (`ERR_TAR_BAD_HEADER`) when the block is not
  *   512 bytes or a numeric field is malformed
  */
-export function decodeUstarHeader (block: Uint8Array): DecodedUstarHeader {
+export function decodeUstarHeader (block: Uint8Array, options: DecodeUstarOptions = {}): DecodedUstarHeader {
   if (block.length !== TAR_BLOCK_SIZE) throw new TarHeaderError(`a tar header is 512 bytes, got ${block.length}`)
+  const dialect = options.dialect ?? 'gnu'
   const num = (field: keyof typeof USTAR_FIELD): number => {
     const [o, w] = USTAR_FIELD[field]
-    return toSafeNumber(readNumber(block, o, w, `ustar ${field}`), `ustar ${field}`)
+    return toSafeNumber(readNumber(block, o, w, `ustar ${field}`, dialect), `ustar ${field}`)
   }
   const str = (field: keyof typeof USTAR_FIELD): Uint8Array => {
     const [o, w] = USTAR_FIELD[field]
     return readBytes(block, o, w)
   }
-  const stored = num('chksum')
+  const [co, cw] = USTAR_FIELD.chksum
+  const stored = dialect === 'go'
+    ? toSafeNumber(readOctalGo(block.subarray(co, co + cw), 'ustar chksum'), 'ustar chksum')
+    : num('chksum')
   const sums = headerChecksum(block)
   if (stored !== sums.unsigned && stored !== sums.signed) {
     throw new TarChecksumError(`tar header checksum mismatch: stored ${stored}, computed ${sums.unsigned}`)
   }
   const magic = block.subarray(USTAR_FIELD.magic[0], USTAR_FIELD.version[0] + USTAR_FIELD.version[1])
   const same = (m: number[]): boolean => m.every((c, i) => magic[i] === c)
-  const format = same(MAGIC_USTAR) ? 'ustar' : same(MAGIC_GNU) ? 'gnu' : 'v7'
+  // Go takes `ustar\0` with any version as ustar
+  const ustar = dialect === 'go' ? MAGIC_USTAR.slice(0, 6).every((c, i) => magic[i] === c) : same(MAGIC_USTAR)
+  const format = ustar ? 'ustar' : same(MAGIC_GNU) ? 'gnu' : 'v7'
   const empty = new Uint8Array(0)
   const name = str('name')
-  const prefix = format === 'ustar' ? str('prefix') : empty
+  let prefix: Uint8Array = empty
+  if (format === 'ustar') {
+    const star = dialect === 'go' && STAR_TRAILER.every((c, i) => block[508 + i] === c)
+    prefix = star ? readBytes(block, USTAR_FIELD.prefix[0], STAR_PREFIX_WIDTH) : str('prefix')
+  } else if (format === 'gnu' && dialect === 'go' && !oldGnuTimesParse(block)) {
+    const p = str('prefix')
+    if (p.every((c) => c < 0x80)) prefix = p
+  }
   let path = name
   if (prefix.length > 0) {
     path = new Uint8Array(prefix.length + 1 + name.length)
@@ -252,4 +286,13 @@ export function decodeUstarHeader (block: Uint8Array): DecodedUstarHeader {
     devminor: v7 ? 0 : num('devminor'),
     format
   }
+}
+
+/** Whether Go reads the atime and ctime of an old GNU header as numbers (fields starting with NUL are unused). */
+function oldGnuTimesParse (block: Uint8Array): boolean {
+  for (const [o, w] of [OLDGNU_ATIME, OLDGNU_CTIME]) {
+    if (block[o] === 0) continue
+    try { readNumber(block, o, w, 'old GNU time', 'go') } catch { return false }
+  }
+  return true
 }

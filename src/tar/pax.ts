@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { TarDialect } from './dialect.js'
 import { TarHeaderError } from './errors.js'
 import { TAR_BLOCK_SIZE, TAR_TYPEFLAG, USTAR_NAME_MAX, encodeUstarHeader } from './header.js'
 import { baseName } from './path.js'
@@ -77,31 +78,54 @@ export function encodePaxRecords (records: Iterable<readonly [string | Uint8Arra
   return out
 }
 
+/** Options of {@link decodePaxRecords}. */
+export interface DecodePaxOptions {
+  /**
+   * `'gnu'` (default) ignores NUL bytes after the last record, as GNU tar
+   * does; `'go'` refuses them, and refuses a NUL in the value of `path`,
+   * `linkpath`, `uname` or `gname`, as Go's `archive/tar` does.
+   */
+  dialect?: TarDialect
+}
+
+const NUL_FREE_VALUES = new Set(['path', 'linkpath', 'uname', 'gname'])
+
 /**
  * Decode the data of a PAX extended header into its records, in order
  * (when a keyword repeats, the last one wins: that is for the caller).
- * Trailing NUL bytes after the last record are ignored.
+ * A record's length is decimal (leading zeros and a `+` allowed, as both
+ * GNU tar and Go read it). A keyword holding a NUL byte is refused, as
+ * both refuse it.
  *
  * @throws {@link TarHeaderError} (`ERR_TAR_BAD_HEADER`) on a malformed record
  */
-export function decodePaxRecords (data: Uint8Array): PaxRecord[] {
+export function decodePaxRecords (data: Uint8Array, options: DecodePaxOptions = {}): PaxRecord[] {
+  const go = options.dialect === 'go'
   const out: PaxRecord[] = []
   let at = 0
   while (at < data.length) {
-    if (data[at] === 0 && data.subarray(at).every((b) => b === 0)) break
+    if (!go && data[at] === 0 && data.subarray(at).every((b) => b === 0)) break
     let i = at
+    if (data[i] === 0x2b) i++ // '+'
+    const digits = i
     let len = 0
-    while (i < data.length && (data[i] ?? 0) >= 0x30 && (data[i] ?? 0) <= 0x39 && i - at < 20) {
+    while (i < data.length && (data[i] ?? 0) >= 0x30 && (data[i] ?? 0) <= 0x39 && i - digits < 20) {
       len = len * 10 + ((data[i] ?? 0) - 0x30)
       i++
     }
-    if (i === at || data[i] !== 0x20) throw new TarHeaderError(`malformed PAX record at byte ${at}: bad length`)
+    if (i === digits || data[i] !== 0x20) throw new TarHeaderError(`malformed PAX record at byte ${at}: bad length`)
     const end = at + len
-    if (end > data.length || end <= i + 1) throw new TarHeaderError(`malformed PAX record at byte ${at}: length ${len} out of range`)
+    if (end > data.length || end <= i + 1 || len < 5) throw new TarHeaderError(`malformed PAX record at byte ${at}: length ${len} out of range`)
     if (data[end - 1] !== 0x0a) throw new TarHeaderError(`malformed PAX record at byte ${at}: no trailing newline`)
     const eq = data.indexOf(0x3d, i + 1)
     if (eq === -1 || eq >= end - 1 || eq === i + 1) throw new TarHeaderError(`malformed PAX record at byte ${at}: no keyword`)
-    out.push([data.slice(i + 1, eq), data.slice(eq + 1, end - 1)])
+    const key = data.slice(i + 1, eq)
+    const value = data.slice(eq + 1, end - 1)
+    if (key.includes(0)) throw new TarHeaderError(`malformed PAX record at byte ${at}: the keyword holds a NUL byte`)
+    if (go && value.includes(0) && NUL_FREE_VALUES.has(Buffer.from(key).toString('latin1'))) {
+      throw new TarHeaderError(`malformed PAX record at byte ${at}: a ${Buffer.from(key).toString('latin1')} value holding a NUL byte`)
+    }
+    out.push([key, value])
     at = end
   }
   return out
@@ -124,13 +148,14 @@ export function formatPaxTime (ns: bigint): string {
 
 /**
  * Parse a PAX time value into nanoseconds. Digits past the ninth fractional
- * digit are dropped (truncating toward zero).
+ * digit are dropped (truncating toward zero). Any number of seconds is
+ * read (as a bigint); whether it can be stored is for the caller.
  *
- * @throws {@link TarHeaderError} (`ERR_TAR_BAD_HEADER`) when it is not `[-]digits[.digits]`
+ * @throws {@link TarHeaderError} (`ERR_TAR_BAD_HEADER`) when it is not `[-+]digits[.digits]`
  */
 export function parsePaxTime (text: string | Uint8Array): bigint {
   const s = typeof text === 'string' ? text : Buffer.from(text).toString('latin1')
-  const m = /^(-?)([0-9]+)(?:\.([0-9]*))?$/.exec(s)
+  const m = /^([-+]?)([0-9]+)(?:\.([0-9]*))?$/.exec(s)
   if (m === null) throw new TarHeaderError(`malformed PAX time ${JSON.stringify(s.slice(0, 40))}`)
   const frac = (m[3] ?? '').slice(0, 9).padEnd(9, '0')
   const ns = BigInt(m[2] ?? '0') * 1_000_000_000n + BigInt(frac)
@@ -139,12 +164,21 @@ export function parsePaxTime (text: string | Uint8Array): bigint {
 
 /**
  * The PAX keyword for extended attribute `name`: `SCHILY.xattr.` followed
- * by the name's raw bytes with `%` written `%25` and `=` written `%3D`, the
- * escaping GNU tar uses (and undoes) so that a name holding `=` survives.
- * A reader that does not undo it sees such names escaped.
+ * by the name's raw bytes. A name holding `=` (which a keyword cannot
+ * hold), `%25` or `%3D` is escaped as GNU tar does (and undoes): `%` written
+ * `%25` and `=` written `%3D`. Other names are written as they are, so that
+ * GNU tar and Go's `archive/tar` (which undoes nothing) read the same name;
+ * a reader that does not undo escapes sees escaped names escaped.
  */
 export function xattrKeyword (name: Uint8Array): Uint8Array {
   const prefix = encoder.encode(PAX_XATTR_PREFIX)
+  const text = Buffer.from(name).toString('latin1')
+  if (!/=|%25|%3D/.test(text)) {
+    const out = new Uint8Array(prefix.length + name.length)
+    out.set(prefix)
+    out.set(name, prefix.length)
+    return out
+  }
   let extra = 0
   for (const c of name) if (c === 0x25 || c === 0x3d) extra += 2
   const out = new Uint8Array(prefix.length + name.length + extra)

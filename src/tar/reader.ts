@@ -5,13 +5,16 @@
  */
 import { AbortedError, InvalidArgumentError, InvalidPathError, UnsupportedError, throwIfAborted } from '../errors.js'
 import { ByteSource } from './byte-source.js'
+import { DEFAULT_TAR_DIALECT, TAR_DIALECTS, type TarDialect } from './dialect.js'
 import type { TarEntryType } from './entry.js'
 import {
-  TarContentUnavailableError, TarEntryTooLargeError, TarHeaderError, TarHeaderTooLargeError, TarTruncatedError
+  TarContentUnavailableError, TarEntryTooLargeError, TarHeaderError, TarHeaderTooLargeError, TarTruncatedError,
+  UnsupportedCompressionError
 } from './errors.js'
 import { TAR_BLOCK_SIZE, decodeUstarHeader, isZeroBlock, type DecodedUstarHeader } from './header.js'
 import { PAX_XATTR_PREFIX, decodePaxRecords, parsePaxTime, xattrNameFromKeyword } from './pax.js'
 import { describeBytes } from './path.js'
+import { sniffCompression } from './sniff.js'
 import {
   OLDGNU_EXTENSION_ISEXTENDED_OFFSET, OLDGNU_ISEXTENDED_OFFSET, OLDGNU_SPARSE_IN_EXTENSION, OLDGNU_SPARSE_IN_HEADER,
   OLDGNU_SPARSE_OFFSET, SparseMapParser, checkSparseMap, pairSegments, parseDecimal, parseSparseMapValue,
@@ -46,6 +49,13 @@ export interface ReadTarOptions {
    * false the source's `return()` is called right after the marker.
    */
   readToEnd?: boolean
+  /**
+   * Whose reading to follow where tar readers disagree (see
+   * {@link TarDialect}): `'go'` (default) reads as Go's `archive/tar`, that
+   * is as containerd, CRI-O, Docker, umoci and skopeo unpack image layers;
+   * `'gnu'` reads as GNU tar 1.34 extracts.
+   */
+  dialect?: TarDialect
 }
 
 /**
@@ -137,6 +147,9 @@ const TYPES: Record<string, TarReadEntryType> = {
 
 const LIBARCHIVE_XATTR_PREFIX = 'LIBARCHIVE.xattr.'
 
+/** Typeflags whose entries carry no data, whatever their size field says (Go's `isHeaderOnlyType`). */
+const HEADER_ONLY: ReadonlySet<string> = new Set(['1', '2', '3', '4', '5', '6'])
+
 /** PAX records of an entry's extended headers (or the accumulated global ones), by role. */
 class PaxSet {
   /** Plain keywords, last record wins; an empty value is kept (it means "unset"). */
@@ -150,6 +163,10 @@ class PaxSet {
 
   /** Bytes of the plain records held (keys and values), to bound the global set. */
   size = 0
+  /** Which of `GNU.sparse.size` and `GNU.sparse.realsize` came last (GNU tar takes that one). */
+  lastSparseSize: string | undefined
+
+  constructor (private readonly dialect: TarDialect) {}
 
   /**
    * Take one record. In a global set, `GNU.sparse.*` offsets and
@@ -164,17 +181,20 @@ class PaxSet {
       return
     }
     if (k.startsWith(PAX_XATTR_PREFIX)) {
-      const name = xattrNameFromKeyword(key) ?? EMPTY
+      // Go takes the name as it is; GNU tar undoes its %3D and %25 escapes
+      const name = this.dialect === 'go' ? key.slice(PAX_XATTR_PREFIX.length) : xattrNameFromKeyword(key) ?? EMPTY
       checkXattrName(name, k)
       this.schily.set(latin1(name), [name, value])
       return
     }
     if (k.startsWith(LIBARCHIVE_XATTR_PREFIX)) {
+      if (this.dialect === 'go') return
       const name = urlDecode(key.subarray(LIBARCHIVE_XATTR_PREFIX.length))
       checkXattrName(name, k)
       this.libarchive.set(latin1(name), [name, decodeBase64(value, k)])
       return
     }
+    if (k === 'GNU.sparse.size' || k === 'GNU.sparse.realsize') this.lastSparseSize = k
     const old = this.simple.get(k)
     if (old !== undefined) this.size -= k.length + old.length
     if (global && value.length === 0) {
@@ -390,13 +410,15 @@ export async function * readTar (
   const { signal } = options
   const maxHeaderSize = positiveOption(options.maxHeaderSize, 'maxHeaderSize', DEFAULT_MAX_TAR_HEADER_SIZE)
   const maxEntrySize = positiveOption(options.maxEntrySize, 'maxEntrySize', Infinity)
+  const dialect = options.dialect ?? DEFAULT_TAR_DIALECT
+  if (!TAR_DIALECTS.includes(dialect)) throw new InvalidArgumentError(`dialect must be ${TAR_DIALECTS.map((d) => `'${d}'`).join(' or ')}, got ${String(dialect)}`)
   throwIfAborted(signal)
   const src = new ByteSource(source)
-  const ctx: Context = { src, signal, maxHeaderSize, maxEntrySize, globals: new PaxSet() }
+  const ctx: Context = { src, signal, maxHeaderSize, maxEntrySize, dialect, globals: new PaxSet(dialect) }
   let current: EntryContent | undefined
   try {
     for (;;) {
-      const next = await src.exclusive(async () => await readEntry(ctx))
+      const next = await src.exclusive(async () => await (src.offset === 0 ? readFirstEntry(ctx) : readEntry(ctx)))
       if (next === undefined) break
       current = next.body
       yield next.entry
@@ -415,7 +437,10 @@ interface Context {
   signal: AbortSignal | undefined
   maxHeaderSize: number
   maxEntrySize: number
+  dialect: TarDialect
   globals: PaxSet
+  /** The archive's first block (or what there was of it), to tell a compressed stream. */
+  head?: Uint8Array
 }
 
 /** Extended metadata met before an entry's own header. */
@@ -431,7 +456,9 @@ interface Pending {
 }
 
 async function readBlock (ctx: Context, what: string): Promise<Uint8Array | undefined> {
+  const first = ctx.src.offset === 0
   const { bytes, got } = await ctx.src.readExact(TAR_BLOCK_SIZE)
+  if (first) ctx.head = bytes.subarray(0, got)
   if (got === 0) return undefined
   if (got < TAR_BLOCK_SIZE) throw truncated(ctx.src, `inside ${what}`)
   return bytes
@@ -453,19 +480,35 @@ async function readMetaData (ctx: Context, pending: Pending, h: DecodedUstarHead
   return bytes
 }
 
-/** A GNU long name or link: the data up to its trailing NULs; any other NUL is refused. */
-function longNameValue (data: Uint8Array, what: string): Uint8Array {
-  let end = data.length
-  while (end > 0 && data[end - 1] === 0) end--
-  const value = data.subarray(0, end)
-  if (value.includes(0)) throw new InvalidPathError(`${what} ${describeBytes(value)} contains a NUL byte`)
-  return value
+/**
+ * A GNU long name or link: the data up to its first NUL. GNU tar, BSD tar
+ * and Go all cut there (a long name is a C string), whatever follows.
+ */
+function longNameValue (data: Uint8Array): Uint8Array {
+  const nul = data.indexOf(0)
+  return nul === -1 ? data : data.subarray(0, nul)
+}
+
+/**
+ * The first entry: as {@link readEntry}, but when the first block is no
+ * tar header, a compressed stream is told apart (`ERR_UNSUPPORTED_COMPRESSION`).
+ */
+async function readFirstEntry (ctx: Context): Promise<{ entry: TarReadEntry, body: EntryContent } | undefined> {
+  try {
+    return await readEntry(ctx)
+  } catch (err) {
+    const head = ctx.head
+    if (!(err instanceof TarHeaderError || err instanceof TarTruncatedError) || head === undefined || head.length === 0) throw err
+    const kind = sniffCompression(head)
+    if (kind === undefined) throw err
+    throw new UnsupportedCompressionError(`the tar stream is ${kind}-compressed, which is not supported here (decompress it, or recompress it with gzip or zstd)`, kind, { cause: err })
+  }
 }
 
 /** The next entry, or undefined at the end of the archive. */
 async function readEntry (ctx: Context): Promise<{ entry: TarReadEntry, body: EntryContent } | undefined> {
   const { src } = ctx
-  const pending: Pending = { start: src.offset, local: new PaxSet(), bytes: 0, any: false }
+  let pending: Pending = { start: src.offset, local: new PaxSet(ctx.dialect), bytes: 0, any: false }
   for (;;) {
     throwIfAborted(ctx.signal)
     const offset = src.offset
@@ -482,7 +525,8 @@ async function readEntry (ctx: Context): Promise<{ entry: TarReadEntry, body: En
       }
       return undefined
     }
-    const h = decodeUstarHeader(block)
+    const h = decodeUstarHeader(block, { dialect: ctx.dialect })
+    const pax = { dialect: ctx.dialect }
     switch (h.typeflag) {
       case 'x':
       case 'g': {
@@ -491,23 +535,32 @@ async function readEntry (ctx: Context): Promise<{ entry: TarReadEntry, body: En
         if (global) {
           // bounded on its own: it is not part of the next entry's metadata
           const data = await readMetaData(ctx, { start: offset, local: ctx.globals, bytes: 0, any: true }, h, what, offset)
-          for (const [k, v] of decodePaxRecords(data)) ctx.globals.add(k, v, true)
+          const records = decodePaxRecords(data, pax)
+          if (ctx.dialect === 'go') {
+            // Go returns it as an entry of its own, which the runtimes
+            // skip; what was pending before it is lost with it.
+            pending = { start: src.offset, local: new PaxSet(ctx.dialect), bytes: 0, any: false }
+            continue
+          }
+          for (const [k, v] of records) ctx.globals.add(k, v, true)
           if (ctx.globals.size > ctx.maxHeaderSize) {
             throw new TarHeaderTooLargeError(`PAX global headers hold more than ${ctx.maxHeaderSize} bytes`)
           }
         } else {
           const data = await readMetaData(ctx, pending, h, what, offset)
-          for (const [k, v] of decodePaxRecords(data)) pending.local.add(k, v, false)
+          // only the last extended header before an entry applies (Go, GNU and BSD tar agree)
+          pending.local = new PaxSet(ctx.dialect)
+          for (const [k, v] of decodePaxRecords(data, pax)) pending.local.add(k, v, false)
           pending.any = true
         }
         continue
       }
       case 'L':
-        pending.longName = longNameValue(await readMetaData(ctx, pending, h, 'a GNU long name', offset), 'GNU long name')
+        pending.longName = longNameValue(await readMetaData(ctx, pending, h, 'a GNU long name', offset))
         pending.any = true
         continue
       case 'K':
-        pending.longLink = longNameValue(await readMetaData(ctx, pending, h, 'a GNU long link target', offset), 'GNU long link target')
+        pending.longLink = longNameValue(await readMetaData(ctx, pending, h, 'a GNU long link target', offset))
         pending.any = true
         continue
       case 'V': {
@@ -526,7 +579,8 @@ async function readEntry (ctx: Context): Promise<{ entry: TarReadEntry, body: En
 async function makeEntry (
   ctx: Context, pending: Pending, h: DecodedUstarHeader, block: Uint8Array, offset: number
 ): Promise<{ entry: TarReadEntry, body: EntryContent }> {
-  const { src, globals } = ctx
+  const { src, globals, dialect } = ctx
+  const go = dialect === 'go'
   const local = pending.local
   const at = `at byte ${offset}`
   let type = TYPES[h.typeflag]
@@ -538,22 +592,30 @@ async function makeEntry (
     if (l !== undefined) return l.length === 0 ? undefined : l
     return globals.simple.get(key)
   }
-  const num = (key: string, fallback: number, what: string): number => {
-    const v = get(key)
-    if (v !== undefined) return parseDecimal(v, `PAX ${key}`)
+  const num = (key: string | undefined, fallback: number, what: string): number => {
+    const v = key === undefined ? undefined : get(key)
+    if (v !== undefined) return parseDecimal(v, `PAX ${key ?? what}`)
     if (fallback < 0) throw new TarHeaderError(`${what} ${at} is negative (${fallback})`)
     return fallback
   }
 
-  let path = pending.longName ?? h.path
-  path = get('path') ?? path
-  let linkname = pending.longLink ?? h.linkname
-  linkname = get('linkpath') ?? linkname
-  let stored = num('size', h.size, 'size')
+  // Go lets a GNU long name or link (when not empty) win over the PAX
+  // record; GNU tar lets the PAX record win.
+  const longName = pending.longName !== undefined && (!go || pending.longName.length > 0) ? pending.longName : undefined
+  const longLink = pending.longLink !== undefined && (!go || pending.longLink.length > 0) ? pending.longLink : undefined
+  let path = go ? longName ?? get('path') ?? h.path : get('path') ?? longName ?? h.path
+  let linkname = go ? longLink ?? get('linkpath') ?? h.linkname : get('linkpath') ?? longLink ?? h.linkname
+  // Directories, links, devices and FIFOs carry no data whatever their size
+  // field says: Go and GNU tar skip none (the field must still parse).
+  const headerOnly = HEADER_ONLY.has(h.typeflag)
+  const sizeRecord = get('size')
+  let stored = headerOnly ? 0 : num('size', h.size, 'size')
+  if (headerOnly && sizeRecord !== undefined) parseDecimal(sizeRecord, 'PAX size')
   const uid = num('uid', h.uid, 'uid')
   const gid = num('gid', h.gid, 'gid')
-  const devmajor = num('SCHILY.devmajor', h.devmajor, 'devmajor')
-  const devminor = num('SCHILY.devminor', h.devminor, 'devminor')
+  // Go does not read SCHILY.devmajor / devminor
+  const devmajor = num(go ? undefined : 'SCHILY.devmajor', h.devmajor, 'devmajor')
+  const devminor = num(go ? undefined : 'SCHILY.devminor', h.devminor, 'devminor')
   if (h.mode < 0) throw new TarHeaderError(`mode ${at} is negative`)
   const mode = h.mode & 0o7777
   const mtimeValue = get('mtime')
@@ -569,11 +631,16 @@ async function makeEntry (
   let size = stored
   let mapInData = false
   if (h.typeflag === 'S') {
-    ({ sparse, size } = await readOldGnuSparse(ctx, pending, block, at))
-  } else if (type === 'file' && (local.sparse00.length > 0 || [...local.simple.keys()].some((k) => k.startsWith('GNU.sparse.')))) {
-    const pax = paxSparse(local, at)
+    if (go && h.format !== 'gnu') throw new TarHeaderError(`old GNU sparse entry ${at} has no GNU magic`)
+    const old = await readOldGnuSparse(ctx, pending, block, at)
+    sparse = old.sparse
+    size = old.size
+  } else if (local.sparse00.length > 0 || [...local.simple.keys()].some((k) => k.startsWith('GNU.sparse.'))) {
+    const pax = go ? paxSparseGo(local, stored, at) : type === 'file' ? paxSparse(local, at) : undefined
     if (pax !== undefined) {
-      path = local.simple.get('GNU.sparse.name') ?? path
+      if (headerOnly) throw new TarHeaderError(`${type} entry ${at} has a sparse map`)
+      const name = local.simple.get('GNU.sparse.name')
+      if (name !== undefined && (!go || name.length > 0)) path = name
       size = pax.realSize
       if (pax.segments !== undefined) sparse = pax.segments
       else mapInData = true
@@ -582,7 +649,10 @@ async function makeEntry (
 
   if (path.length === 0) throw new InvalidPathError(`the entry ${at} has an empty path`)
   if (path.includes(0)) throw new InvalidPathError(`path ${describeBytes(path)} ${at} contains a NUL byte`)
-  if ((h.typeflag === '0' || h.typeflag === '\0' || h.typeflag === '7') && path[path.length - 1] === 0x2f) type = 'directory'
+  // v7 archives mark directories with a trailing slash; GNU tar extends
+  // that to types 0 and 7, Go (and so the runtimes) does not.
+  const slashed = h.typeflag === '\0' || (!go && (h.typeflag === '0' || h.typeflag === '7'))
+  if (slashed && path[path.length - 1] === 0x2f) type = 'directory'
   if (type === 'directory') {
     let end = path.length
     while (end > 1 && path[end - 1] === 0x2f) end--
@@ -595,7 +665,8 @@ async function makeEntry (
     if (linkname.includes(0)) throw new InvalidPathError(`${label}: link target ${describeBytes(linkname)} contains a NUL byte`)
   }
   if (type !== 'file' && stored !== 0) {
-    throw new TarHeaderError(`${label} declares ${stored} content bytes; only files have content`)
+    // a v7 directory with data: Go reads the data as the next header, GNU tar skips it
+    throw new TarHeaderError(`${label} declares ${stored} content bytes, which readers skip or not`)
   }
   if (size > ctx.maxEntrySize) {
     throw new TarEntryTooLargeError(`${label} is ${size} bytes, above the ${ctx.maxEntrySize}-byte limit`)
@@ -635,8 +706,8 @@ async function makeEntry (
 
 /** The map of an old GNU sparse (`S`) entry: four entries in the header, then extension blocks. */
 async function readOldGnuSparse (ctx: Context, pending: Pending, block: Uint8Array, at: string): Promise<{ sparse: TarSparseSegment[], size: number }> {
-  const size = readOldGnuRealSize(block)
-  const first = readOldGnuSparseEntries(block, OLDGNU_SPARSE_OFFSET, OLDGNU_SPARSE_IN_HEADER)
+  const size = readOldGnuRealSize(block, ctx.dialect)
+  const first = readOldGnuSparseEntries(block, OLDGNU_SPARSE_OFFSET, OLDGNU_SPARSE_IN_HEADER, ctx.dialect)
   const sparse = first.segments
   let ended = first.ended
   let extended = block[OLDGNU_ISEXTENDED_OFFSET] !== 0
@@ -649,7 +720,7 @@ async function readOldGnuSparse (ctx: Context, pending: Pending, block: Uint8Arr
     }
     const ext = await readBlock(ctx, 'an extended sparse header')
     if (ext === undefined) throw truncated(ctx.src, 'before an extended sparse header')
-    const more = readOldGnuSparseEntries(ext, 0, OLDGNU_SPARSE_IN_EXTENSION)
+    const more = readOldGnuSparseEntries(ext, 0, OLDGNU_SPARSE_IN_EXTENSION, ctx.dialect)
     sparse.push(...more.segments)
     ended = more.ended
     extended = ext[OLDGNU_EXTENSION_ISEXTENDED_OFFSET] !== 0
@@ -678,13 +749,10 @@ function paxSparse (local: PaxSet, at: string): { realSize: number, segments?: T
   else if (local.sparse00.length > 0) version = '0.0'
   else return undefined
 
-  if (version === '1.0') {
-    const real = local.simple.get('GNU.sparse.realsize') ?? local.simple.get('GNU.sparse.size')
-    if (real === undefined) throw new TarHeaderError(`GNU sparse 1.0 entry ${at} has no GNU.sparse.realsize`)
-    return { realSize: parseDecimal(real, 'GNU.sparse.realsize') }
-  }
-  const real = local.simple.get('GNU.sparse.size') ?? local.simple.get('GNU.sparse.realsize')
-  if (real === undefined) throw new TarHeaderError(`GNU sparse ${version} entry ${at} has no GNU.sparse.size`)
+  // GNU tar reads both keywords alike: the last one counts
+  const real = local.lastSparseSize === undefined ? undefined : local.simple.get(local.lastSparseSize)
+  if (real === undefined) throw new TarHeaderError(`GNU sparse ${version} entry ${at} has no GNU.sparse.${version === '1.0' ? 'realsize' : 'size'}`)
+  if (version === '1.0') return { realSize: parseDecimal(real, 'GNU.sparse.realsize') }
   let numbers: number[]
   if (version === '0.1') {
     numbers = parseSparseMapValue(map ?? EMPTY)
@@ -701,6 +769,45 @@ function paxSparse (local: PaxSet, at: string): { realSize: number, segments?: T
     throw new TarHeaderError(`GNU sparse ${version} entry ${at}: GNU.sparse.numblocks says ${latin1(count)}, the map has ${segments.length} segments`)
   }
   return { realSize: parseDecimal(real, 'GNU.sparse.size'), segments }
+}
+
+/**
+ * The PAX sparse format of an entry as Go reads it (`readGNUSparsePAXHeaders`):
+ * versions 0.0 and 0.1 (map and `GNU.sparse.numblocks` in the records) and
+ * 1.0 (map in the data); another version, or no version and no map, is no
+ * sparse file at all. The real size is `GNU.sparse.size`, else
+ * `GNU.sparse.realsize`, else the stored size.
+ */
+function paxSparseGo (local: PaxSet, stored: number, at: string): { realSize: number, segments?: TarSparseSegment[] } | undefined {
+  const str = (key: string): string => {
+    const v = local.simple.get(key)
+    return v === undefined ? '' : latin1(v)
+  }
+  const major = str('GNU.sparse.major')
+  const minor = str('GNU.sparse.minor')
+  // Go joins the 0.0 offset/numbytes records into a map that replaces GNU.sparse.map
+  let map = str('GNU.sparse.map')
+  if (local.sparse00.length > 0) {
+    local.sparse00.forEach(([k, v], i) => {
+      const want = i % 2 === 0 ? 'GNU.sparse.offset' : 'GNU.sparse.numbytes'
+      if (k !== want || v.includes(0x2c)) throw new TarHeaderError(`GNU sparse 0.0 entry ${at}: ${k} where ${want} was expected`)
+    })
+    map = local.sparse00.map(([, v]) => latin1(v)).join(',')
+  }
+  let v1 = false
+  if (major === '0' && (minor === '0' || minor === '1')) v1 = false
+  else if (major === '1' && minor === '0') v1 = true
+  else if (major !== '' || minor !== '') return undefined
+  else if (map === '') return undefined
+  const real = str('GNU.sparse.size') !== '' ? str('GNU.sparse.size') : str('GNU.sparse.realsize')
+  const realSize = real === '' ? stored : parseDecimal(real, 'GNU.sparse.size')
+  if (v1) return { realSize }
+  const count = parseDecimal(str('GNU.sparse.numblocks'), 'GNU.sparse.numblocks')
+  const numbers = map === '' ? [] : map.split(',').map((n) => parseDecimal(n, 'GNU.sparse.map number'))
+  if (numbers.length !== 2 * count) {
+    throw new TarHeaderError(`GNU sparse entry ${at}: GNU.sparse.numblocks says ${count}, the map has ${numbers.length} numbers`)
+  }
+  return { realSize, segments: pairSegments(numbers, `GNU sparse map ${at}`) }
 }
 
 /** Read the PAX 1.0 sparse map at the start of the entry's data; returns it and the bytes it took. */

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { TarDialect } from './dialect.js'
 import { TarHeaderError } from './errors.js'
 import { readNumber } from './fields.js'
 
@@ -40,17 +41,26 @@ function toSafe (value: bigint, what: string): number {
 
 /**
  * Read `count` 24-byte sparse entries (12-byte offset, 12-byte size) of an
- * old GNU header or extension block, from `at`. An entry whose size field
- * starts with NUL ends the map (GNU tar's rule).
+ * old GNU header or extension block, from `at`.
  *
- * @returns the segments and whether the map ended in this block
+ * - `'gnu'` (default): an entry whose size field starts with NUL ends the
+ *   map (GNU tar's rule); the rest of the block must then be unused too,
+ *   or readers would disagree.
+ * - `'go'`: an entry whose offset field starts with NUL ends this block's
+ *   entries (Go's rule); whatever follows it in the block is ignored, and
+ *   the map goes on in an extension block if the header says one follows.
+ *
+ * @returns the segments and whether the map ended in this block (always
+ *   false for `'go'`: only the extension flag ends it there)
  * @throws {@link TarHeaderError} on a malformed number
  */
-export function readOldGnuSparseEntries (block: Uint8Array, at: number, count: number): { segments: TarSparseSegment[], ended: boolean } {
+export function readOldGnuSparseEntries (block: Uint8Array, at: number, count: number, dialect: TarDialect = 'gnu'): { segments: TarSparseSegment[], ended: boolean } {
   const segments: TarSparseSegment[] = []
   for (let i = 0; i < count; i++) {
     const o = at + i * 24
-    if (block[o + 12] === 0) {
+    if (dialect === 'go') {
+      if (block[o] === 0) break
+    } else if (block[o + 12] === 0) {
       // the rest of the block must be unused too, or readers would disagree
       for (let j = o; j < at + count * 24; j++) {
         if (block[j] !== 0) throw new TarHeaderError('old GNU sparse map: an entry follows the end of the map')
@@ -58,29 +68,33 @@ export function readOldGnuSparseEntries (block: Uint8Array, at: number, count: n
       return { segments, ended: true }
     }
     segments.push({
-      offset: toSafe(readNumber(block, o, 12, 'sparse offset'), 'sparse offset'),
-      size: toSafe(readNumber(block, o + 12, 12, 'sparse size'), 'sparse size')
+      offset: toSafe(readNumber(block, o, 12, 'sparse offset', dialect), 'sparse offset'),
+      size: toSafe(readNumber(block, o + 12, 12, 'sparse size', dialect), 'sparse size')
     })
   }
   return { segments, ended: false }
 }
 
 /** The `realsize` of an old GNU sparse header. */
-export function readOldGnuRealSize (block: Uint8Array): number {
+export function readOldGnuRealSize (block: Uint8Array, dialect: TarDialect = 'gnu'): number {
   const [o, w] = OLDGNU_REALSIZE
-  return toSafe(readNumber(block, o, w, 'sparse realsize'), 'sparse realsize')
+  return toSafe(readNumber(block, o, w, 'sparse realsize', dialect), 'sparse realsize')
 }
 
 /**
- * A decimal PAX value (digits only, as GNU tar writes them) as a safe integer.
+ * A decimal PAX value as a safe integer: digits with any number of leading
+ * zeros (`000000000000000000000999` is 999), optionally after a `+`, as GNU
+ * tar and Go both read them.
  *
  * @throws {@link TarHeaderError} when it is empty, not decimal, or above 2^53 - 1
  */
 export function parseDecimal (value: Uint8Array | string, what: string): number {
   const s = typeof value === 'string' ? value : Buffer.from(value).toString('latin1')
-  if (!/^[0-9]{1,16}$/.test(s)) throw new TarHeaderError(`${what} is not a decimal number: ${JSON.stringify(s.slice(0, 40))}`)
-  const n = Number(s)
-  if (!Number.isSafeInteger(n)) throw new TarHeaderError(`${what} ${s} is out of range`)
+  const m = /^\+?0*([0-9]*)$/.exec(s)
+  if (m === null || s.replace(/^\+/, '') === '') throw new TarHeaderError(`${what} is not a decimal number: ${JSON.stringify(s.slice(0, 40))}`)
+  const digits = m[1] ?? ''
+  const n = digits === '' ? 0 : Number(digits)
+  if (digits.length > 16 || !Number.isSafeInteger(n)) throw new TarHeaderError(`${what} ${s.slice(0, 40)} is out of range`)
   return n
 }
 
@@ -125,11 +139,17 @@ export function checkSparseMap (segments: readonly TarSparseSegment[], realSize:
  * Incremental parser of the PAX 1.0 sparse map stored at the start of the
  * entry's data: decimal numbers each ended by a newline, first the segment
  * count then `offset` and `size` of each, padded with NULs to whole blocks.
+ * Numbers may have leading zeros and a `+` (as Go reads them).
  */
 export class SparseMapParser {
   private readonly numbers: number[] = []
   private value = 0
+  /** Characters of the current number (a `+`, zeros and digits). */
   private digits = 0
+  /** Significant digits of the current number (leading zeros not counted). */
+  private significant = 0
+  /** 1 once a leading `+` was read. */
+  private sign = 0
   private need = -1
 
   /**
@@ -145,8 +165,12 @@ export class SparseMapParser {
     for (const c of block) {
       if (this.done) return
       if (c >= 0x30 && c <= 0x39) {
-        if (++this.digits > 16) throw new TarHeaderError('PAX 1.0 sparse map: a number is too long')
+        this.digits++
+        if (c !== 0x30 || this.significant > 0) this.significant++
+        if (this.significant > 16) throw new TarHeaderError('PAX 1.0 sparse map: a number is too long')
         this.value = this.value * 10 + (c - 0x30)
+      } else if (c === 0x2b && this.digits === 0 && this.sign === 0) {
+        this.sign = 1
       } else if (c === 0x0a && this.digits > 0) {
         if (!Number.isSafeInteger(this.value)) throw new TarHeaderError('PAX 1.0 sparse map: a number is out of range')
         this.numbers.push(this.value)
@@ -156,6 +180,8 @@ export class SparseMapParser {
         }
         this.value = 0
         this.digits = 0
+        this.significant = 0
+        this.sign = 0
       } else {
         throw new TarHeaderError(`PAX 1.0 sparse map: unexpected byte 0x${c.toString(16).padStart(2, '0')}`)
       }

@@ -164,9 +164,13 @@ test('PAX global headers adding up past maxHeaderSize are ERR_TAR_HEADER_TOO_LAR
     return cat(patchHeader(h.subarray(0, 512), 156, [0x67]), h.subarray(512))
   }
   const file = header({ name: b('f') })
+  const gnu = { maxHeaderSize: 4096, dialect: 'gnu' as const }
   // one keyword set again and again stays small
-  assert.deepEqual(await readPaths([...Array.from({ length: 20 }, () => g(0)), file, END], true, { maxHeaderSize: 4096 }), ['f'])
-  assert.equal(await errorCode(readPaths([...Array.from({ length: 20 }, (_, i) => g(i)), file, END], true, { maxHeaderSize: 4096 })), 'ERR_TAR_HEADER_TOO_LARGE')
+  assert.deepEqual(await readPaths([...Array.from({ length: 20 }, () => g(0)), file, END], true, gnu), ['f'])
+  assert.equal(await errorCode(readPaths([...Array.from({ length: 20 }, (_, i) => g(i)), file, END], true, gnu)), 'ERR_TAR_HEADER_TOO_LARGE')
+  // the go dialect ignores them: nothing adds up, but each one is bounded
+  assert.deepEqual(await readPaths([...Array.from({ length: 20 }, (_, i) => g(i)), file, END], true, { maxHeaderSize: 4096 }), ['f'])
+  assert.equal(await errorCode(readPaths([g(0), file, END], true, { maxHeaderSize: 512 })), 'ERR_TAR_HEADER_TOO_LARGE')
 })
 
 test('endless old GNU sparse extension blocks stop at maxHeaderSize', async () => {
@@ -215,13 +219,19 @@ test('malformed PAX records are ERR_TAR_BAD_HEADER', async () => {
   // well-formed records with bad values
   for (const [k, v] of [
     ['size', '-12'], ['size', '1e3'], ['size', ' 12'], ['size', ''.padEnd(17, '9')], ['uid', '0x1'], ['gid', '1.5'],
-    ['mtime', '1.2.3'], ['mtime', '+5'], ['SCHILY.xattr.', 'v'], ['LIBARCHIVE.xattr.user.a', '!!!!'], ['LIBARCHIVE.xattr.user.a', 'abcde'],
+    ['mtime', '1.2.3'], ['mtime', '-+5'], ['mtime', '.5'], ['SCHILY.xattr.', 'v'], ['LIBARCHIVE.xattr.user.a', '!!!!'], ['LIBARCHIVE.xattr.user.a', 'abcde'],
     ['SCHILY.devmajor', 'x']
   ] as const) {
-    assert.equal(await errorCode(readPaths([raw(encodePaxRecords([[k, v]]))], true)), 'ERR_TAR_BAD_HEADER', `${k}=${v}`)
+    // (Go ignores LIBARCHIVE records and SCHILY.devmajor: only GNU tar's reading checks them)
+    const dialect = k.startsWith('LIBARCHIVE') || k === 'SCHILY.devmajor' ? 'gnu' : 'go'
+    assert.equal(await errorCode(readPaths([raw(encodePaxRecords([[k, v]]))], true, { dialect })), 'ERR_TAR_BAD_HEADER', `${k}=${v}`)
   }
+  // NUL bytes after the records: GNU tar ignores them, Go refuses them
+  const trailing = raw(cat(encodePaxRecords([['uid', '7']]), new Uint8Array(3)))
+  assert.equal(await errorCode(readPaths([trailing], true)), 'ERR_TAR_BAD_HEADER')
+  assert.equal((await readAll([trailing], { dialect: 'gnu' }))[0]?.entry.uid, 7)
   // well-formed records right next to the bad ones
-  const [ok] = await readAll([raw(encodePaxRecords([['size', '0'], ['uid', '12'], ['mtime', '-1.5'], ['LIBARCHIVE.xattr.user.%41%3d', 'AP8']]))])
+  const [ok] = await readAll([raw(encodePaxRecords([['size', '0'], ['uid', '12'], ['mtime', '-1.5'], ['LIBARCHIVE.xattr.user.%41%3d', 'AP8']]))], { dialect: 'gnu' })
   assert.equal(ok?.entry.uid, 12)
   assert.equal(ok?.entry.mtimeNs, -1_500_000_000n)
   assert.deepEqual(ok?.entry.xattrs.map(([n, v]) => [key(n), key(v)]), [['user.A=', '\x00\xff']])
@@ -257,10 +267,14 @@ test('paths and link targets with a NUL byte are ERR_INVALID_PATH; trailing NULs
     return cat(header({ name: b('././@LongLink'), typeflag, size: data.length }), padded(data))
   }
   const link = header({ name: b('l'), typeflag: '2', linkname: b('t') })
-  assert.equal(await errorCode(readPaths([cat(pax([['path', 'a\0b']]), header({ name: b('f') }), END)], true)), 'ERR_INVALID_PATH')
-  assert.equal(await errorCode(readPaths([cat(pax([['linkpath', 'a\0b']]), link, END)], true)), 'ERR_INVALID_PATH')
-  assert.equal(await errorCode(readPaths([cat(long('L', 'a\0b\0'), header({ name: b('f') }), END)], true)), 'ERR_INVALID_PATH')
-  assert.equal(await errorCode(readPaths([cat(long('K', 'a\0b'), link, END)], true)), 'ERR_INVALID_PATH')
+  // a PAX path holding NUL: Go refuses the record (ERR_TAR_BAD_HEADER), the gnu dialect the path
+  for (const [dialect, code] of [['go', 'ERR_TAR_BAD_HEADER'], ['gnu', 'ERR_INVALID_PATH']] as const) {
+    assert.equal(await errorCode(readPaths([cat(pax([['path', 'a\0b']]), header({ name: b('f') }), END)], true, { dialect })), code)
+    assert.equal(await errorCode(readPaths([cat(pax([['linkpath', 'a\0b']]), link, END)], true, { dialect })), code)
+  }
+  // GNU long names are C strings: GNU tar, BSD tar and Go all cut them at the first NUL (gnu-long-nul.tar)
+  const [cut] = await readAll([cat(long('L', 'a\0b\0'), header({ name: b('f') }), long('K', 'x\0y'), link, END)])
+  assert.equal(key(cut?.entry.path ?? new Uint8Array(0)), 'a')
   assert.equal(await errorCode(readPaths([cat(pax([['path', '']]), header({ name: new Uint8Array(0) }), END)], true)), 'ERR_INVALID_PATH')
   const [e] = await readAll([cat(long('L', `${'n'.repeat(300)}\0\0\0`), long('K', 'target\0'), link, END)])
   assert.equal(key(e?.entry.path ?? new Uint8Array(0)), 'n'.repeat(300))
@@ -273,12 +287,15 @@ test('ambiguous layouts are refused rather than guessed', async () => {
   const codes = async (bytes: Uint8Array): Promise<string> => await errorCode(readPaths([bytes], true))
   // a zero block followed by a header: GNU tar would go on, Go's archive/tar stops
   assert.equal(await codes(cat(file, new Uint8Array(512), file, END)), 'ERR_TAR_BAD_HEADER')
-  // non-files with content
+  // non-files carry no data whatever their size says: data after one is read as the next header
   for (const typeflag of ['1', '2', '3', '4', '5', '6']) {
-    assert.equal(await codes(cat(header({ name: b('d'), typeflag, size: 5, linkname: b('t') }), padded(b('12345')), END)), 'ERR_TAR_BAD_HEADER', typeflag)
+    assert.equal(await codes(cat(header({ name: b('d'), typeflag, size: 5, linkname: b('t') }), padded(b('12345')), END)), 'ERR_TAR_BAD_CHECKSUM', typeflag)
   }
-  // a directory by trailing slash, with content
-  assert.equal(await codes(cat(header({ name: b('d/'), size: 5 }), padded(b('12345')), END)), 'ERR_TAR_BAD_HEADER')
+  // a v7 directory by trailing slash, with content: Go reads the content as a header, GNU tar skips it
+  const v7dir = patchHeader(header({ name: b('d/'), size: 5 }), 156, [0])
+  for (const dialect of ['go', 'gnu'] as const) {
+    assert.equal(await errorCode(readPaths([cat(v7dir, padded(b('12345')), END)], true, { dialect })), 'ERR_TAR_BAD_HEADER')
+  }
   // an extended header not followed by an entry
   assert.equal(await codes(cat(pax, END)), 'ERR_TAR_BAD_HEADER')
   assert.equal(await codes(pax), 'ERR_TAR_TRUNCATED')
@@ -293,17 +310,26 @@ test('ambiguous layouts are refused rather than guessed', async () => {
 test('sparse maps that do not match the data are ERR_TAR_BAD_HEADER', async () => {
   const sparse = (records: Array<[string, string]>, size: number, data: Uint8Array): Uint8Array =>
     cat(encodePaxHeader(b('s'), encodePaxRecords(records)), header({ name: b('s'), size }), padded(data), END)
-  const v01 = (map: string, real = '100', stored = 10): Uint8Array =>
-    sparse([['GNU.sparse.major', '0'], ['GNU.sparse.minor', '1'], ['GNU.sparse.size', real], ['GNU.sparse.map', map]], stored, new Uint8Array(stored))
+  const v01 = (map: string, real = '100', stored = 10): Uint8Array => sparse([
+    ['GNU.sparse.major', '0'], ['GNU.sparse.minor', '1'], ['GNU.sparse.size', real], ['GNU.sparse.map', map],
+    ['GNU.sparse.numblocks', String(Math.floor(map.split(',').length / 2))]
+  ], stored, new Uint8Array(stored))
   const codes = async (bytes: Uint8Array): Promise<string> => await errorCode(readPaths([bytes], true))
   assert.deepEqual(await readPaths([v01('0,5,50,5')], true), ['s'])
+  // Go needs GNU.sparse.numblocks, GNU tar does not
+  const noCount = sparse([['GNU.sparse.major', '0'], ['GNU.sparse.minor', '1'], ['GNU.sparse.size', '100'], ['GNU.sparse.map', '0,10']], 10, new Uint8Array(10))
+  assert.equal(await codes(noCount), 'ERR_TAR_BAD_HEADER')
+  assert.deepEqual(await readPaths([noCount], true, { dialect: 'gnu' }), ['s'])
   assert.equal(await codes(v01('0,5,3,5')), 'ERR_TAR_BAD_HEADER') // overlap
   assert.equal(await codes(v01('50,5,0,5')), 'ERR_TAR_BAD_HEADER') // out of order
   assert.equal(await codes(v01('0,5,98,5')), 'ERR_TAR_BAD_HEADER') // past the real size
   assert.equal(await codes(v01('0,5,50,4')), 'ERR_TAR_BAD_HEADER') // 9 of 10 stored bytes
   assert.equal(await codes(v01('0,5,50')), 'ERR_TAR_BAD_HEADER') // odd
   assert.equal(await codes(v01('0,5,x,5')), 'ERR_TAR_BAD_HEADER')
-  assert.equal(await codes(sparse([['GNU.sparse.major', '2'], ['GNU.sparse.minor', '0']], 0, new Uint8Array(0))), 'ERR_UNSUPPORTED')
+  // an unknown sparse version: Go reads a plain file, the gnu dialect refuses it
+  const v20 = sparse([['GNU.sparse.major', '2'], ['GNU.sparse.minor', '0']], 0, new Uint8Array(0))
+  assert.deepEqual(await readPaths([v20], true), ['s'])
+  assert.equal(await errorCode(readPaths([v20], true, { dialect: 'gnu' })), 'ERR_UNSUPPORTED')
   assert.equal(await codes(sparse([['GNU.sparse.major', '0'], ['GNU.sparse.minor', '0'], ['GNU.sparse.size', '10'],
     ['GNU.sparse.numblocks', '2'], ['GNU.sparse.offset', '0'], ['GNU.sparse.numbytes', '1']], 1, new Uint8Array(1))), 'ERR_TAR_BAD_HEADER')
   // 1.0: the map runs past the stored data
@@ -313,7 +339,7 @@ test('sparse maps that do not match the data are ERR_TAR_BAD_HEADER', async () =
 
 test('maxEntrySize refuses big entries (and sparse ones by their logical size) from the header', async () => {
   const sparse = cat(encodePaxHeader(b('s'), encodePaxRecords([
-    ['GNU.sparse.major', '0'], ['GNU.sparse.minor', '1'], ['GNU.sparse.size', String(2 ** 50)], ['GNU.sparse.map', '0,1']
+    ['GNU.sparse.major', '0'], ['GNU.sparse.minor', '1'], ['GNU.sparse.size', String(2 ** 50)], ['GNU.sparse.map', '0,1'], ['GNU.sparse.numblocks', '1']
   ])), header({ name: b('s'), size: 1 }), padded(b('x')), END)
   assert.equal(await errorCode(readPaths([sparse], false, { maxEntrySize: 1 << 30 })), 'ERR_TAR_ENTRY_TOO_LARGE')
   const file = cat(header({ name: b('f'), size: 2000 }), padded(new Uint8Array(2000)), END)

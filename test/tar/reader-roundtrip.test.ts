@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { readTar, writeTar, type TarEntry, type TarEntryType } from '../../src/tar/index.js'
+import { PAX_XATTR_PREFIX, readTar, writeTar, xattrKeyword, type TarEntry, type TarEntryType } from '../../src/tar/index.js'
 import { collect, key } from './helpers.js'
 import { chunked, randomlyChunked } from './reader-helpers.js'
 
@@ -73,8 +73,13 @@ test('readTar gives back what writeTar wrote, however chunked, read or skipped',
       const archive = await collect(writeTar(items.map(({ entry, content, cuts }) =>
         entry.type === 'file' ? { ...entry, content: pieces(content, cuts) } : entry)))
       const source = seed % 2 === 0 ? chunked(archive, chunkSize) : randomlyChunked(archive, seed)
+      // both dialects read the writer's archives alike, except xattr names
+      // it had to escape (holding `=`), which only GNU tar's reading undoes
+      const dialect = seed % 3 === 0 ? 'gnu' : 'go'
+      const asRead = (x: Array<[Uint8Array, Uint8Array]> | undefined): Array<[Uint8Array, Uint8Array]> | undefined =>
+        dialect === 'gnu' ? x : x?.map(([n, v]) => [xattrKeyword(n).subarray(PAX_XATTR_PREFIX.length), v])
       let i = 0
-      for await (const got of readTar(source)) {
+      for await (const got of readTar(source, { dialect })) {
         const item = items[i]
         assert.ok(item !== undefined, 'no extra entry')
         const want = item.entry
@@ -89,7 +94,7 @@ test('readTar gives back what writeTar wrote, however chunked, read or skipped',
         assert.equal(got.linkname === undefined ? undefined : key(got.linkname), want.linkname === undefined ? undefined : key(want.linkname))
         assert.equal(got.devmajor, want.devmajor ?? 0)
         assert.equal(got.devminor, want.devminor ?? 0)
-        assert.deepEqual(sortedXattrs(got.xattrs), sortedXattrs(want.xattrs))
+        assert.deepEqual(sortedXattrs(got.xattrs), sortedXattrs(asRead(want.xattrs)))
         assert.equal(got.uname, want.uname ?? '')
         assert.equal(got.gname, want.gname ?? '')
         assert.equal(got.sparse, undefined)

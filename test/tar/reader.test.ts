@@ -145,7 +145,7 @@ test('the end: two zero blocks, one zero block then EOF, or EOF; what follows th
   assert.equal(pulled, 2, 'stopped at the marker')
 })
 
-test('PAX global headers apply to the entries after them (xattrs aside); an empty record unsets', async () => {
+test('gnu dialect: PAX global headers apply to the entries after them (xattrs aside); an empty record unsets', async () => {
   const bytes = cat(
     header({ name: b('before'), uid: 1 }),
     pax([['uid', '77'], ['uname', 'global'], ['mtime', '5.5'], ['SCHILY.xattr.user.g', 'G']], 'g'),
@@ -156,17 +156,37 @@ test('PAX global headers apply to the entries after them (xattrs aside); an empt
     header({ name: b('three'), uid: 3 }),
     END
   )
-  const got = (await readAll([bytes])).map(({ entry: e }) => [key(e.path), e.uid, e.uname, e.mtimeNs, e.xattrs.map(([n, v]) => `${key(n)}=${key(v)}`).join()])
-  assert.deepEqual(got, [
+  const read = async (dialect: 'go' | 'gnu'): Promise<unknown[]> =>
+    (await readAll([bytes], { dialect })).map(({ entry: e }) => [key(e.path), e.uid, e.uname, e.mtimeNs, e.xattrs.map(([n, v]) => `${key(n)}=${key(v)}`).join()])
+  assert.deepEqual(await read('gnu'), [
     ['before', 1, '', 1_000_000_000_000_000_000n, ''],
     ['one', 77, 'global', 5_500_000_000n, ''],
     ['two', 2, 'local', 5_500_000_000n, ''],
     ['three', 77, '', 5_500_000_000n, '']
   ])
+  // Go, and so the runtimes, ignore them
+  assert.deepEqual(await read('go'), [
+    ['before', 1, '', 1_000_000_000_000_000_000n, ''],
+    ['one', 1, '', 1_000_000_000_000_000_000n, ''],
+    ['two', 2, 'local', 1_000_000_000_000_000_000n, ''],
+    ['three', 3, '', 1_000_000_000_000_000_000n, '']
+  ])
+})
+
+test('go dialect: a PAX global header drops the extended header and long name pending before it', async () => {
+  const long = (value: string): Uint8Array => cat(header({ name: b('././@LongLink'), typeflag: 'L', size: value.length }), padded(b(value)))
+  const bytes = cat(pax([['uid', '5']]), long('longname'), pax([['comment', 'x']], 'g'), header({ name: b('short'), uid: 1 }), END)
+  const read = async (dialect: 'go' | 'gnu'): Promise<unknown[]> => (await readAll([bytes], { dialect })).map(({ entry: e }) => [key(e.path), e.uid])
+  assert.deepEqual(await read('go'), [['short', 1]])
+  assert.deepEqual(await read('gnu'), [['longname', 5]])
 })
 
 test('header conventions: v7 directories, contiguous files, volume labels, trailing slashes, ustar prefix', async () => {
   const v7 = (h: Uint8Array): Uint8Array => patchHeader(h, 257, new Uint8Array(8))
+  const slashed = cat(header({ name: b('file0/') }), header({ name: b('file7/'), typeflag: '7' }), END)
+  // GNU tar takes a trailing slash on types 0 and 7 for a directory too; Go (and the runtimes) only on v7's NUL
+  assert.deepEqual((await readAll([slashed], { dialect: 'gnu' })).map(({ entry: e }) => [key(e.path), e.type]), [['file0', 'directory'], ['file7', 'directory']])
+  assert.deepEqual((await readAll([slashed], { dialect: 'go' })).map(({ entry: e }) => [key(e.path), e.type]), [['file0/', 'file'], ['file7/', 'file']])
   const bytes = cat(
     patchHeader(header({ name: b('VOLUME'), typeflag: 'V' }), 257, Buffer.from('ustar  \0')),
     v7(patchHeader(header({ name: b('olddir/') }), 156, [0])),
@@ -192,7 +212,7 @@ test('header conventions: v7 directories, contiguous files, volume labels, trail
   ])
 })
 
-test('xattrs: SCHILY escapes undone, LIBARCHIVE records decoded, SCHILY wins for the same name', async () => {
+test('gnu dialect xattrs: SCHILY escapes undone, LIBARCHIVE records decoded, SCHILY wins for the same name', async () => {
   const bytes = cat(
     pax([
       ['LIBARCHIVE.xattr.user.both', Buffer.from('from libarchive').toString('base64')],
@@ -204,12 +224,19 @@ test('xattrs: SCHILY escapes undone, LIBARCHIVE records decoded, SCHILY wins for
     header({ name: b('f') }),
     END
   )
-  const [got] = await readAll([bytes])
+  const [got] = await readAll([bytes], { dialect: 'gnu' })
   assert.deepEqual(got?.entry.xattrs.map(([n, v]) => [key(n), key(v)]), [
     ['user.both', 'from schily'],
     ['user.a=b%c', 'escaped'],
     ['user.empty', ''],
     ['user.only lib\xff', '\x00\x01\x02']
+  ])
+  // Go reads SCHILY.xattr names as they are and knows no LIBARCHIVE records
+  const [go] = await readAll([bytes], { dialect: 'go' })
+  assert.deepEqual(go?.entry.xattrs.map(([n, v]) => [key(n), key(v)]), [
+    ['user.both', 'from schily'],
+    ['user.a%3Db%25c', 'escaped'],
+    ['user.empty', '']
   ])
 })
 
