@@ -239,9 +239,12 @@ export function decodeUstarHeader (block: Uint8Array, options: DecodeUstarOption
     return readBytes(block, o, w)
   }
   const [co, cw] = USTAR_FIELD.chksum
-  const stored = dialect === 'go'
-    ? toSafeNumber(readOctalGo(block.subarray(co, co + cw), 'ustar chksum'), 'ustar chksum')
-    : num('chksum')
+  let stored: number
+  try {
+    stored = dialect === 'go' ? toSafeNumber(readOctalGo(block.subarray(co, co + cw), 'ustar chksum'), 'ustar chksum') : num('chksum')
+  } catch (err) {
+    throw new TarChecksumError(`tar header checksum is not a number (${(err as Error).message})`, { cause: err })
+  }
   const sums = headerChecksum(block)
   if (stored !== sums.unsigned && stored !== sums.signed) {
     throw new TarChecksumError(`tar header checksum mismatch: stored ${stored}, computed ${sums.unsigned}`)

@@ -60,8 +60,12 @@ test('PAX times: signed decimal seconds, fraction trimmed', () => {
   }))
 })
 
-test('xattr keywords escape % and = the way GNU tar does', () => {
+test('xattr keywords escape % and = the way GNU tar does, and only names that need it', () => {
   assert.equal(latin1(xattrKeyword(b('user.a=b%c'))), 'SCHILY.xattr.user.a%3Db%25c')
+  assert.equal(latin1(xattrKeyword(b('user.a%25'))), 'SCHILY.xattr.user.a%2525')
+  // without '=' or an escape sequence, GNU tar and Go (which unescapes nothing) read the name written
+  assert.equal(latin1(xattrKeyword(b('user.100%'))), 'SCHILY.xattr.user.100%')
+  assert.equal(latin1(xattrKeyword(b('user.%41'))), 'SCHILY.xattr.user.%41')
   assert.equal(latin1(xattrNameFromKeyword(b('SCHILY.xattr.user.a%3Db%25c%41')) ?? b('?')), 'user.a=b%c%41')
   assert.equal(xattrNameFromKeyword(b('path')), undefined)
   fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 40 }), (name) => {
