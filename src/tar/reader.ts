@@ -147,12 +147,20 @@ const TYPES: Record<string, TarReadEntryType> = {
 
 const LIBARCHIVE_XATTR_PREFIX = 'LIBARCHIVE.xattr.'
 
-/** Typeflags whose entries carry no data, whatever their size field says (Go's `isHeaderOnlyType`). */
-const HEADER_ONLY: ReadonlySet<string> = new Set(['1', '2', '3', '4', '5', '6'])
+/**
+ * Typeflags whose entries carry no data, whatever their size field says:
+ * for Go (`isHeaderOnlyType`) links, devices, directories and FIFOs; for
+ * GNU tar hard links and directories (it skips the data a symlink, device
+ * or FIFO declares).
+ */
+const HEADER_ONLY: Readonly<Record<TarDialect, ReadonlySet<string>>> = {
+  go: new Set(['1', '2', '3', '4', '5', '6']),
+  gnu: new Set(['1', '5'])
+}
 
 /** PAX records of an entry's extended headers (or the accumulated global ones), by role. */
 class PaxSet {
-  /** Plain keywords, last record wins; an empty value is kept (it means "unset"). */
+  /** Plain keywords, last record wins; an empty value is kept (Go then keeps the ustar field, GNU tar takes it). */
   readonly simple = new Map<string, Uint8Array>()
   /** `SCHILY.xattr.*` by latin1 name. */
   readonly schily = new Map<string, [Uint8Array, Uint8Array]>()
@@ -170,8 +178,7 @@ class PaxSet {
 
   /**
    * Take one record. In a global set, `GNU.sparse.*` offsets and
-   * extended attributes are ignored (see {@link readTar}), and an empty
-   * value deletes the keyword.
+   * extended attributes are ignored (see {@link readTar}).
    */
   add (key: Uint8Array, value: Uint8Array, global: boolean): void {
     const k = latin1(key)
@@ -197,12 +204,8 @@ class PaxSet {
     if (k === 'GNU.sparse.size' || k === 'GNU.sparse.realsize') this.lastSparseSize = k
     const old = this.simple.get(k)
     if (old !== undefined) this.size -= k.length + old.length
-    if (global && value.length === 0) {
-      this.simple.delete(k)
-    } else {
-      this.simple.set(k, value)
-      this.size += k.length + value.length
-    }
+    this.simple.set(k, value)
+    this.size += k.length + value.length
   }
 }
 
@@ -374,17 +377,22 @@ function positiveOption (value: number | undefined, name: string, fallback: numb
  * entry (GNU tar accepts a missing marker too). The input after the marker
  * is read and discarded unless `readToEnd` is false.
  *
- * PAX global headers apply their plain keywords (`path`, `uid`, `mtime`,
- * `uname`...) to every later entry, and an empty value there unsets one,
- * as POSIX says; a keyword with an empty value in an entry's own header
- * falls back to the ustar field. Extended attributes and sparse records in
- * global headers are ignored: nothing writes them, and copying them into
- * every entry would let a small archive make the reader do work out of
- * proportion to its size.
+ * Where readers disagree it reads as `options.dialect` says (see
+ * {@link TarDialect}): as Go's `archive/tar` (the default), or as GNU tar.
+ * In the `'go'` dialect PAX global headers are ignored, and a record with
+ * an empty value keeps the ustar field. In the `'gnu'` dialect global
+ * headers apply their plain keywords (`path`, `uid`, `mtime`, `uname`...)
+ * to every later entry, and an empty value is taken as GNU tar takes it:
+ * an error for a number, an empty (refused) path. Extended attributes and
+ * sparse records in global headers are ignored: nothing writes them, and
+ * copying them into every entry would let a small archive make the reader
+ * do work out of proportion to its size.
  *
- * Strict where readers could disagree about the entries an archive holds:
- * a zero block followed by a non-zero one, a non-file entry with content,
- * an unknown typeflag, metadata not followed by an entry, a sparse map that
+ * Directories, links, devices and FIFOs carry no data whatever their size
+ * field says (as Go and GNU tar read them). Strict where readers could
+ * disagree about the entries an archive holds: a zero block followed by a
+ * non-zero one, a v7 directory (a name ending in `/`) with data, an unknown
+ * typeflag, metadata not followed by an entry, a sparse map that
  * does not match the stored data are all errors.
  *
  * Nothing is normalised: paths may be absolute or hold `..` and must be
@@ -568,6 +576,12 @@ async function readEntry (ctx: Context): Promise<{ entry: TarReadEntry, body: En
         if (h.size < 0) throw new TarHeaderError(`volume label at byte ${offset} has a negative size`)
         const want = h.size + padding(h.size)
         if (await src.skip(want, ctx.signal) < want) throw truncated(src, 'in a volume label')
+        // Go returns it as an entry (which makes no file): what was pending
+        // applied to it, and fails on the records it fails on for any entry
+        if (ctx.dialect === 'go') {
+          checkPaxNumbers(pending.local, `at byte ${offset}`)
+          pending = { start: src.offset, local: new PaxSet(ctx.dialect), bytes: 0, any: false }
+        }
         continue
       }
       default:
@@ -583,14 +597,18 @@ async function makeEntry (
   const go = dialect === 'go'
   const local = pending.local
   const at = `at byte ${offset}`
-  let type = TYPES[h.typeflag]
+  // GNU tar extracts a GNU dumpdir (D, of incremental archives) as a
+  // directory; Go returns it as an entry the runtimes do not unpack
+  let type = !go && h.typeflag === 'D' ? 'directory' : TYPES[h.typeflag]
   if (type === undefined) {
     throw new UnsupportedError(`unsupported tar entry type ${JSON.stringify(h.typeflag)} ${at}`)
   }
+  // Go keeps the ustar field where a record is empty; GNU tar takes the
+  // empty value (and fails on an empty number, names an entry with an
+  // empty path `.`, which tessera refuses)
   const get = (key: string): Uint8Array | undefined => {
-    const l = local.simple.get(key)
-    if (l !== undefined) return l.length === 0 ? undefined : l
-    return globals.simple.get(key)
+    const v = local.simple.get(key) ?? globals.simple.get(key)
+    return go && v?.length === 0 ? undefined : v
   }
   const num = (key: string | undefined, fallback: number, what: string): number => {
     const v = key === undefined ? undefined : get(key)
@@ -606,8 +624,9 @@ async function makeEntry (
   let path = go ? longName ?? get('path') ?? h.path : get('path') ?? longName ?? h.path
   let linkname = go ? longLink ?? get('linkpath') ?? h.linkname : get('linkpath') ?? longLink ?? h.linkname
   // Directories, links, devices and FIFOs carry no data whatever their size
-  // field says: Go and GNU tar skip none (the field must still parse).
-  const headerOnly = HEADER_ONLY.has(h.typeflag)
+  // field says (GNU tar skips what a symlink, device or FIFO declares); the
+  // field must still parse.
+  const headerOnly = HEADER_ONLY[dialect].has(h.typeflag)
   const sizeRecord = get('size')
   let stored = headerOnly ? 0 : num('size', h.size, 'size')
   if (headerOnly && sizeRecord !== undefined) parseDecimal(sizeRecord, 'PAX size')
@@ -620,6 +639,7 @@ async function makeEntry (
   const mode = h.mode & 0o7777
   const mtimeValue = get('mtime')
   const mtimeNs = mtimeValue !== undefined ? parsePaxTime(mtimeValue) : BigInt(h.mtime) * 1_000_000_000n
+  if (go) checkPaxNumbers(local, at)
   const uname = decoder.decode(get('uname') ?? h.uname)
   const gname = decoder.decode(get('gname') ?? h.gname)
 
@@ -664,7 +684,7 @@ async function makeEntry (
     if (linkname.length === 0) throw new TarHeaderError(`${label} has an empty link target`)
     if (linkname.includes(0)) throw new InvalidPathError(`${label}: link target ${describeBytes(linkname)} contains a NUL byte`)
   }
-  if (type !== 'file' && stored !== 0) {
+  if (slashed && type === 'directory' && stored !== 0) {
     // a v7 directory with data: Go reads the data as the next header, GNU tar skips it
     throw new TarHeaderError(`${label} declares ${stored} content bytes, which readers skip or not`)
   }
@@ -680,7 +700,8 @@ async function makeEntry (
   }
   if (sparse !== undefined) checkSparseMap(sparse, size, stored)
 
-  const plan: ContentPlan = { stored, padding: pad, size, ...(sparse !== undefined ? { sparse } : {}) }
+  // (data of a non-file, which the gnu dialect skips, is no content)
+  const plan: ContentPlan = { stored, padding: pad, size: type === 'file' ? size : 0, ...(sparse !== undefined ? { sparse } : {}) }
   const body = new EntryContent(src, plan, label, ctx.signal)
   const entry: TarReadEntry = {
     path,
@@ -769,6 +790,24 @@ function paxSparse (local: PaxSet, at: string): { realSize: number, segments?: T
     throw new TarHeaderError(`GNU sparse ${version} entry ${at}: GNU.sparse.numblocks says ${latin1(count)}, the map has ${segments.length} segments`)
   }
   return { realSize: parseDecimal(real, 'GNU.sparse.size'), segments }
+}
+
+/**
+ * The checks Go's `mergePAX` makes of an entry's own records whatever its
+ * type: `uid`, `gid` and `size` decimal, `mtime`, `atime` and `ctime` PAX
+ * times with int64 seconds.
+ */
+function checkPaxNumbers (local: PaxSet, at: string): void {
+  for (const key of ['uid', 'gid', 'size']) {
+    const v = local.simple.get(key)
+    if (v !== undefined && v.length > 0) parseDecimal(v, `PAX ${key}`)
+  }
+  for (const key of ['mtime', 'atime', 'ctime']) {
+    const v = local.simple.get(key)
+    if (v === undefined || v.length === 0) continue
+    const ns = parsePaxTime(v)
+    if (ns < -(2n ** 63n) * 1_000_000_000n || ns >= 2n ** 63n * 1_000_000_000n) throw new TarHeaderError(`PAX ${key} ${latin1(v).slice(0, 40)} ${at} is out of range`)
+  }
 }
 
 /**

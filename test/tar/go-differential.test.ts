@@ -13,113 +13,11 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readTar, type ReadTarOptions, type TarReadEntry } from '../../src/tar/index.js'
-import { GO_TESTDATA, goList, goMtimeNs, goTestdataSkip, type GoEntry, type GoListing } from './go-oracle.js'
+import { readTar } from '../../src/tar/index.js'
+import { GO_TESTDATA, MAX_CONTENT, goList, goReading, goTestdataSkip, tesseraReading, viewOf, type View } from './go-oracle.js'
 
 const skip = goTestdataSkip()
 const file = (name: string): string => path.join(GO_TESTDATA, name)
-
-/** What an entry means for the rootfs a runtime unpacks: the fields tessera keeps. */
-interface View {
-  path: string
-  kind: string
-  mode: number
-  uid: number
-  gid: number
-  mtimeNs: string
-  size?: number
-  linkname?: string
-  dev?: [number, number]
-  xattrs: Array<[string, string]>
-  sha256?: string
-}
-
-/** An archive as read: its entries, and the error code (tessera) or message (Go) it ended with. */
-interface Reading { entries: View[], error?: string }
-
-/** Contents above this are not hashed (the 60 GB sparse files of the testdata). */
-const MAX_CONTENT = 64 << 20
-const utf8 = (hex: string): string => Buffer.from(hex, 'hex').toString('latin1')
-
-async function tesseraReading (bytes: Uint8Array, options: ReadTarOptions = {}): Promise<Reading> {
-  const entries: View[] = []
-  try {
-    for await (const e of readTar([bytes], options)) {
-      const v = viewOf(e)
-      entries.push(v) // before its content is read, as Go returns the header before a read fails
-      if (v.size !== undefined && v.size <= MAX_CONTENT) v.sha256 = await sha256(e.content)
-    }
-  } catch (err) {
-    const code = (err as { code?: unknown }).code
-    assert.ok(typeof code === 'string' && code.startsWith('ERR_'), `not a tessera error: ${String(err)}`)
-    return { entries, error: code }
-  }
-  return { entries }
-}
-
-async function sha256 (content: AsyncIterable<Uint8Array>): Promise<string> {
-  const h = createHash('sha256')
-  for await (const c of content) h.update(c)
-  return h.digest('hex')
-}
-
-/** The header fields of an entry (not its content). */
-function viewOf (e: TarReadEntry): View {
-  const v: View = {
-    path: Buffer.from(e.path).toString('latin1'),
-    kind: e.type,
-    mode: e.mode,
-    uid: e.uid,
-    gid: e.gid,
-    mtimeNs: e.mtimeNs.toString(),
-    xattrs: e.xattrs.map(([n, x]): [string, string] => [Buffer.from(n).toString('latin1'), Buffer.from(x).toString('latin1')]).sort()
-  }
-  if (e.type === 'file') v.size = e.size
-  if (e.linkname !== undefined) v.linkname = Buffer.from(e.linkname).toString('latin1')
-  if (e.type === 'char' || e.type === 'block') v.dev = [e.devmajor, e.devminor]
-  return v
-}
-
-const GO_KINDS: Record<string, string> = { 0: 'file', 7: 'file', S: 'file', 1: 'hardlink', 2: 'symlink', 3: 'char', 4: 'block', 5: 'directory', 6: 'fifo' }
-
-/**
- * Go's headers as the runtimes apply them: PAX global headers and volume
- * labels make no file (containerd logs and skips `g`); a type they do not
- * unpack (GNU dumpdir `D`...) fails the layer; a directory's trailing `/`
- * is dropped.
- */
-function goReading (l: GoListing): Reading {
-  const entries: View[] = []
-  for (const e of l.entries) {
-    const flag = String.fromCharCode(e.typeflag)
-    if (flag === 'g' || flag === 'V') continue
-    const kind = GO_KINDS[flag]
-    if (kind === undefined) return { entries, error: `unhandled tar header type ${e.typeflag}` }
-    entries.push(goView(e, kind))
-  }
-  return l.error === null ? { entries } : { entries, error: l.error }
-}
-
-function goView (e: GoEntry, kind: string): View {
-  let name = utf8(e.name)
-  if (kind === 'directory') name = name.replace(/(.)\/+$/, '$1')
-  const v: View = {
-    path: name,
-    kind,
-    mode: e.mode & 0o7777,
-    uid: e.uid,
-    gid: e.gid,
-    mtimeNs: (goMtimeNs(e) ?? 0n).toString(),
-    xattrs: e.xattrs.map(([n, x]): [string, string] => [utf8(n), utf8(x)]).sort()
-  }
-  if (kind === 'file') {
-    v.size = e.size
-    if (e.content !== null && e.size <= MAX_CONTENT) v.sha256 = e.content.sha256
-  }
-  if (kind === 'symlink' || kind === 'hardlink') v.linkname = utf8(e.linkname)
-  if (kind === 'char' || kind === 'block') v.dev = [e.devmajor, e.devminor]
-  return v
-}
 
 /**
  * The archives of the testdata that tessera reads otherwise than Go, and

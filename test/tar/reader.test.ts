@@ -145,12 +145,12 @@ test('the end: two zero blocks, one zero block then EOF, or EOF; what follows th
   assert.equal(pulled, 2, 'stopped at the marker')
 })
 
-test('gnu dialect: PAX global headers apply to the entries after them (xattrs aside); an empty record unsets', async () => {
+test('gnu dialect: PAX global headers apply to the entries after them (xattrs aside)', async () => {
   const bytes = cat(
     header({ name: b('before'), uid: 1 }),
     pax([['uid', '77'], ['uname', 'global'], ['mtime', '5.5'], ['SCHILY.xattr.user.g', 'G']], 'g'),
     header({ name: b('one'), uid: 1 }),
-    pax([['uid', ''], ['uname', 'local']]),
+    pax([['uid', '2'], ['uname', 'local']]),
     header({ name: b('two'), uid: 2 }),
     pax([['uname', '']], 'g'),
     header({ name: b('three'), uid: 3 }),
@@ -164,13 +164,24 @@ test('gnu dialect: PAX global headers apply to the entries after them (xattrs as
     ['two', 2, 'local', 5_500_000_000n, ''],
     ['three', 77, '', 5_500_000_000n, '']
   ])
-  // Go, and so the runtimes, ignore them
+  // Go, and so the runtimes, ignore them (and empty records keep the ustar field)
   assert.deepEqual(await read('go'), [
     ['before', 1, '', 1_000_000_000_000_000_000n, ''],
     ['one', 1, '', 1_000_000_000_000_000_000n, ''],
     ['two', 2, 'local', 1_000_000_000_000_000_000n, ''],
     ['three', 3, '', 1_000_000_000_000_000_000n, '']
   ])
+})
+
+test('empty PAX values: Go keeps the ustar field, GNU tar fails on an empty number and names the entry "."', async () => {
+  for (const [records, goRead] of [
+    [[['uid', '']], ['f', 5]], [[['mtime', '']], ['f', 5]], [[['size', '']], ['f', 5]], [[['path', '']], ['f', 5]]
+  ] as const) {
+    const bytes = cat(pax(records.map(([k, v]) => [k, v])), header({ name: b('f'), uid: 5 }), END)
+    assert.deepEqual((await readAll([bytes])).map(({ entry: e }) => [key(e.path), e.uid]), [goRead])
+    const code = records[0][0] === 'path' ? 'ERR_INVALID_PATH' : 'ERR_TAR_BAD_HEADER'
+    await assert.rejects(readAll([bytes], { dialect: 'gnu' }), (err: unknown) => { assert.equal((err as { code?: string }).code, code); return true })
+  }
 })
 
 test('go dialect: a PAX global header drops the extended header and long name pending before it', async () => {
