@@ -64,16 +64,22 @@ const SPECIALS_AT_ONCE = 4
 const CHUNKS_PER_BATCH = 32
 
 /**
- * Seconds since the epoch as a double, for utimes. libuv truncates times to
- * whole microseconds (and a double cannot hold nanoseconds near 2^31 s
- * anyway), so aim at the middle of the wanted microsecond: the truncation
- * then lands exactly on it. Sub-microsecond digits are not restored.
+ * Seconds since the epoch as a double, for utimes: the microsecond that
+ * holds `ns` (sub-microsecond digits are not restored; a double cannot hold
+ * nanoseconds near 2^31 s anyway). libuv truncates the double toward zero
+ * to whole microseconds, so aim at the middle of the wanted microsecond
+ * from the side of zero: half a microsecond above it for times after 1970,
+ * below it for times before.
+ *
+ * Pass the result to Node's utimes as a string ({@link utimesArg}): Node
+ * replaces a negative number by the current time.
  */
 export function utimesSeconds (ns: bigint): number {
   let s = ns / NS_PER_S
   let rem = ns % NS_PER_S
   if (rem < 0n) { rem += NS_PER_S; s -= 1n }
-  return Number(s) + (Number(rem / 1000n) + 0.5) / 1e6
+  const us = Number(rem / 1000n)
+  return Number(s) + (s < 0n ? us - 0.5 : us + 0.5) / 1e6
 }
 
 async function prepareTarget (target: Buffer): Promise<void> {

@@ -35,6 +35,16 @@ export interface WritePieces {
  */
 export interface FinalAttrs { owner?: [uid: number, gid: number], mode: number, seconds: number }
 
+/**
+ * A time for Node's `utimes`, `futimes` and `lutimes` from
+ * `utimesSeconds`: as a numeric string, which Node passes on as it is,
+ * where it would replace a negative number (a time before 1970) by the
+ * current time.
+ */
+export function utimesArg (seconds: number): string {
+  return String(seconds)
+}
+
 /** Owner of an exported entry (phase 2: root only). */
 export type OwnerItem = [path: Uint8Array, uid: number, gid: number]
 /** Mode and mtime of an exported entry (last phase); symlinks get only the time. */

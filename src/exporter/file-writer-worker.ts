@@ -15,7 +15,7 @@ import { IntegrityError, NonCanonicalError } from '../errors.js'
 import { digestToString } from '../hash/digest.js'
 import { decodeStored, MAX_CHUNK_BYTES } from '../store/stored-object.js'
 import { loadZstd } from '../store/zstd.js'
-import { batchWeight, type FinalAttrs, type PackRead, type WritePieces, type WriterReply, type WriterRequest } from './file-writer-protocol.js'
+import { batchWeight, utimesArg, type FinalAttrs, type PackRead, type WritePieces, type WriterReply, type WriterRequest } from './file-writer-protocol.js'
 import { checkRecord, packFileName, RECORD_HEADER_BYTES } from '../store/pack/format.js'
 
 const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW
@@ -82,7 +82,7 @@ function finish (id: number, file: OpenFile, attrs: FinalAttrs | undefined, writ
         // Owner first: chown clears setuid and setgid bits.
         if (attrs.owner !== undefined) fchownSync(file.fd, attrs.owner[0], attrs.owner[1])
         fchmodSync(file.fd, attrs.mode)
-        futimesSync(file.fd, attrs.seconds, attrs.seconds)
+        futimesSync(file.fd, utimesArg(attrs.seconds), utimesArg(attrs.seconds))
       } catch (err) { file.error = failure(err) }
     }
     try { closeSync(file.fd) } catch (err) { file.error ??= failure(err) }
@@ -124,10 +124,10 @@ parentPort!.on('message', (req: WriterRequest) => {
           for (const [path, isSymlink, mode, seconds] of req.items) {
             current = path
             if (isSymlink) {
-              lutimesSync(pathOf(path), seconds, seconds)
+              lutimesSync(pathOf(path), utimesArg(seconds), utimesArg(seconds))
             } else {
               chmodSync(pathOf(path), mode)
-              utimesSync(pathOf(path), seconds, seconds)
+              utimesSync(pathOf(path), utimesArg(seconds), utimesArg(seconds))
             }
           }
         }
