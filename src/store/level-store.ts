@@ -7,12 +7,15 @@
  * @module
  */
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level'
-import { InvalidArgumentError, NotFoundError, RefExistsError, StoreError, UnsupportedError } from '../errors.js'
+import { InvalidArgumentError, NotFoundError, RefExistsError, StoreError, throwIfAborted, UnsupportedError } from '../errors.js'
 import { CODEC_RAW, CODEC_ZSTD } from './stored-object.js'
 import { digestToString } from '../hash/digest.js'
 import { assertRefName, decodeRef, encodeRef, type RefRecord } from '../format/ref.js'
 import { decodeCanonical, encodeCanonical } from '../format/canonical.js'
-import type { CommitOptions, ObjectStore, PutResult, StoreStats } from './index.js'
+import type {
+  ChunkLookup, ChunkRecord, ChunkSource, CommitOptions, DeleteOptions, DeleteResult, LocalObjectStore, ObjectKind, PackReclaimOptions, PackReclaimResult,
+  PutResult, RecordOp, RecordSublevel, StoreCounters, StoreStats
+} from './index.js'
 import { CompressPool } from './compress-pool.js'
 import { BatchedGetter } from './batched-get.js'
 import { DigestFilter } from './digest-filter.js'
@@ -40,32 +43,6 @@ export const MAX_TREE_BYTES = 256 * 1024 * 1024
 const MAX_CHUNK = MAX_CHUNK_BYTES
 const MAX_TREE = MAX_TREE_BYTES
 
-/** The kinds of stored object, and the chunk index keyspace `x`. */
-export type ObjectKind = 'chunk' | 'tree' | 'snapshot'
-
-/** The store's counters (docs/FORMAT.md §6), as stored in `m/stats`. */
-export interface StoreCounters {
-  chunks: number
-  chunkBytes: number
-  chunkStored: number
-  /** Tree objects (snapshots are counted in `snapshots`). */
-  trees: number
-  /** Uncompressed bytes of trees and snapshots together. */
-  treeBytes: number
-  /** Stored bytes of trees and snapshots together. */
-  treeStored: number
-  snapshots: number
-}
-
-/** What {@link LevelObjectStore.deleteObjects} removed. */
-export interface DeleteResult {
-  chunks: number
-  trees: number
-  snapshots: number
-  /** Stored bytes of the deleted objects (what they took in the store before compaction). */
-  storedBytes: number
-}
-
 /**
  * The uncompressed length a stored object declares (codec byte and zstd
  * frame header), without decompressing; 0 when the header is unreadable.
@@ -91,49 +68,6 @@ export function chunkValueLengths (value: Uint8Array): { storedLength: number, l
     }
   }
   return { storedLength: value.length, length: declaredLength(value) }
-}
-
-/** One chunk as {@link LevelObjectStore.listChunkRecords} gives it. */
-export interface ChunkRecord {
-  digest: Uint8Array
-  /** Its stored form (codec byte + payload), unverified; absent when it could not be read. */
-  stored?: Uint8Array
-  /** Why it could not be read (`ERR_INTEGRITY`: its pack is missing, or the record there is short or of another chunk). */
-  error?: Error
-  /** Where it is, when its value is a pack location (absent for inline values of stores written before packs). */
-  location?: PackLocation
-  /** Stored and decoded lengths as the index states them ({@link chunkValueLengths}). */
-  storedLength: number
-  length: number
-}
-
-/** What {@link LevelObjectStore.reclaimPacks} did. */
-export interface PackReclaimResult {
-  /** Packs deleted because no chunk in them was live. */
-  deleted: number
-  /** Packs whose live chunks were moved to the current pack, then deleted. */
-  rewritten: number
-  /** Chunks moved. */
-  chunksMoved: number
-  /** Pack bytes freed on disk: the sizes of the packs removed, less the bytes written to move live chunks. */
-  bytesFreed: number
-}
-
-/**
- * Where one chunk can be read ({@link LevelObjectStore.resolveChunkSources}): its
- * stored form, or a record in a pack through an open descriptor.
- */
-export type ChunkSource = { stored: Uint8Array } | { fd: number, location: PackLocation }
-
-/** What the index holds for each of several chunks ({@link LevelObjectStore.lookupChunkIndex}); undefined where absent. */
-export type ChunkLookup = Array<{ value: Uint8Array, queued: boolean } | undefined>
-
-/** Options for {@link LevelObjectStore.reclaimPacks}. */
-export interface PackReclaimOptions {
-  /** Rewrite a pack when at least this fraction of it is dead bytes; default 0.1. Packs with no live chunk are always deleted. */
-  deadFraction?: number
-  /** Called after each pack deleted or rewritten. */
-  onProgress?: (done: PackReclaimResult) => void
 }
 
 /** Options for {@link LevelObjectStore}. */
@@ -178,7 +112,7 @@ function batchedFor<V> (cache: Map<Sub, BatchedGetter<Bytes, V>>, keyspace: Sub,
 }
 
 /** An object store over an abstract-level database. */
-export class LevelObjectStore implements ObjectStore {
+export class LevelObjectStore implements LocalObjectStore {
   readonly #db: Db
   readonly #chunks: Sub
   readonly #trees: Sub
@@ -353,7 +287,7 @@ export class LevelObjectStore implements ObjectStore {
   /** Forget every condemnation not yet carried out (a gc that stopped early). */
   pardon (): void { this.#condemned.clear() }
 
-  /** Digests still condemned (to be deleted by {@link deleteCondemned}). */
+  /** Digests still condemned (to be deleted by {@link deleteObjects} with `onlyCondemned`). */
   condemned (): Array<{ kind: ObjectKind, digest: Uint8Array }> {
     return [...this.#condemned].map((k) => ({ kind: tagKind(k[0]!), digest: keyDigest(k) }))
   }
@@ -365,7 +299,7 @@ export class LevelObjectStore implements ObjectStore {
    * chunks, from their locations: the pack space is reclaimed by
    * {@link reclaimPacks}).
    */
-  async deleteObjects (objects: Iterable<{ kind: ObjectKind, digest: Uint8Array }>, options: { onlyCondemned?: boolean, onProgress?: (deleted: DeleteResult) => void } = {}): Promise<DeleteResult> {
+  async deleteObjects (objects: Iterable<{ kind: ObjectKind, digest: Uint8Array }>, options: DeleteOptions = {}): Promise<DeleteResult> {
     this.#assertOpen()
     const result: DeleteResult = { chunks: 0, trees: 0, snapshots: 0, storedBytes: 0 }
     let group: Array<{ kind: ObjectKind, digest: Uint8Array }> = []
@@ -395,8 +329,9 @@ export class LevelObjectStore implements ObjectStore {
     }
     for (const o of objects) {
       group.push(o)
-      if (group.length >= 1024) await run()
+      if (group.length >= 1024) { throwIfAborted(options.signal); await run() }
     }
+    throwIfAborted(options.signal)
     if (group.length > 0) await run()
     return result
   }
@@ -526,6 +461,7 @@ export class LevelObjectStore implements ObjectStore {
     }
     const rewrite = new Map<number, Array<{ digest: Bytes, location: PackLocation }>>()
     for (const [pack, u] of usage) {
+      throwIfAborted(options.signal)
       if (u.records === 0) {
         await this.#deletePack(pack)
         result.deleted++
@@ -538,6 +474,7 @@ export class LevelObjectStore implements ObjectStore {
     if (rewrite.size === 0) return result
     for await (const [digest, location] of scan(this.#chunks)) rewrite.get(location.pack)?.push({ digest, location })
     for (const [pack, entries] of rewrite) {
+      throwIfAborted(options.signal)
       entries.sort((a, b) => a.location.offset - b.location.offset)
       let intact = true
       for (let i = 0; i < entries.length; i += 512) {
@@ -1162,9 +1099,9 @@ export class LevelObjectStore implements ObjectStore {
    * (the registry records of docs/FORMAT.md, "Registry records"). Names of
    * the store's own sublevels (`c x t s r m`) are refused.
    */
-  recordSublevel (name: string): AbstractSublevel<Db, any, Bytes, Bytes> {
+  recordSublevel (name: string): RecordSublevel {
     if (/^[cxtsrm]$/.test(name)) throw new StoreError(`sublevel ${JSON.stringify(name)} belongs to the object store`)
-    return this.#db.sublevel<Bytes, Bytes>(name, enc) as unknown as Sub
+    return this.#db.sublevel<Bytes, Bytes>(name, enc) as unknown as RecordSublevel
   }
 
   /**
@@ -1172,9 +1109,9 @@ export class LevelObjectStore implements ObjectStore {
    * deletes in sublevels from {@link recordSublevel}) in one atomic batch,
    * in order with earlier batches.
    */
-  async commitRecords (records: Array<{ type: 'put' | 'del', sublevel: AbstractSublevel<Db, any, Bytes, Bytes>, key: Bytes, value?: Bytes }>): Promise<void> {
+  async commitRecords (records: RecordOp[]): Promise<void> {
     this.#assertOpen()
-    for (const op of records) this.#ops.push(op as Op)
+    for (const op of records) this.#ops.push(op as unknown as Op)
     await this.#flush({ syncPacks: true })
   }
 
