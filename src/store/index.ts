@@ -37,9 +37,9 @@
  * | {@link GcView} | listing, pins and condemnation, deletes, pack reclaim, compaction | `gc` |
  * | {@link FsckView} | raw listings, counters, repairs | `fsck` |
  *
- * The files: `level-store.ts` (the store, which delegates to one file per
- * concept: see its module documentation), `open.ts` (opening on disk or in
- * memory), `session.ts`, `stored-object.ts` (the codec byte and zstd
+ * The files: `level/` (the local store, one file per concept: see its
+ * index), `open.ts` (opening on disk or in memory),
+ * `capability-guards.ts` (the type guards), `session.ts`, `stored-object.ts` (the codec byte and zstd
  * frame), `pack/` (pack files), `compress-pool.ts` (compression on worker
  * threads), `batched-get.ts`, `digest-filter.ts`, `zstd*.ts`.
  *
@@ -473,10 +473,10 @@ export interface FsckView extends ChunkReader, MetadataReader, RefReader, RawObj
  */
 export interface LocalObjectStore extends ObjectStore, SessionSource, StoredChunkReader, PackAccess, EncodedChunkWriter, MeasuredChunkWriter, RecordStore, GcView, FsckView {}
 
-export { type LevelObjectStoreOptions, declaredLength, chunkValueLengths, MAX_CHUNK_BYTES, MAX_TREE_BYTES } from './level-store.js'
+export { type LevelObjectStoreOptions, chunkValueLengths } from './level/index.js'
 export { hasEncodedChunkWrites, hasPackAccess, hasRecords, hasSessions, hasStoredChunkReads } from './capability-guards.js'
 export { DigestFilter } from './digest-filter.js'
 export { type PackStorage, type PackLease, type PackInfo, type PackLocation, FilePackStorage, MemoryPackStorage, memoryPacksOf } from './pack/index.js'
 export { StoreSession, withStoreSession } from './session.js'
 export { openStore, openMemoryStore, openLevelStore, type OpenStoreOptions } from './open.js'
-export { encodeStored, decodeStored, CODEC_RAW, CODEC_ZSTD, DEFAULT_COMPRESSION_LEVEL } from './stored-object.js'
+export { encodeStored, decodeStored, declaredLength, CODEC_RAW, CODEC_ZSTD, DEFAULT_COMPRESSION_LEVEL, MAX_CHUNK_BYTES, MAX_TREE_BYTES } from './stored-object.js'

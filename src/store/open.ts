@@ -11,7 +11,7 @@ import { StoreError, StoreLockedError } from '../errors.js'
 import { join } from 'node:path'
 import type { AbstractLevel } from 'abstract-level'
 import type { LocalObjectStore } from './index.js'
-import { LevelObjectStore, type LevelObjectStoreOptions } from './level-store.js'
+import { LevelObjectStore, type LevelObjectStoreOptions } from './level/index.js'
 import { FilePackStorage } from './pack/index.js'
 
 /** Options for {@link openStore}. */
