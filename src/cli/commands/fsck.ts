@@ -23,7 +23,7 @@ export const fsckCommand = defineCommand({
     json: JSON_OPTION
   },
   async run (context) {
-    const [{ fsck }, store] = await Promise.all([import('../../maintenance/fsck.js'), context.store()])
+    const [{ fsck }, store] = await Promise.all([import('../../maintenance/fsck.js'), context.store(), import('../../registry/backend/gc-roots.js')])
     const progress = new ProgressLine('fsck', context.interactive, 'objects')
     try {
       const report = await fsck(store, { repair: context.options.repair, onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })

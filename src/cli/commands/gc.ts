@@ -19,7 +19,8 @@ export const gcCommand = defineCommand({
   store: 'existing',
   options: { json: JSON_OPTION },
   async run (context) {
-    const [{ gc }, store] = await Promise.all([import('../../maintenance/gc.js'), context.store()])
+    // The registry's root provider registers itself as it loads: gc keeps what `serve` stored.
+    const [{ gc }, store] = await Promise.all([import('../../maintenance/gc.js'), context.store(), import('../../registry/backend/gc-roots.js')])
     const progress = new ProgressLine('gc', context.interactive, 'objects')
     try {
       const result = await gc(store, { onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })

@@ -9,7 +9,7 @@
  */
 import { InvalidArgumentError } from '../../errors.js'
 import type { ImportResult } from '../../importer/commit.js'
-import type { MtimePolicy } from '../../importer/mtime.js'
+import type { MtimePolicy } from '../../format/mtime.js'
 import { defineCommand, JSON_OPTION } from '../command.js'
 import { parseLocation } from '../location.js'
 import { json, out, warn } from '../output.js'

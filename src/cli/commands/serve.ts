@@ -46,7 +46,7 @@ export const serveCommand = defineCommand({
       out(await hashPassword(password))
       return 0
     }
-    const [{ openRegistryStore }, { createRegistryServer, loadAuthConfig }] = await Promise.all([import('../../registry/store/index.js'), import('../../registry/server/index.js')])
+    const [{ openRegistryStore }, { createRegistryServer, loadAuthConfig }] = await Promise.all([import('../../registry/backend/index.js'), import('../../registry/server/index.js')])
     const maxManifestBytes = options['max-manifest-bytes']
     const maxUploadBytes = options['max-upload-bytes']
     const auth = options.auth !== undefined ? await loadAuthConfig(options.auth) : undefined
