@@ -4,17 +4,18 @@ import { spawnSync } from 'node:child_process'
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { runTessera, TESSERA_BIN as bin } from '../helpers/cli.js'
 import { lcgBytes } from '../helpers/fixture.js'
+import { withoutToolWarnings } from '../helpers/tools.js'
 
-const bin = fileURLToPath(new URL('../../../bin/tessera', import.meta.url))
 const root = await mkdtemp(join(tmpdir(), 'tessera-cli-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
 
 const store = join(root, 'store')
-function run (args: string[], env: Record<string, string> = {}): { code: number | null, stdout: Buffer, stderr: string } {
-  const r = spawnSync(bin, args, { env: { ...process.env, TESSERA_STORE: store, ...env }, maxBuffer: 64 * 1024 * 1024 })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() }
+/** A run of the CLI on the test's store; stderr without the warning of a missing getfattr. */
+function run (args: string[]): { code: number | null, stdout: Buffer, stderr: string } {
+  const r = runTessera(args, { store })
+  return { ...r, stderr: withoutToolWarnings(r.stderr) }
 }
 
 const src = join(root, 'src')

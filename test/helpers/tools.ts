@@ -63,9 +63,10 @@ export function haveTool (tool: Tool | string): boolean {
   return present
 }
 
-/** The skip reason for a missing tool: `needs getfattr (apt-get install attr)`. */
-export function missingToolReason (tool: Tool): string {
-  return `needs ${tool} (apt-get install ${TOOL_PACKAGES[tool]})`
+/** The skip reason for missing tools: `needs getfattr (apt-get install attr)`, `needs umoci, skopeo (apt-get install umoci skopeo)`. */
+export function missingToolReason (...tools: Tool[]): string {
+  const packages = [...new Set(tools.map((t) => TOOL_PACKAGES[t]))]
+  return `needs ${tools.join(', ')} (apt-get install ${packages.join(' ')})`
 }
 
 /** Whether a missing tool must fail the run instead of skipping (`TESSERA_REQUIRE_TOOLS=1`, as in CI). */
@@ -81,7 +82,7 @@ export function toolsRequired (): boolean {
 export function missingTools (...tools: Tool[]): string | false {
   const missing = tools.filter((t) => !haveTool(t))
   if (missing.length === 0) return false
-  const reason = missing.map(missingToolReason).join(', ')
+  const reason = missingToolReason(...missing)
   if (toolsRequired()) throw new Error(`TESSERA_REQUIRE_TOOLS is set and a tool is missing: ${reason}`)
   return reason
 }
@@ -96,7 +97,7 @@ export function requireTool (...tools: Tool[]): { skip?: string } {
  * Combine a tool requirement with another skip condition (`needs root`):
  * the first reason that applies, else false.
  */
-export function skipUnless (tools: Tool[], ...others: Array<string | false | undefined>): string | false {
+export function skipUnless (tools: readonly Tool[], ...others: Array<string | false | undefined>): string | false {
   for (const other of others) if (typeof other === 'string' && other !== '') return other
   return missingTools(...tools)
 }

@@ -15,11 +15,11 @@ import {
   type ExportOciLayoutResult, type OciLayerCompression
 } from '../../src/oci/export-layout.js'
 import type { LevelObjectStore } from '../../src/store/level-store.js'
-import { buildTree, describe, have, IMAGE_CONFIG, run } from './helpers.js'
+import { buildTree, describe, IMAGE_CONFIG, run } from './helpers.js'
+import { skipUnless } from '../helpers/tools.js'
 
 const isRoot = process.getuid?.() === 0
-const tools = ['umoci', 'skopeo', 'zstd', 'getfattr', 'setfattr', 'mkfifo', 'mknod'].filter((t) => !have(t))
-const skip = !isRoot ? 'needs root (owners, device nodes, umoci unpack)' : tools.length > 0 ? `missing tools: ${tools.join(', ')}` : false
+const skip = skipUnless(['umoci', 'skopeo', 'zstd', 'getfattr', 'setfattr', 'mkfifo', 'mknod'], !isRoot && 'needs root (owners, device nodes, umoci unpack)')
 
 const work = await mkdtemp(join(tmpdir(), 'tessera-oci-export-'))
 test.after(async () => {
