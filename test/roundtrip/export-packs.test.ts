@@ -1,7 +1,7 @@
 /**
  * With pack files on disk, the directory export's workers read chunk
  * records themselves through descriptors the main thread leases
- * (`LevelObjectStore.resolveChunkSources`). They check each record against the
+ * (`LocalObjectStore.resolveChunkSources`). They check each record against the
  * index as the main thread's reads do: the tree comes out equal to the
  * source, and a damaged, truncated or misplaced record fails the export
  * with ERR_INTEGRITY.
@@ -13,12 +13,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lcgBytes } from '../helpers/fixture.js'
 import { describeTree } from '../helpers/describe-tree.js'
+import { requireTool } from '../helpers/tools.js'
 import { openStore } from '../../src/store/open.js'
 import { ClassicLevel } from 'classic-level'
 import { importDirectory } from '../../src/importer/directory.js'
 import { exportDirectory } from '../../src/exporter/directory.js'
 import { SnapshotReader } from '../../src/exporter/snapshot-reader.js'
 import { decodeLocation, encodeLocation, packFileName, RECORD_HEADER_BYTES } from '../../src/store/pack/index.js'
+import { type LocalObjectStore } from '../../src/store/index.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-exp-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -62,7 +64,7 @@ async function locationOf (dir: string, index: number): Promise<{ digest: Uint8A
   return { digest, location: decodeLocation(value!) }
 }
 
-test('the workers read pack records themselves and the export equals the source', async () => {
+test('the workers read pack records themselves and the export equals the source', requireTool('python3'), async () => {
   const { dir, src } = await setup()
   const store = await openStore(dir)
   let located = 0
@@ -106,7 +108,7 @@ test('a location naming another chunk\'s record, or a pack cut short, fails the 
   await store.close()
 })
 
-test('an export over more packs than a lease may hold reads the rest on the main thread and is still equal', async () => {
+test('an export over more packs than a lease may hold reads the rest on the main thread and is still equal', requireTool('python3'), async () => {
   const base = join(root, 'many-packs')
   const src = join(base, 'src')
   await mkdir(src, { recursive: true })

@@ -10,15 +10,14 @@ import path from 'node:path'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readTar } from '../../src/tar/index.js'
-import { GO_TESTDATA, GO_READER_TEST } from './go-oracle.js'
+import { skipUnless } from '../helpers/tools.js'
+import { GO_TESTDATA, testdataSkip } from './go-oracle.js'
 
-const skip = !fs.existsSync('/usr/bin/tar')
-  ? 'needs GNU tar (Debian package tar)'
-  : !fs.existsSync(GO_READER_TEST) ? `needs ${GO_TESTDATA} (Debian package golang-src)` : false
+const skip = skipUnless(['tar'], testdataSkip())
 
 /** GNU tar's member names (directories without their trailing `/`) and whether it exited 0. */
 function gnuList (file: string): { names: string[], ok: boolean } {
-  const r = spawnSync('/usr/bin/tar', ['-tf', file, '--quoting-style=escape'], { env: { LC_ALL: 'C' }, encoding: 'latin1' })
+  const r = spawnSync('tar', ['-tf', file, '--quoting-style=escape'], { env: { LC_ALL: 'C' }, encoding: 'latin1' })
   const unescape = (s: string): string => s.replace(/\\([0-7]{3})|\\(.)/g, (_, octal: string | undefined, c: string) =>
     octal !== undefined ? String.fromCharCode(Number.parseInt(octal, 8)) : ({ n: '\n', t: '\t' } as Record<string, string>)[c] ?? c)
   return { names: r.stdout.split('\n').filter((l) => l !== '').map(unescape).map((n) => n.replace(/(.)\/+$/, '$1')), ok: r.status === 0 }

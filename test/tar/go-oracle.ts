@@ -13,6 +13,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import assert from 'node:assert/strict'
 import { readTar, type ReadTarOptions, type TarReadEntry } from '../../src/tar/index.js'
+import { missingTools, toolsRequired } from '../helpers/tools.js'
 
 /** Go 1.19's archive/tar test archives (Debian golang-src). */
 export const GO_TESTDATA = '/usr/share/go-1.19/src/archive/tar/testdata'
@@ -21,18 +22,26 @@ export const GO_READER_TEST = '/usr/share/go-1.19/src/archive/tar/reader_test.go
 
 const SOURCE = fileURLToPath(new URL('../../../scripts/tar-oracle/main.go', import.meta.url))
 
-function hasGo (): boolean {
-  return spawnSync('go', ['version'], { stdio: 'ignore' }).status === 0
-}
-
-/** Why a test needing the oracle cannot run, or false when it can. */
+/** Why a test needing the oracle cannot run (`needs go (apt-get install golang-go)`), or false when it can. */
 export function goSkip (): string | false {
-  return hasGo() ? false : 'needs the go command (Debian package golang-go)'
+  return missingTools('go')
 }
 
-/** Why a test needing Go's testdata cannot run, or false when it can. */
+/**
+ * Why a test needing Go's testdata cannot run, or false when it can. Like
+ * a missing tool (test/helpers/tools.ts), a missing golang-src fails the
+ * run instead with `TESSERA_REQUIRE_TOOLS=1`.
+ */
 export function goTestdataSkip (): string | false {
-  return goSkip() || (fs.existsSync(GO_READER_TEST) ? false : `needs ${GO_TESTDATA} (Debian package golang-src)`)
+  return goSkip() || testdataSkip()
+}
+
+/** Why a test needing Go's testdata (not the go command) cannot run, or false. */
+export function testdataSkip (): string | false {
+  if (fs.existsSync(GO_READER_TEST)) return false
+  const reason = `needs ${GO_TESTDATA} (apt-get install golang-src)`
+  if (toolsRequired()) throw new Error(`TESSERA_REQUIRE_TOOLS is set and a package is missing: ${reason}`)
+  return reason
 }
 
 let built: string | undefined
