@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Entry } from '../format/entry.js'
+import { contentCounts, type Entry } from '../format/entry.js'
 import { printable } from '../format/names.js'
 import { digestToString } from '../hash/digest.js'
 import type { RootEntry, SnapshotReader } from '../exporter/snapshot-reader.js'
@@ -42,7 +42,10 @@ function inodeJson (e: Exclude<Entry, { kind: 'hardlink' }> | RootEntry): Record
   const base: Record<string, unknown> = { mode: e.mode, uid: e.uid, gid: e.gid, mtimeNs: e.mtimeNs.toString() }
   if (e.xattrs.length > 0) base.xattrs = e.xattrs.map(([k, v]) => [Buffer.from(k).toString('utf8'), Buffer.from(v).toString('base64')])
   switch (e.kind) {
-    case 'file': return { ...base, size: e.size, chunks: e.content instanceof Uint8Array ? 0 : e.content.length }
+    case 'file': {
+      const { chunks, holeBytes } = contentCounts(e.content)
+      return { ...base, size: e.size, chunks, ...(holeBytes > 0 ? { holeBytes } : {}) }
+    }
     case 'dir': return { ...base, tree: digestToString(e.tree) }
     case 'symlink': return { ...base, target: Buffer.from(e.target).toString('utf8') }
     case 'char': case 'block': return { ...base, major: e.major, minor: e.minor }
@@ -76,7 +79,11 @@ export function entryBlock (path: string, { entry: e, target }: Shown): string {
   if (inode !== undefined) {
     lines.push(`mode:   ${inode.mode.toString(8).padStart(4, '0')} (${TYPE_CHAR[inode.kind]}${modeString(inode.mode)})`)
     lines.push(`owner:  ${inode.uid}/${inode.gid}`)
-    if (inode.kind === 'file') lines.push(`size:   ${inode.size} (${inode.content instanceof Uint8Array ? 'inline' : `${inode.content.length} chunks`})`)
+    if (inode.kind === 'file') {
+      const { chunks, holes, holeBytes } = contentCounts(inode.content)
+      const stored = inode.content instanceof Uint8Array ? 'inline' : `${chunks} chunks${holes > 0 ? `, ${holeBytes} bytes in ${holes} holes` : ''}`
+      lines.push(`size:   ${inode.size} (${stored})`)
+    }
     if (inode.kind === 'symlink') lines.push(`target: ${text(inode.target)}`)
     if (inode.kind === 'char' || inode.kind === 'block') lines.push(`device: ${inode.major},${inode.minor}`)
     if (inode.kind === 'dir') lines.push(`tree:   ${digestToString(inode.tree)}`)

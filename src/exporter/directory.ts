@@ -21,7 +21,7 @@
 import { linkSync, mkdirSync, symlinkSync } from 'node:fs'
 import { mkdir, readdir } from 'node:fs/promises'
 import { TargetNotEmptyError, throwIfAborted } from '../errors.js'
-import type { DeviceEntry, Entry, FileEntry, InodeAttrs, SpecialEntry, Xattr } from '../format/entry.js'
+import { type ChunkRef, type ContentRef, type DeviceEntry, type Entry, type FileEntry, type InodeAttrs, isHole, type SpecialEntry, type Xattr } from '../format/entry.js'
 import { Limiter } from '../util/limiter.js'
 import { printable } from '../format/names.js'
 import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
@@ -82,6 +82,26 @@ export function utimesSeconds (ns: bigint): number {
   if (rem < 0n) { rem += NS_PER_S; s -= 1n }
   const us = Number(rem / 1000n)
   return Number(s) + (s < 0n ? us - 0.5 : us + 0.5) / 1e6
+}
+
+/**
+ * A file's content list in batches for the writers: up to
+ * {@link CHUNKS_PER_BATCH} chunks each, a batch ending where a hole starts
+ * (the hole's length is its `holeAfter`; a file starting with a hole has a
+ * first batch without chunks).
+ */
+function * chunkBatches (content: readonly ContentRef[]): Generator<{ refs: ChunkRef[], holeAfter: number }> {
+  let refs: ChunkRef[] = []
+  for (const c of content) {
+    if (isHole(c)) {
+      yield { refs, holeAfter: c.length }
+      refs = []
+      continue
+    }
+    refs.push(c)
+    if (refs.length === CHUNKS_PER_BATCH) { yield { refs, holeAfter: 0 }; refs = [] }
+  }
+  if (refs.length > 0) yield { refs, holeAfter: 0 }
 }
 
 async function prepareTarget (target: Buffer): Promise<void> {
@@ -153,7 +173,9 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
     const lookupChunkIndex = lease !== undefined ? packAccess?.lookupChunkIndex.bind(store) : undefined
     const lookupFirst = (entry: FileEntry): Promise<ChunkLookup> | undefined => {
       if (lookupChunkIndex === undefined || entry.content instanceof Uint8Array) return undefined
-      const found = lookupChunkIndex(entry.content.slice(0, CHUNKS_PER_BATCH).map((c) => c.digest))
+      const batch = chunkBatches(entry.content).next()
+      if (batch.done === true || batch.value.refs.length === 0) return undefined
+      const found = lookupChunkIndex(batch.value.refs.map((c) => c.digest))
       found.catch(() => {}) // awaited by the write
       return found
     }
@@ -164,28 +186,33 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         return
       }
       if (resolveChunkSources === undefined && storedChunks === undefined) {
-        for await (const piece of reader.readFile(entry, signal !== undefined ? { signal } : {})) {
+        for await (const piece of reader.readExtents(entry, signal !== undefined ? { signal } : {})) {
+          if (typeof piece === 'number') { yield { pieces: [], holeAfter: piece }; continue }
           yield { pieces: [piece] }
           addBytes(piece.length)
         }
         return
       }
-      for (let at = 0; at < entry.content.length; at += CHUNKS_PER_BATCH) {
+      let firstBatch = true
+      for (const { refs, holeAfter } of chunkBatches(entry.content)) {
         throwIfAborted(signal)
-        const refs = entry.content.slice(at, at + CHUNKS_PER_BATCH)
+        const hole = holeAfter > 0 ? { holeAfter } : {}
+        if (refs.length === 0) { yield { pieces: [], ...hole }; continue }
         const digests = refs.map((c) => c.digest)
         const lengths = refs.map((c) => c.length)
         if (resolveChunkSources !== undefined && lease !== undefined) {
-          const sources = await resolveChunkSources(digests, lease, at === 0 ? first : undefined)
+          const sources = await resolveChunkSources(digests, lease, firstBatch ? first : undefined)
           yield {
             pieces: sources.map((c) => 'stored' in c ? c.stored : NO_BYTES),
             reads: sources.map((c) => 'fd' in c ? [c.fd, c.location.offset, c.location.storedLength, c.location.pack] : null),
             digests,
-            lengths
+            lengths,
+            ...hole
           }
         } else {
-          yield { pieces: await storedChunks!(digests), digests, lengths }
+          yield { pieces: await storedChunks!(digests), digests, lengths, ...hole }
         }
+        firstBatch = false
         addBytes(lengths.reduce((n, l) => n + l, 0))
       }
     }

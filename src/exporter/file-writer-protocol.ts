@@ -25,6 +25,12 @@ export interface WritePieces {
   digests?: Uint8Array[]
   /** Length each decoded chunk must have (the file's chunk list says so). */
   lengths?: number[]
+  /**
+   * Zero bytes after the pieces that are a hole of the file (docs/FORMAT.md
+   * §2.1): the writer moves past them without writing, and a file that ends
+   * in a hole is extended to its size when it is closed.
+   */
+  holeAfter?: number
 }
 
 /**

@@ -5,11 +5,14 @@
  * call costs far less than a promise round trip through libuv's pool).
  *
  * Files are opened with O_EXCL | O_NOFOLLOW under directories the export
- * created: nothing is written through a link.
+ * created: nothing is written through a link. A file's holes
+ * (docs/FORMAT.md §2.1) are skipped, not written: the file is new, so what
+ * is skipped stays a hole on disk (and a file ending in one is extended
+ * with ftruncate).
  *
  * @module
  */
-import { chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, constants, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, lutimesSync, openSync, readSync, utimesSync, writeSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import { IntegrityError, NonCanonicalError } from '../errors.js'
 import { digestToString } from '../hash/digest.js'
@@ -22,7 +25,8 @@ const OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
 
 await loadZstd()
 
-interface OpenFile { fd: number | undefined, path: Uint8Array, error?: { error: string, code?: string } }
+/** A file being written: bytes go at `position` (holes move it without writing); `length` is where the last write ended. */
+interface OpenFile { fd: number | undefined, path: Uint8Array, position: number, length: number, error?: { error: string, code?: string } }
 const files = new Map<number, OpenFile>()
 const reply = (m: WriterReply): void => { parentPort!.postMessage(m) }
 const failure = (err: unknown): { error: string, code?: string } => {
@@ -56,14 +60,17 @@ function write (file: OpenFile, req: WritePieces): number {
       if (want !== undefined && piece.length !== want) throw new NonCanonicalError(`chunk ${digestToString(digest)} has ${piece.length} bytes, the file says ${want}`)
     }
     let at = 0
-    while (at < piece.length) at += writeSync(file.fd!, piece, at, piece.length - at)
+    while (at < piece.length) at += writeSync(file.fd!, piece, at, piece.length - at, file.position + at)
+    file.position += piece.length
+    file.length = file.position
     bytes += piece.length
   }
+  file.position += req.holeAfter ?? 0
   return bytes
 }
 
 function openFile (path: Uint8Array): OpenFile {
-  const file: OpenFile = { fd: undefined, path }
+  const file: OpenFile = { fd: undefined, path, position: 0, length: 0 }
   try { file.fd = openSync(pathOf(path), OPEN_FLAGS, 0o600) } catch (err) { file.error = failure(err) }
   return file
 }
@@ -77,6 +84,10 @@ function writeBatch (file: OpenFile, batch: WritePieces): number {
 /** Set `attrs` (if any), close the file and reply how it ended (with `written` when the request carried pieces). */
 function finish (id: number, file: OpenFile, attrs: FinalAttrs | undefined, written?: number): void {
   if (file.fd !== undefined) {
+    // a file that ends in a hole: the size, without writing the zeros
+    if (file.error === undefined && file.position > file.length) {
+      try { ftruncateSync(file.fd, file.position) } catch (err) { file.error = failure(err) }
+    }
     if (attrs !== undefined && file.error === undefined) {
       try {
         // Owner first: chown clears setuid and setgid bits.

@@ -7,7 +7,7 @@
  * @module
  */
 import { InvalidRangeError, NotFoundError, WrongKindError, NonCanonicalError } from '../errors.js'
-import type { ChunkRef, DirEntry, Entry, FileEntry } from '../format/entry.js'
+import { type ContentRef, type DirEntry, type Entry, type FileEntry, isHole } from '../format/entry.js'
 import { joinPath, printable, splitPath } from '../format/names.js'
 import { decodeSnapshot, type Snapshot } from '../format/snapshot.js'
 import { decodeTree } from '../format/tree.js'
@@ -188,11 +188,25 @@ export class SnapshotReader {
 
   /**
    * Read a file, or the byte range `[offset, offset + length)` of it. Only
-   * the chunks that cover the range are fetched, each verified. A range that
-   * starts past the end is `InvalidRangeError` (`ERR_INVALID_RANGE`); one that
-   * runs past the end is cut at the end.
+   * the chunks that cover the range are fetched, each verified; holes
+   * (docs/FORMAT.md §2.1) read as zeros. A range that starts past the end
+   * is `InvalidRangeError` (`ERR_INVALID_RANGE`); one that runs past the end
+   * is cut at the end.
    */
   async * readFile (pathOrEntry: string | Uint8Array | FileEntry, options: ReadFileOptions = {}): AsyncGenerator<Uint8Array> {
+    for await (const piece of this.readExtents(pathOrEntry, options)) {
+      if (typeof piece !== 'number') { yield piece; continue }
+      for (let left = piece; left > 0; left -= ZEROS_PIECE) yield new Uint8Array(Math.min(left, ZEROS_PIECE))
+    }
+  }
+
+  /**
+   * As {@link readFile}, but a hole (or the part of one in the range) comes
+   * as a number: how many zero bytes it stands for, which nothing reads or
+   * allocates. For writers that make holes (a sparse file, a sparse tar
+   * entry).
+   */
+  async * readExtents (pathOrEntry: string | Uint8Array | FileEntry, options: ReadFileOptions = {}): AsyncGenerator<Uint8Array | number> {
     const entry = typeof pathOrEntry === 'object' && !(pathOrEntry instanceof Uint8Array) ? pathOrEntry : await this.statFile(pathOrEntry)
     const offset = options.offset ?? 0
     if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidRangeError(`offset must be a non-negative integer, got ${offset}`)
@@ -204,38 +218,44 @@ export class SnapshotReader {
       yield entry.content.subarray(offset, end)
       return
     }
-    const chunks = entry.content
-    const starts = chunkStarts(chunks)
+    const elements = entry.content
+    const starts = chunkStarts(elements)
     const first = upperBound(starts, offset) - 1
     let last = first
-    while (last + 1 < chunks.length && starts[last + 1]! < end) last++
+    while (last + 1 < elements.length && starts[last + 1]! < end) last++
     // Fetch a few chunks ahead: store reads and decompression overlap the consumer.
     const ahead: Array<Promise<Uint8Array>> = []
     let next = first
     const fill = (): void => {
       while (next <= last && ahead.length < READ_AHEAD) {
-        const p = this.store.getChunk(chunks[next++]!.digest)
+        const c = elements[next++]!
+        if (isHole(c)) continue
+        const p = this.store.getChunk(c.digest)
         p.catch(() => {}) // awaited in order below
         ahead.push(p)
       }
     }
     for (let i = first; i <= last; i++) {
       if (options.signal?.aborted === true) throw options.signal.reason
-      fill()
-      const c = chunks[i]!
-      const bytes = await ahead.shift()!
-      if (bytes.length !== c.length) throw new NonCanonicalError(`chunk ${digestToString(c.digest)} has ${bytes.length} bytes, the file says ${c.length}`)
+      const c = elements[i]!
       const from = Math.max(0, offset - starts[i]!)
       const to = Math.min(c.length, end - starts[i]!)
+      if (isHole(c)) { yield to - from; continue }
+      fill()
+      const bytes = await ahead.shift()!
+      if (bytes.length !== c.length) throw new NonCanonicalError(`chunk ${digestToString(c.digest)} has ${bytes.length} bytes, the file says ${c.length}`)
       yield from === 0 && to === c.length ? bytes : bytes.subarray(from, to)
     }
   }
 }
 
+/** Zero bytes per piece when {@link SnapshotReader.readFile} reads a hole. */
+const ZEROS_PIECE = 1 << 20
+
 /** Chunks fetched ahead of the one being read. */
 const READ_AHEAD = 4
 
-function chunkStarts (chunks: readonly ChunkRef[]): number[] {
+function chunkStarts (chunks: readonly ContentRef[]): number[] {
   const starts = new Array<number>(chunks.length)
   let at = 0
   for (let i = 0; i < chunks.length; i++) { starts[i] = at; at += chunks[i]!.length }

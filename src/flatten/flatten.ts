@@ -79,6 +79,8 @@ export interface FlattenResult {
   logicalBytes: number
   newChunks: number
   newBytes: number
+  /** Zero bytes of the files recorded as holes (not stored). */
+  holeBytes: number
   /** Files whose content was never stored because a later layer removed or replaced them. */
   skippedFiles: number
 }
@@ -187,7 +189,7 @@ export async function flattenLayers (store: FlattenStore, layers: readonly Layer
       for await (const e of entries) {
         const inode = wanted.get(index++)
         if (inode === undefined) continue
-        const stored = await storeContent(e.content, {
+        const stored = await storeContent(e.extents(), {
           store,
           params,
           ...(signal !== undefined ? { signal } : {}),
@@ -211,6 +213,7 @@ export async function flattenLayers (store: FlattenStore, layers: readonly Layer
     root: { mode: r.mode, uid: r.uid, gid: r.gid, mtimeNs: r.mtimeNs, xattrs: r.xattrs, tree: written.tree },
     files: written.files,
     logicalBytes: written.logicalBytes,
+    holeBytes: written.holeBytes,
     newChunks: totals.newChunks,
     newBytes: totals.newBytes,
     skippedFiles: filesInLayers - totals.stored

@@ -8,7 +8,7 @@
  * @module
  */
 import { InvalidPathError, UnsortedEntriesError } from '../errors.js'
-import type { ChunkRef, Entry, Xattr } from '../format/entry.js'
+import { type ContentRef, contentCounts, type Entry, type Xattr } from '../format/entry.js'
 import { joinPath, printable } from '../format/names.js'
 import { TreeBuilder } from '../format/tree.js'
 import type { ObjectStore } from '../store/index.js'
@@ -32,7 +32,7 @@ export interface NodeAttrs {
 
 /** A non-directory inode. */
 export type LeafInode = NodeAttrs & (
-  | { kind: 'file', size: number, content: Uint8Array | readonly ChunkRef[] | PendingContent }
+  | { kind: 'file', size: number, content: Uint8Array | readonly ContentRef[] | PendingContent }
   | { kind: 'symlink', target: Uint8Array }
   | { kind: 'fifo' | 'socket' }
   | { kind: 'char' | 'block', major: number, minor: number }
@@ -113,6 +113,8 @@ export interface WrittenTree {
   tree: Uint8Array
   files: number
   logicalBytes: number
+  /** Zero bytes of the files' holes. */
+  holeBytes: number
 }
 
 /**
@@ -122,7 +124,7 @@ export interface WrittenTree {
  */
 export async function writeLayeredTree (tree: LayeredTree, store: Pick<ObjectStore, 'putTree'>, inlineMax: number): Promise<WrittenTree> {
   const firstPath = new Map<LeafInode, Uint8Array>()
-  const totals = { files: 0, logicalBytes: 0 }
+  const totals = { files: 0, logicalBytes: 0, holeBytes: 0 }
   const visit = async (dir: DirNode, names: Uint8Array[]): Promise<Uint8Array> => {
     const builder = new TreeBuilder({ inlineMax })
     const sorted = [...dir.children.entries()].map(([k, node]) => [unkey(k), node] as const)
@@ -141,7 +143,10 @@ export async function writeLayeredTree (tree: LayeredTree, store: Pick<ObjectSto
         } else {
           firstPath.set(node, joinPath(childNames))
           entry = leafEntry(name, node, childNames)
-          if (node.kind === 'file') totals.logicalBytes += node.size
+          if (node.kind === 'file') {
+            totals.logicalBytes += node.size
+            if (Array.isArray(node.content)) totals.holeBytes += contentCounts(node.content).holeBytes
+          }
         }
       }
       try {
@@ -165,7 +170,7 @@ function leafEntry (name: Uint8Array, node: LeafInode, names: Uint8Array[]): Ent
     case 'file': {
       const c = node.content
       if (!(c instanceof Uint8Array) && !Array.isArray(c)) throw new Error(`content of ${printable(joinPath(names))} was never stored`)
-      return { kind: 'file', name, ...attrs, size: node.size, content: c as Uint8Array | readonly ChunkRef[] }
+      return { kind: 'file', name, ...attrs, size: node.size, content: c as Uint8Array | readonly ContentRef[] }
     }
     case 'symlink': return { kind: 'symlink', name, ...attrs, target: node.target }
     case 'fifo': case 'socket': return { kind: node.kind, name, ...attrs }

@@ -28,6 +28,29 @@ export interface ChunkRef {
   length: number
 }
 
+/**
+ * A hole of a file: `length` zero bytes that are not stored
+ * (docs/FORMAT.md §2.1). Encoded as the bare integer `length`.
+ */
+export interface HoleRef {
+  hole: true
+  /** Zero bytes it stands for (at least {@link HOLE_MIN}). */
+  length: number
+}
+
+/** One element of a file's content list: a chunk or a hole. */
+export type ContentRef = ChunkRef | HoleRef
+
+/** True for a hole element. */
+export function isHole (c: ContentRef): c is HoleRef {
+  return 'hole' in c
+}
+
+/** Block size of the hole rule (docs/FORMAT.md §2.1): holes start at multiples of it. */
+export const HOLE_BLOCK = 4096
+/** The shortest hole (docs/FORMAT.md §2.1): shorter runs of zero blocks are data. */
+export const HOLE_MIN = 65536
+
 /** Entry kinds with their numbers in the encoding. */
 export const KIND_NUMBER = {
   file: 1,
@@ -43,13 +66,13 @@ export const KIND_NUMBER = {
 /** The kind of an entry. */
 export type EntryKind = keyof typeof KIND_NUMBER
 
-/** A regular file: inline bytes when small, a chunk list otherwise. */
+/** A regular file: inline bytes when small, a content list (chunks and holes) otherwise. */
 export interface FileEntry extends InodeAttrs {
   kind: 'file'
   name: Uint8Array
   size: number
-  /** The whole content (size ≤ inlineMax) or its chunk list. */
-  content: Uint8Array | readonly ChunkRef[]
+  /** The whole content (size ≤ inlineMax) or its content list. */
+  content: Uint8Array | readonly ContentRef[]
 }
 
 /** A directory; `tree` is the digest of its tree object. */
@@ -93,4 +116,14 @@ export type Entry = FileEntry | DirEntry | SymlinkEntry | HardlinkEntry | Specia
 /** True when the file entry's content is stored inline. */
 export function isInline (entry: FileEntry): entry is FileEntry & { content: Uint8Array } {
   return entry.content instanceof Uint8Array
+}
+
+/** Counts of a file's content: chunks, holes, and the zero bytes its holes stand for (0 for inline content). */
+export function contentCounts (content: Uint8Array | readonly ContentRef[]): { chunks: number, holes: number, holeBytes: number } {
+  const counts = { chunks: 0, holes: 0, holeBytes: 0 }
+  if (content instanceof Uint8Array) return counts
+  for (const c of content) {
+    if (isHole(c)) { counts.holes++; counts.holeBytes += c.length } else counts.chunks++
+  }
+  return counts
 }

@@ -8,7 +8,7 @@ import { NonCanonicalError, UnsortedEntriesError } from '../errors.js'
 import { compareBytes } from '../hash/digest.js'
 import { sha256 } from '../hash/index.js'
 import { type CanonicalValue, decodeCanonical, encodeCanonical } from './canonical.js'
-import { type ChunkRef, type Entry, type EntryKind, type InodeAttrs, KIND_NUMBER, type Xattr } from './entry.js'
+import { type ContentRef, type Entry, type EntryKind, HOLE_BLOCK, HOLE_MIN, type InodeAttrs, isHole, KIND_NUMBER, type Xattr } from './entry.js'
 import { nameProblem, printable, splitPath } from './names.js'
 
 /** Type number of tree objects. */
@@ -38,7 +38,7 @@ export function entryToValue (e: Entry): CanonicalValue {
     case 'file': {
       const content: CanonicalValue = e.content instanceof Uint8Array
         ? e.content
-        : e.content.map((c) => [c.digest, c.length])
+        : e.content.map((c) => isHole(c) ? c.length : [c.digest, c.length])
       return [...head, ...encodeAttrs(e), e.size, content]
     }
     case 'dir': return [...head, ...encodeAttrs(e), e.tree]
@@ -113,19 +113,32 @@ function checkSize (where: string, v: unknown): number {
   return fail(where, 'size must be a non-negative integer (at most 2^53-1 here)')
 }
 
-function checkChunks (where: string, v: unknown, size: number): ChunkRef[] {
-  if (!Array.isArray(v)) fail(where, 'content must be a byte string or a chunk list')
+/** A content list (docs/FORMAT.md §4): chunks `[digest, length]` and holes (integers) placed as §2.1 places them. */
+function checkChunks (where: string, v: unknown, size: number): ContentRef[] {
+  if (!Array.isArray(v)) fail(where, 'content must be a byte string or a content list')
   let sum = 0
-  const chunks = v.map((pair: unknown) => {
-    if (!Array.isArray(pair) || pair.length !== 2) fail(where, 'a chunk reference must be [digest, length]')
-    const digest = checkDigestBytes(where, 'chunk digest', pair[0])
-    const length = checkUint(where, 'chunk length', pair[1], UINT32_MAX)
+  let previousHole = false
+  const content = v.map((item: unknown): ContentRef => {
+    if (typeof item === 'number' || typeof item === 'bigint') {
+      const length = checkSize(where, item)
+      if (length < HOLE_MIN) fail(where, `a hole of ${length} bytes is shorter than ${HOLE_MIN}`)
+      if (sum % HOLE_BLOCK !== 0) fail(where, `a hole starts at ${sum}, not a multiple of ${HOLE_BLOCK}`)
+      if (previousHole) fail(where, 'two holes in a row')
+      if (length % HOLE_BLOCK !== 0 && sum + length !== size) fail(where, `a hole of ${length} bytes, not a multiple of ${HOLE_BLOCK}, does not end the file`)
+      previousHole = true
+      sum += length
+      return { hole: true, length }
+    }
+    if (!Array.isArray(item) || item.length !== 2) fail(where, 'a content element must be [digest, length] or a hole length')
+    const digest = checkDigestBytes(where, 'chunk digest', item[0])
+    const length = checkUint(where, 'chunk length', item[1], UINT32_MAX)
     if (length === 0) fail(where, 'chunk length must be at least 1')
+    previousHole = false
     sum += length
     return { digest, length }
   })
-  if (sum !== size) fail(where, `chunk lengths sum to ${sum}, size is ${size}`)
-  return chunks
+  if (sum !== size) fail(where, `content lengths sum to ${sum}, size is ${size}`)
+  return content
 }
 
 function expectLength (where: string, a: readonly unknown[], n: number): void {
@@ -148,7 +161,7 @@ export function valueToEntry (v: unknown, options: TreeCheckOptions = {}): Entry
       const attrs = checkAttrs(where, v, 2)
       const size = checkSize(where, v[7])
       const raw = v[8]
-      let content: Uint8Array | ChunkRef[]
+      let content: Uint8Array | ContentRef[]
       if (raw instanceof Uint8Array) {
         if (raw.length !== size) fail(where, `inline content has ${raw.length} bytes, size is ${size}`)
         if (options.inlineMax !== undefined && size > options.inlineMax) fail(where, `size ${size} > inlineMax ${options.inlineMax} but content is inline`)

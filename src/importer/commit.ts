@@ -23,6 +23,8 @@ export interface ImportResult {
   newChunks: number
   /** Uncompressed bytes of those chunks. */
   newBytes: number
+  /** Zero bytes of the files recorded as holes (docs/FORMAT.md §2.1): in `logicalBytes`, neither read from the store nor stored. */
+  holeBytes: number
 }
 
 /** Options shared by every importer for the commit step. */
@@ -40,7 +42,7 @@ export async function commitImport (
   store: Pick<ObjectStore, 'commitSnapshot' | 'flush'>,
   params: SnapshotParams,
   root: SnapshotRoot,
-  totals: { files: number, logicalBytes: number, newChunks: number, newBytes: number },
+  totals: { files: number, logicalBytes: number, newChunks: number, newBytes: number, holeBytes?: number },
   options: CommitImportOptions
 ): Promise<ImportResult> {
   const snapshot = encodeSnapshot({ params, root, annotations: canonicalAnnotations(options.annotations ?? []) })
@@ -54,6 +56,7 @@ export async function commitImport (
     ...(options.name !== undefined ? { name: options.name } : {}),
     snapshot: digestToString(snapshot.digest),
     root: digestToString(root.tree),
-    ...totals
+    ...totals,
+    holeBytes: totals.holeBytes ?? 0
   }
 }

@@ -10,7 +10,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { UnreadableSourceError } from '../errors.js'
-import type { ChunkRef } from '../format/entry.js'
+import type { ContentRef } from '../format/entry.js'
 import type { SnapshotParams } from '../format/snapshot.js'
 import { printable } from '../format/names.js'
 import type { EncodedChunkWriter, ObjectWriter } from '../store/index.js'
@@ -19,7 +19,9 @@ import type { ContentChunk, ContentJob, ContentReply } from './content-worker.js
 import type { StoredContent } from '../content/file-content.js'
 
 interface Job {
-  chunks: ChunkRef[]
+  chunks: ContentRef[]
+  /** Zero bytes of the holes found. */
+  holeBytes: number
   newChunks: number
   newBytes: number
   puts: Array<Promise<void>>
@@ -101,7 +103,13 @@ export class ContentPool {
       return
     }
     if ('chunks' in msg) {
-      const puts = msg.chunks.map((c) => this.#take(job, c))
+      const puts = msg.chunks.map((c) => {
+        if (!('hole' in c)) return this.#take(job, c)
+        job.chunks.push({ hole: true, length: c.hole })
+        job.holeBytes += c.hole
+        job.onBytes?.(c.hole)
+        return Promise.resolve()
+      })
       job.batchesSeen++
       // Acknowledge the batch once the store has taken its chunks: a worker
       // runs ahead by a few batches at most, so when the store is slower
@@ -120,11 +128,11 @@ export class ContentPool {
     Atomics.store(slot.acks, 0, 0)
     if (msg.inline !== undefined) {
       job.onBytes?.(msg.size)
-      job.resolve({ size: msg.size, content: new Uint8Array(msg.inline), newChunks: 0, newBytes: 0 })
+      job.resolve({ size: msg.size, content: new Uint8Array(msg.inline), newChunks: 0, newBytes: 0, holeBytes: 0 })
       return
     }
     Promise.all(job.puts).then(
-      () => job.resolve({ size: msg.size, content: job.chunks, newChunks: job.newChunks, newBytes: job.newBytes }),
+      () => job.resolve({ size: msg.size, content: job.chunks, newChunks: job.newChunks, newBytes: job.newBytes, holeBytes: job.holeBytes }),
       job.reject
     )
   }
@@ -165,7 +173,7 @@ export class ContentPool {
     const id = this.#next++
     const { min, avg, max, inlineMax } = this.#params
     return await new Promise<StoredContent>((resolve, reject) => {
-      this.#jobs.set(id, { chunks: [], newChunks: 0, newBytes: 0, puts: [], batchesSeen: 0, resolve, reject, path, onBytes, weight })
+      this.#jobs.set(id, { chunks: [], newChunks: 0, newBytes: 0, holeBytes: 0, puts: [], batchesSeen: 0, resolve, reject, path, onBytes, weight })
       const job: ContentJob = { id, path, min, avg, max, inlineMax, level: this.#level }
       slot.worker.postMessage(job)
     })

@@ -14,6 +14,7 @@ import { createChunker } from '../chunker/index.js'
 import { sha256 } from '../hash/index.js'
 import { DigestFilter } from '../store/digest-filter.js'
 import { encodeStored } from '../store/stored-object.js'
+import { HoleSplitter } from '../content/holes.js'
 import { loadZstd } from '../store/zstd.js'
 
 /** A job: one file. */
@@ -22,9 +23,12 @@ export interface ContentJob { id: number, path: Uint8Array, min: number, avg: nu
 /** One chunk of a result: either framed for storage (new) or raw (maybe stored already: the main thread checks). */
 export interface ContentChunk { digest: Uint8Array, length: number, stored?: Uint8Array, raw?: Uint8Array }
 
-/** A message back: a batch of chunks, or the end of a job. */
+/** A hole of the file (docs/FORMAT.md §2.1): that many zero bytes, in file order among the chunks. */
+export interface ContentHole { hole: number }
+
+/** A message back: a batch of chunks (and holes), or the end of a job. */
 export type ContentReply =
-  | { id: number, batch: number, chunks: ContentChunk[] }
+  | { id: number, batch: number, chunks: Array<ContentChunk | ContentHole> }
   | { id: number, done: true, size: number, inline?: Uint8Array, batches: number }
   | { id: number, error: string, code?: string }
 
@@ -51,7 +55,7 @@ function run (job: ContentJob): void {
   const fd = openSync(Buffer.from(job.path.buffer, job.path.byteOffset, job.path.byteLength), 'r')
   let size = 0
   let head: Buffer | undefined = Buffer.alloc(0)
-  let batch: ContentChunk[] = []
+  let batch: Array<ContentChunk | ContentHole> = []
   let batchBytes = 0
   let batches = 0
   const transfer: ArrayBuffer[] = []
@@ -80,22 +84,37 @@ function run (job: ContentJob): void {
     batchBytes += payload.length
     if (batchBytes >= BATCH_BYTES) send()
   }
+  // Long runs of zero blocks are holes (docs/FORMAT.md §2.1): neither
+  // chunked nor hashed, whether the file is sparse on disk or not.
+  const startChunking = (): void => {
+    if (head === undefined) return
+    const pending = head
+    head = undefined
+    for (const c of chunker.push(pending)) take(c)
+  }
+  const splitter = new HoleSplitter({
+    data: (piece) => {
+      if (head !== undefined) {
+        head = Buffer.concat([head, piece])
+        if (head.length > job.inlineMax) startChunking()
+        return
+      }
+      for (const c of chunker.push(piece)) take(c)
+    },
+    hole: (length) => {
+      startChunking()
+      for (const c of chunker.finish()) take(c)
+      batch.push({ hole: length })
+    }
+  })
   try {
     for (;;) {
       const n = readSync(fd, readBuffer, 0, READ, null)
       if (n === 0) break
       size += n
-      const piece = readBuffer.subarray(0, n)
-      if (head !== undefined) {
-        head = Buffer.concat([head, piece])
-        if (head.length <= job.inlineMax) continue
-        const pending = head
-        head = undefined
-        for (const c of chunker.push(pending)) take(c)
-        continue
-      }
-      for (const c of chunker.push(piece)) take(c)
+      splitter.push(readBuffer.subarray(0, n))
     }
+    splitter.finish()
   } finally {
     closeSync(fd)
   }

@@ -120,7 +120,7 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   xattrsRead.catch((err) => { failed ??= err })
   const xattrsOf = (map: Map<string, Xattr[]>, rel: Uint8Array): Xattr[] => map.get(Buffer.from(rel).toString('latin1')) ?? []
 
-  const totals = { files: 0, logicalBytes: 0, newChunks: 0, newBytes: 0 }
+  const totals = { files: 0, logicalBytes: 0, newChunks: 0, newBytes: 0, holeBytes: 0 }
   const progress = { files: 0, bytes: 0, newChunks: 0 }
   // Reported per entry walked and as file bytes are stored: the walk may
   // finish long before the content (one big file, a slow disk).
@@ -179,6 +179,7 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
           onBytes: addBytes
         })
       totals.logicalBytes += stored.size
+      totals.holeBytes += stored.holeBytes
       totals.newChunks += stored.newChunks
       totals.newBytes += stored.newBytes
       progress.newChunks = totals.newChunks

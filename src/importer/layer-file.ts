@@ -90,6 +90,6 @@ async function importLayerFileInSession (store: Pick<ObjectStore, 'putChunk' | '
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {})
   })
-  const { files, logicalBytes, newChunks, newBytes } = flat
-  return await commitImport(store, params, flat.root, { files, logicalBytes, newChunks, newBytes }, options)
+  const { files, logicalBytes, newChunks, newBytes, holeBytes } = flat
+  return await commitImport(store, params, flat.root, { files, logicalBytes, newChunks, newBytes, holeBytes }, options)
 }

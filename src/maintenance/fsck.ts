@@ -32,6 +32,7 @@
 import { throwIfAborted } from '../errors.js'
 import { decodeRef } from '../format/ref.js'
 import { decodeSnapshot } from '../format/snapshot.js'
+import { isHole } from '../format/entry.js'
 import { decodeTree } from '../format/tree.js'
 import { digestToBytes, digestToString } from '../hash/digest.js'
 import { declaredLength, type FsckView, MAX_CHUNK_BYTES, MAX_TREE_BYTES, type ObjectKind, type StoreCounters } from '../store/index.js'
@@ -182,7 +183,7 @@ export async function fsck (store: FsckView, options: FsckOptions = {}): Promise
         if (e.kind === 'dir') info.subtrees.push(e.tree)
         else if (e.kind === 'file') {
           if (e.content instanceof Uint8Array) info.maxInline = Math.max(info.maxInline, e.size)
-          else { info.minChunked = Math.min(info.minChunked, e.size); for (const c of e.content) info.chunks.push({ digest: c.digest, length: c.length }) }
+          else { info.minChunked = Math.min(info.minChunked, e.size); for (const c of e.content) if (!isHole(c)) info.chunks.push({ digest: c.digest, length: c.length }) }
         }
       }
       trees.set(digestKey(digest), info)

@@ -8,6 +8,7 @@
  */
 import { StoreInconsistentError, throwIfAborted } from '../errors.js'
 import { decodeSnapshot } from '../format/snapshot.js'
+import { isHole } from '../format/entry.js'
 import { decodeTree } from '../format/tree.js'
 import { digestToString } from '../hash/digest.js'
 import type { MetadataReader, ObjectKind } from '../store/index.js'
@@ -56,7 +57,7 @@ export class Marker {
       }
       for (const e of decodeTree(await this.#store.getTree(item.digest))) {
         if (e.kind === 'dir') this.add('tree', e.tree)
-        else if (e.kind === 'file' && !(e.content instanceof Uint8Array)) for (const c of e.content) this.add('chunk', c.digest)
+        else if (e.kind === 'file' && !(e.content instanceof Uint8Array)) for (const c of e.content) if (!isHole(c)) this.add('chunk', c.digest)
       }
     } catch (err) {
       throw new StoreInconsistentError(`${item.kind} ${digestToString(item.digest)} is reachable but cannot be read (${(err as Error).message}); run fsck`, { cause: err })

@@ -96,8 +96,8 @@ async function importImageInSession (store: Pick<ObjectStore, 'putChunk' | 'putT
       ...(image.reference !== undefined ? [[IMAGE_ANNOTATIONS.reference, image.reference] as [string, string]] : []),
       ...[...(options.annotations ?? [])].map(([k, v]) => [typeof k === 'string' ? k : Buffer.from(k).toString('utf8'), v] as [string, string | Uint8Array])
     ]
-    const { files, logicalBytes, newChunks, newBytes } = flat
-    return await commitImport(store, params, flat.root, { files, logicalBytes, newChunks, newBytes }, { ...options, annotations })
+    const { files, logicalBytes, newChunks, newBytes, holeBytes } = flat
+    return await commitImport(store, params, flat.root, { files, logicalBytes, newChunks, newBytes, holeBytes }, { ...options, annotations })
   } finally {
     await image.close()
   }

@@ -13,7 +13,8 @@ import {
   USTAR_SIZE_MAX, encodeUstarHeader, splitUstarPath
 } from './header.js'
 import { ustarStandIn, encodePaxHeader, encodePaxRecords, formatPaxTime, xattrKeyword } from './pax.js'
-import { describeBytes, withTrailingSlash } from './path.js'
+import { baseName, describeBytes, withTrailingSlash } from './path.js'
+import { encodePax10Map, sparseSegmentsToWrite } from './sparse.js'
 
 const encoder = new TextEncoder()
 const EMPTY = new Uint8Array(0)
@@ -25,6 +26,19 @@ function compareBytes (a: Uint8Array, b: Uint8Array): number {
 function isAscii (bytes: Uint8Array): boolean {
   for (const c of bytes) if (c > 0x7f) return false
   return true
+}
+
+/** How a sparse entry is written: the name readers without sparse support see, its map, and the bytes stored. */
+interface SparseLayout { standIn: Uint8Array, map: Uint8Array, stored: number }
+
+/** The layout of a sparse file entry (undefined for a file without `sparse`). */
+export function sparseLayout (entry: TarEntry): SparseLayout | undefined {
+  if (entry.sparse === undefined) return undefined
+  const segments = sparseSegmentsToWrite(entry.sparse, entry.size ?? 0)
+  const map = encodePax10Map(segments)
+  const slash = entry.path.lastIndexOf(0x2f)
+  const standIn = ustarStandIn(Buffer.concat([entry.path.subarray(0, slash + 1), encoder.encode('GNUSparseFile.0/'), baseName(entry.path)]))
+  return { standIn, map, stored: map.length + segments.reduce((n, s) => n + s.size, 0) }
 }
 
 /**
@@ -51,7 +65,6 @@ function isAscii (bytes: Uint8Array): boolean {
 export function encodeEntryHeader (entry: TarEntry): Uint8Array {
   checkTarEntry(entry)
   const type = entry.type
-  const path = type === 'directory' ? withTrailingSlash(entry.path) : entry.path
   const records: Array<[string | Uint8Array, Uint8Array]> = []
   let binary = false
   const record = (key: string | Uint8Array, value: Uint8Array | string): void => {
@@ -59,12 +72,25 @@ export function encodeEntryHeader (entry: TarEntry): Uint8Array {
     if (!isUtf8(v)) binary = true
     records.push([key, v])
   }
+  // a sparse file: GNU sparse 1.0, the real name and size in the records,
+  // a stand-in name in the header, the map and the data as its content
+  const sparse = type === 'file' ? sparseLayout(entry) : undefined
+  if (sparse !== undefined) {
+    record('GNU.sparse.major', '1')
+    record('GNU.sparse.minor', '0')
+    record('GNU.sparse.name', entry.path)
+    record('GNU.sparse.realsize', String(entry.size ?? 0))
+  }
+  const path = type === 'directory' ? withTrailingSlash(entry.path) : sparse?.standIn ?? entry.path
 
   let name: Uint8Array
   let prefix: Uint8Array = EMPTY
   const split = isAscii(path) ? splitUstarPath(path) : undefined
   if (split !== undefined) {
     ({ name, prefix } = split)
+  } else if (sparse !== undefined) {
+    // the real name is GNU.sparse.name: a path record would compete with it
+    name = path.subarray(0, USTAR_NAME_MAX)
   } else {
     record('path', path)
     const stand = ustarStandIn(path)
@@ -82,7 +108,7 @@ export function encodeEntryHeader (entry: TarEntry): Uint8Array {
     }
   }
 
-  let size = type === 'file' ? entry.size ?? 0 : 0
+  let size = sparse?.stored ?? (type === 'file' ? entry.size ?? 0 : 0)
   if (size > USTAR_SIZE_MAX) { record('size', String(size)); size = 0 }
   let uid = entry.uid
   if (uid > USTAR_ID_MAX) { record('uid', String(uid)); uid = 0 }

@@ -9,6 +9,7 @@
  */
 import { checkArchivePath, describeBytes } from './path.js'
 import { TarInvalidEntryError } from './errors.js'
+import type { TarSparseSegment } from './sparse.js'
 
 /** The kinds of entry a tar archive can hold. */
 export type TarEntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'fifo' | 'char' | 'block'
@@ -52,8 +53,16 @@ export interface TarEntry {
    * leave it out or give 0.
    */
   size?: number
-  /** File content (files only). May be left out when `size` is 0. */
+  /** File content (files only). May be left out when `size` is 0. For a sparse file, only its data segments' bytes, back to back. */
   content?: TarContent
+  /**
+   * A sparse file (files only): its data segments, in increasing order
+   * without overlap, inside `size`; the rest of its `size` bytes are holes.
+   * Written as a GNU sparse 1.0 PAX entry, which GNU tar, Go's archive/tar
+   * and libarchive read (a reader without sparse support extracts a file
+   * named `GNUSparseFile.0/NAME` holding the map and the data).
+   */
+  sparse?: readonly TarSparseSegment[]
   /**
    * Symlink target (any non-empty bytes without NUL), or for a hardlink the
    * archive path of an earlier entry (same rules as `path`, no trailing `/`).
@@ -117,9 +126,20 @@ export function checkTarEntry (entry: TarEntry): void {
       !(typeof c === 'object' && c !== null && (Symbol.asyncIterator in c || Symbol.iterator in c))) {
       bad('content must be a Uint8Array or an iterable of Uint8Array')
     }
+    if (entry.sparse !== undefined) {
+      if (!Array.isArray(entry.sparse)) bad('sparse must be an array of segments')
+      let end = 0
+      for (const seg of entry.sparse) {
+        if (!isUint(seg?.offset) || !isUint(seg?.size)) bad('a sparse segment needs a non-negative offset and size')
+        if (seg.offset < end) bad(`sparse segment at ${seg.offset} overlaps or precedes the one before`)
+        end = seg.offset + seg.size
+        if (end > (entry.size ?? 0)) bad(`sparse segment ${seg.offset}+${seg.size} ends past the size ${String(entry.size)}`)
+      }
+    }
   } else {
     if (entry.size !== undefined && entry.size !== 0) bad('only files have a size')
     if (entry.content !== undefined) bad('only files have content')
+    if (entry.sparse !== undefined) bad('only files are sparse')
   }
 
   if (type === 'symlink') {

@@ -121,6 +121,13 @@ export interface TarReadEntry {
    * Empty for every type but files.
    */
   content: AsyncIterable<Uint8Array>
+  /**
+   * The same content with the holes of a sparse file as numbers (how many
+   * zero bytes each stands for) instead of zeros, so that a consumer that
+   * keeps holes neither allocates nor reads them. Read this or
+   * {@link TarReadEntry.content}, once.
+   */
+  extents: () => AsyncIterable<Uint8Array | number>
 }
 
 /** Default {@link ReadTarOptions.maxHeaderSize}: 1 MiB. */
@@ -267,9 +274,24 @@ class EntryContent implements AsyncIterable<Uint8Array> {
   ) {}
 
   [Symbol.asyncIterator] (): AsyncIterator<Uint8Array> {
+    return this.#zerosFilled(this.extents())
+  }
+
+  /** The content with the holes of a sparse file as counts of zero bytes; read it or the bytes, once. */
+  extents (): AsyncGenerator<Uint8Array | number, void, undefined> {
     if (this.started) throw new TarContentUnavailableError(`the content of ${this.label} can be read only once`)
     this.started = true
     return this.stream()
+  }
+
+  async * #zerosFilled (pieces: AsyncGenerator<Uint8Array | number>): AsyncGenerator<Uint8Array> {
+    for await (const piece of pieces) {
+      if (typeof piece !== 'number') { yield piece; continue }
+      for (let left = piece; left > 0; left -= ZERO_CHUNK) {
+        this.check()
+        yield new Uint8Array(Math.min(ZERO_CHUNK, left))
+      }
+    }
   }
 
   private check (): void {
@@ -291,7 +313,7 @@ class EntryContent implements AsyncIterable<Uint8Array> {
     })
   }
 
-  private async * stream (): AsyncGenerator<Uint8Array, void, undefined> {
+  private async * stream (): AsyncGenerator<Uint8Array | number, void, undefined> {
     const { sparse, size } = this.plan
     if (sparse === undefined) {
       let left = size
@@ -303,13 +325,10 @@ class EntryContent implements AsyncIterable<Uint8Array> {
       return
     }
     let pos = 0
-    const zeros = async function * (self: EntryContent, end: number): AsyncGenerator<Uint8Array> {
-      while (pos < end) {
-        self.check()
-        const n = Math.min(ZERO_CHUNK, end - pos)
-        pos += n
-        yield new Uint8Array(n)
-      }
+    const zeros = function * (self: EntryContent, end: number): Generator<number> {
+      self.check()
+      if (pos < end) yield end - pos
+      pos = end
     }
     for (const seg of sparse) {
       yield * zeros(this, seg.offset)
@@ -720,7 +739,8 @@ async function makeEntry (
     gname,
     ...(sparse !== undefined ? { sparse: sparse.map((s) => ({ ...s })) } : {}), // a copy: the stream reads the plan's
     headerOffset: pending.start,
-    content: body
+    content: body,
+    extents: () => body.extents()
   }
   return { entry, body }
 }

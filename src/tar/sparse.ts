@@ -193,3 +193,27 @@ export class SparseMapParser {
     return pairSegments(this.numbers.slice(1), 'PAX 1.0 sparse map')
   }
 }
+
+/**
+ * The data segments a writer stores for a sparse file, GNU tar's way: the
+ * segments given, and when the file ends in a hole a last empty segment at
+ * its size (so that every reader extends the file to it).
+ */
+export function sparseSegmentsToWrite (segments: readonly TarSparseSegment[], size: number): TarSparseSegment[] {
+  const out = segments.filter((s) => s.size > 0).map((s) => ({ offset: s.offset, size: s.size }))
+  const last = out[out.length - 1]
+  if (last === undefined || last.offset + last.size < size) out.push({ offset: size, size: 0 })
+  return out
+}
+
+/**
+ * The GNU sparse 1.0 map at the start of the entry's data: the segment
+ * count and each segment's offset and size in decimal, one per line,
+ * padded with NULs to whole 512-byte blocks.
+ */
+export function encodePax10Map (segments: readonly TarSparseSegment[]): Uint8Array {
+  const text = `${segments.length}\n${segments.map((s) => `${s.offset}\n${s.size}\n`).join('')}`
+  const out = new Uint8Array(Math.ceil(text.length / 512) * 512)
+  out.set(Buffer.from(text, 'latin1'))
+  return out
+}

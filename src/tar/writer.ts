@@ -5,7 +5,7 @@
  */
 import { throwIfAborted } from '../errors.js'
 import type { TarContent, TarEntry } from './entry.js'
-import { encodeEntryHeader } from './entry-header.js'
+import { encodeEntryHeader, sparseLayout } from './entry-header.js'
 import { TarInvalidEntryError, TarSizeMismatchError } from './errors.js'
 import { TAR_BLOCK_SIZE } from './header.js'
 import { describeBytes } from './path.js'
@@ -77,14 +77,18 @@ export async function * writeTar (
       pad = 0
       continue
     }
-    const size = entry.size ?? 0
+    // a sparse file stores its map, then its data segments only
+    const layout = sparseLayout(entry)
+    const stored = layout?.stored ?? entry.size ?? 0
+    const size = layout !== undefined ? stored - layout.map.length : stored
+    const head = layout !== undefined ? Buffer.concat([withPadding(pad, header), layout.map]) : withPadding(pad, header)
     const content: TarContent = entry.content ?? new Uint8Array(0)
     if (content instanceof Uint8Array) {
       if (content.length !== size) throw sizeMismatch(entry, size, content.length)
-      yield withPadding(pad, header)
+      yield head
       if (size > 0) yield content
     } else {
-      yield withPadding(pad, header)
+      yield head
       let received = 0
       for await (const chunk of content) {
         throwIfAborted(signal)
@@ -98,7 +102,7 @@ export async function * writeTar (
       }
       if (received !== size) throw sizeMismatch(entry, size, received)
     }
-    pad = (TAR_BLOCK_SIZE - (size % TAR_BLOCK_SIZE)) % TAR_BLOCK_SIZE
+    pad = (TAR_BLOCK_SIZE - (stored % TAR_BLOCK_SIZE)) % TAR_BLOCK_SIZE
   }
   throwIfAborted(signal)
   yield new Uint8Array(pad + TAR_END_SIZE)
