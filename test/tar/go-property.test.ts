@@ -16,7 +16,7 @@ import path from 'node:path'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { encodePaxRecords } from '../../src/tar/index.js'
+import { encodePaxRecords, writeTar } from '../../src/tar/index.js'
 import { goList, goReading, goSkip, tesseraReading, type Reading, type View } from './go-oracle.js'
 import { resum } from './reader-helpers.js'
 
@@ -285,4 +285,40 @@ test('tessera\'s go dialect reads generated archives exactly as Go\'s archive/ta
   if (process.env.TESSERA_DEBUG !== undefined) console.log(outcomes, errors)
   // the generator must exercise both outcomes
   assert.ok(outcomes.same > 50 && outcomes.bothFail > 20, JSON.stringify(outcomes))
+})
+
+test('sparse entries tessera writes (GNU sparse 1.0) are read by Go as the files they stand for', { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-go-sparse-'))
+  const fileArb = fc.record({
+    size: fc.integer({ min: 0, max: 200_000 }),
+    cuts: fc.array(fc.integer({ min: 0, max: 200_000 }), { maxLength: 10 }),
+    name: fc.constantFrom('s', 'dir/s', `${'long/'.repeat(30)}s`, 'ünï')
+  })
+  try {
+    await fc.assert(fc.asyncProperty(fc.array(fileArb, { minLength: 1, maxLength: 3 }), async (files) => {
+      const entries = files.map((f, i) => {
+        const cuts = [...new Set(f.cuts.map((c) => Math.min(c, f.size)))].sort((a, b) => a - b)
+        const sparse: Array<{ offset: number, size: number }> = []
+        for (let j = 0; j + 1 < cuts.length; j += 2) sparse.push({ offset: cuts[j]!, size: cuts[j + 1]! - cuts[j]! })
+        const logical = Buffer.alloc(f.size)
+        const data = Buffer.concat(sparse.map(({ offset, size }) => {
+          const d = Buffer.from(bytesOf(size, i + offset))
+          d.copy(logical, offset)
+          return d
+        }))
+        return { entry: { path: Buffer.from(`${i}${f.name}`), type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtimeNs: 0n, size: f.size, sparse, content: data }, logical }
+      })
+      const parts: Uint8Array[] = []
+      for await (const c of writeTar(entries.map((e) => e.entry))) parts.push(c)
+      const bytes = Buffer.concat(parts)
+      const file = path.join(dir, 'w.tar')
+      fs.writeFileSync(file, bytes)
+      const go = goList([file])[0]!
+      assert.equal(go.error, null)
+      assert.deepEqual(go.entries.map((e) => [Buffer.from(e.name, 'hex').toString(), e.size, e.content?.sha256]),
+        entries.map(({ entry, logical }) => [Buffer.from(entry.path).toString(), entry.size, createHash('sha256').update(logical).digest('hex')]))
+    }), { numRuns: 60 })
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
 })

@@ -303,3 +303,21 @@ test('memory stays bounded: a 256 MiB entry is skipped without being held', asyn
   assert.deepEqual(names, ['big', 'small'])
   assert.ok(peak < 64 << 20, `arrayBuffers grew by ${peak}`)
 })
+
+test('extents(): the holes of a sparse entry come as counts, the data as bytes; content reads them as zeros', async () => {
+  const sparse = [{ offset: 3, size: 2 }, { offset: 2 ** 33, size: 3 }]
+  const entry = { path: b('s'), type: 'file' as const, mode: 0o644, uid: 0, gid: 0, mtimeNs: 0n, size: 2 ** 33 + 10, sparse, content: b('abxyz') }
+  const archive = await collect(writeTar([entry]))
+  for (const dialect of ['go', 'gnu'] as const) {
+    for await (const e of readTar([archive], { dialect })) {
+      assert.equal(key(e.path), 's')
+      assert.equal(e.size, 2 ** 33 + 10)
+      const pieces: Array<string | number> = []
+      for await (const p of e.extents()) pieces.push(typeof p === 'number' ? p : key(p))
+      assert.deepEqual(pieces, [3, 'ab', 2 ** 33 - 5, 'xyz', 7])
+    }
+  }
+  for await (const e of readTar([await collect(writeTar([{ ...entry, size: 20, sparse: [{ offset: 3, size: 5 }] }]))])) {
+    assert.equal(key(await collect(e.content)), '\0\0\0abxyz\0\0\0\0\0\0\0\0\0\0\0\0')
+  }
+})
