@@ -131,7 +131,7 @@ export const importCommand = defineCommand({
     if (options.json) {
       json({ ...result, seconds })
     } else {
-      out(`imported ${name}: ${result.files} entries, ${formatBytes(result.logicalBytes)} in ${seconds.toFixed(1)} s (${result.newChunks} new chunks, ${formatBytes(result.newBytes)})`)
+      out(`imported ${name}: ${result.files} entries, ${formatBytes(result.logicalBytes)} in ${seconds.toFixed(1)} s (${result.newChunks} new chunks, ${formatBytes(result.newBytes)}${result.holeBytes > 0 ? `; ${formatBytes(result.holeBytes)} in holes` : ''})`)
       out(`snapshot ${result.snapshot}`)
       out(`root     ${result.root}`)
     }
