@@ -15,7 +15,7 @@ import { printable } from '../format/names.js'
 import { digestToString } from '../hash/digest.js'
 import { SnapshotReader, type RootEntry } from '../exporter/snapshot-reader.js'
 import type { ImportResult } from '../importer/commit.js'
-import type { MtimePolicy } from '../importer/mtime.js'
+import type { MtimePolicy } from '../format/mtime.js'
 import type { LevelObjectStore } from '../store/level-store.js'
 import { join } from 'node:path'
 import { parseLocation } from './location.js'
@@ -323,7 +323,8 @@ export async function rmCommand (store: LevelObjectStore, args: CommandArgs): Pr
 
 /** `gc [--json]`: delete unreachable objects, print the bytes freed. */
 export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
-  const { gc } = await import('../maintenance/gc.js')
+  // The registry's root provider registers itself as it loads: gc keeps what `serve` stored.
+  const [{ gc }] = await Promise.all([import('../maintenance/gc.js'), import('../registry/backend/gc-roots.js')])
   const progress = new ProgressLine('gc', args.interactive, 'objects')
   try {
     const result = await gc(store, { onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })
@@ -344,7 +345,7 @@ export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Pr
 
 /** `fsck [--json] [--repair]`: verify every object; exit 1 if a problem is left. */
 export async function fsckCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
-  const { fsck } = await import('../maintenance/fsck.js')
+  const [{ fsck }] = await Promise.all([import('../maintenance/fsck.js'), import('../registry/backend/gc-roots.js')])
   const progress = new ProgressLine('fsck', args.interactive, 'objects')
   try {
     const report = await fsck(store, { repair: args.values.repair === true, onProgress: (p) => progress.update({ files: p.objects, bytes: p.bytes }) })
@@ -388,7 +389,7 @@ export async function hashPasswordCommand (): Promise<number> {
  * line per request on stderr; upload sessions live in `<store>/uploads`.
  */
 export async function serveCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
-  const [{ openRegistryStore }, { createRegistryServer, loadAuthConfig }] = await Promise.all([import('../registry/store/index.js'), import('../registry/server/index.js')])
+  const [{ openRegistryStore }, { createRegistryServer, loadAuthConfig }] = await Promise.all([import('../registry/backend/index.js'), import('../registry/server/index.js')])
   if (args.positionals.length > 0) throw new InvalidArgumentError(`serve takes no positional arguments, got ${JSON.stringify(args.positionals[0])}`)
   const host = typeof args.values.host === 'string' ? args.values.host : '127.0.0.1'
   const port = intOption(args, 'port') ?? 5000

@@ -22,7 +22,7 @@ import { linkSync, mkdirSync, symlinkSync } from 'node:fs'
 import { mkdir, readdir } from 'node:fs/promises'
 import { TargetNotEmptyError, throwIfAborted } from '../errors.js'
 import type { DeviceEntry, Entry, FileEntry, InodeAttrs, SpecialEntry, Xattr } from '../format/entry.js'
-import { Limiter } from '../importer/limiter.js'
+import { Limiter } from '../util/limiter.js'
 import { printable } from '../format/names.js'
 import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
 import type { ChunkLookup, LevelObjectStore } from '../store/level-store.js'
@@ -126,21 +126,21 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
     const writes: Array<Promise<void>> = []
     /** Regular files and special files being made, by path: a hard link waits for its target. */
     const fileWrites = new Map<string, Promise<void>>()
-    const levelStore = reader.store as Partial<Pick<LevelObjectStore, 'getStoredChunks' | 'locateChunks' | 'lookupChunks' | 'packLease'>>
-    const storedChunks = levelStore.getStoredChunks?.bind(reader.store)
+    const levelStore = reader.store as Partial<Pick<LevelObjectStore, 'readStoredChunks' | 'resolveChunkSources' | 'lookupChunkIndex' | 'leasePacks'>>
+    const storedChunks = levelStore.readStoredChunks?.bind(reader.store)
     // With pack files, the workers read the records themselves through
     // descriptors leased for the whole export: the main thread only looks
     // up where chunks are.
-    lease = levelStore.packLease?.()
-    const locateChunks = lease !== undefined ? levelStore.locateChunks?.bind(reader.store) : undefined
+    lease = levelStore.leasePacks?.()
+    const resolveChunkSources = lease !== undefined ? levelStore.resolveChunkSources?.bind(reader.store) : undefined
     // Where the first chunks of a file are is asked for when the walk meets
     // the file, not when its write starts: the files of a directory then
     // share one store lookup (the store coalesces the requests of one turn).
     // (Only the index lookup: pack descriptors are taken when the write starts.)
-    const lookupChunks = lease !== undefined ? levelStore.lookupChunks?.bind(reader.store) : undefined
+    const lookupChunkIndex = lease !== undefined ? levelStore.lookupChunkIndex?.bind(reader.store) : undefined
     const lookupFirst = (entry: FileEntry): Promise<ChunkLookup> | undefined => {
-      if (lookupChunks === undefined || entry.content instanceof Uint8Array) return undefined
-      const found = lookupChunks(entry.content.slice(0, CHUNKS_PER_BATCH).map((c) => c.digest))
+      if (lookupChunkIndex === undefined || entry.content instanceof Uint8Array) return undefined
+      const found = lookupChunkIndex(entry.content.slice(0, CHUNKS_PER_BATCH).map((c) => c.digest))
       found.catch(() => {}) // awaited by the write
       return found
     }
@@ -162,8 +162,8 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         const refs = entry.content.slice(at, at + CHUNKS_PER_BATCH)
         const digests = refs.map((c) => c.digest)
         const lengths = refs.map((c) => c.length)
-        if (locateChunks !== undefined && lease !== undefined) {
-          const sources = await locateChunks(digests, lease, at === 0 ? first : undefined)
+        if (resolveChunkSources !== undefined && lease !== undefined) {
+          const sources = await resolveChunkSources(digests, lease, at === 0 ? first : undefined)
           yield {
             pieces: sources.map((c) => 'stored' in c ? c.stored : NO_BYTES),
             reads: sources.map((c) => 'fd' in c ? [c.fd, c.location.offset, c.location.storedLength, c.location.pack] : null),

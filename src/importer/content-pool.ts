@@ -16,7 +16,7 @@ import { printable } from '../format/names.js'
 import type { LevelObjectStore } from '../store/level-store.js'
 import { DEFAULT_COMPRESSION_LEVEL } from '../store/stored-object.js'
 import type { ContentChunk, ContentJob, ContentReply } from './content-worker.js'
-import type { StoredContent } from './file-content.js'
+import type { StoredContent } from '../content/file-content.js'
 
 interface Job {
   chunks: ChunkRef[]

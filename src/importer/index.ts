@@ -10,6 +10,4 @@
  */
 export * from './commit.js'
 export * from './directory.js'
-export * from './file-content.js'
-export * from './mtime.js'
 export * from './layer-file.js'

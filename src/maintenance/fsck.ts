@@ -29,16 +29,16 @@
  *
  * @module
  */
-import { registryChunkRoots } from '../registry/store/gc-roots.js'
 import { throwIfAborted } from '../errors.js'
 import { decodeRef } from '../format/ref.js'
 import { decodeSnapshot } from '../format/snapshot.js'
 import { decodeTree } from '../format/tree.js'
-import { digestToString } from '../hash/digest.js'
+import { digestToBytes, digestToString } from '../hash/digest.js'
 import { declaredLength, type LevelObjectStore, MAX_CHUNK_BYTES, MAX_TREE_BYTES, type ObjectKind, type StoreCounters } from '../store/level-store.js'
 import { packFileName, PACK_MAGIC, RECORD_HEADER_BYTES } from '../store/pack/index.js'
 import { decodeStored } from '../store/stored-object.js'
 import { digestKey } from './mark.js'
+import { registeredRootProviders } from './roots.js'
 
 /** Kinds of problem fsck reports. */
 export type FsckProblemKind = 'corrupt' | 'non-canonical' | 'missing' | 'length-mismatch' | 'bad-ref' | 'dangling-ref' | 'index' | 'counters' | 'pack'
@@ -276,18 +276,23 @@ export async function fsck (store: LevelObjectStore, options: FsckOptions = {}):
     throwIfAborted(signal)
     onProgress?.({ phase: 'reachability', objects: refs, bytes: bytesRead })
   }
-  // Chunks kept by registry blob records (tessera serve): reached, and must be present.
-  try {
-    for await (const digest of registryChunkRoots(store)) {
-      const ck = digestKey(digest)
-      reached.chunk.add(ck)
-      if (!chunkLength.has(ck) && !badChunks.has(ck) && !missingReported.has('c' + ck)) {
-        missingReported.add('c' + ck)
-        report({ kind: 'missing', object: `chunk ${digestToString(digest)}`, message: 'referenced by a registry blob but not in the store' })
+  // What the registered root providers keep (the registry's blob records,
+  // for one): reached, and must be present.
+  for (const provider of registeredRootProviders()) {
+    try {
+      for await (const root of provider.roots(store)) {
+        const digest = digestToBytes(root.digest)
+        const k = digestKey(digest)
+        const [have, bad, tag] = root.kind === 'chunk' ? [chunkLength, badChunks, 'c'] : root.kind === 'tree' ? [trees, badTrees, 't'] : [snapshots, badSnapshots, 's']
+        reached[root.kind].add(k)
+        if (!have.has(k) && !bad.has(k) && !missingReported.has(tag + k)) {
+          missingReported.add(tag + k)
+          report({ kind: 'missing', object: `${root.kind} ${root.digest}`, message: `kept by ${provider.name} but not in the store` })
+        }
       }
+    } catch (err) {
+      report({ kind: problemKind(err), object: provider.name, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) })
     }
-  } catch (err) {
-    report({ kind: problemKind(err), object: 'registry blob records', message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) })
   }
 
   const stored = store.counters()

@@ -16,11 +16,10 @@
  *
  * @module
  */
-import { registryRootProvider } from '../registry/store/gc-roots.js'
 import { throwIfAborted } from '../errors.js'
 import type { LevelObjectStore, ObjectKind } from '../store/level-store.js'
 import { digestKey, Marker } from './mark.js'
-import { refRoots, registeredRootProviders, type RootProvider } from './roots.js'
+import { allRoots, type RootProvider } from './roots.js'
 
 /** Progress of a gc. */
 export interface GcProgress {
@@ -102,9 +101,7 @@ async function collect (store: LevelObjectStore, options: GcOptions): Promise<Gc
 
     const marker = new Marker(store)
     marker.onMarked = (n) => { if (n % 4096 === 0) onProgress?.({ phase: 'mark', objects: n, bytes: 0 }) }
-    for (const provider of [refRoots, registryRootProvider, ...registeredRootProviders(), ...(options.extraRoots ?? [])]) {
-      for await (const root of provider.roots(store)) marker.add(root.kind, root.digest)
-    }
+    for await (const root of allRoots(store, options.extraRoots)) marker.add(root.kind, root.digest)
     let seq = 0
     for (;;) {
       throwIfAborted(signal)

@@ -7,13 +7,14 @@
  *
  * @module
  */
+import { digestToBytes, digestToString } from '../hash/digest.js'
 import type { LevelObjectStore, ObjectKind } from '../store/level-store.js'
 
 /** One object to keep, with everything it reaches. */
 export interface GcRoot {
   kind: ObjectKind
-  /** 32-byte digest. */
-  digest: Uint8Array
+  /** Its digest, `sha256:<64 hex>`. */
+  digest: string
 }
 
 /** A source of roots. `roots` is read once per gc, after the gc has begun its session. */
@@ -40,10 +41,21 @@ export function registeredRootProviders (): RootProvider[] {
   return [...registered]
 }
 
+/**
+ * Every root of `store`: its refs, then the registered providers' and
+ * `extra`'s roots, with their digests as bytes. A malformed digest from a
+ * provider is `ERR_INVALID_DIGEST` (a gc must not guess what it meant).
+ */
+export async function * allRoots (store: LevelObjectStore, extra: readonly RootProvider[] = []): AsyncIterable<{ provider: RootProvider, kind: ObjectKind, digest: Uint8Array }> {
+  for (const provider of [refRoots, ...registeredRootProviders(), ...extra]) {
+    for await (const root of provider.roots(store)) yield { provider, kind: root.kind, digest: digestToBytes(root.digest) }
+  }
+}
+
 /** The built-in provider: every ref's snapshot. */
 export const refRoots: RootProvider = {
   name: 'refs',
   async * roots (store) {
-    for await (const [, ref] of store.listRefs()) yield { kind: 'snapshot', digest: ref.snapshot }
+    for await (const [, ref] of store.listRefs()) yield { kind: 'snapshot', digest: digestToString(ref.snapshot) }
   }
 }

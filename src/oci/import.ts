@@ -1,6 +1,6 @@
 /**
  * Importing an image (from an OCI layout or a docker archive) as one
- * snapshot: its layers are flattened in two passes (src/layers), each
+ * snapshot: its layers are flattened in two passes (src/flatten), each
  * layer's uncompressed digest is checked against the config's `diff_ids`,
  * and the config and source digests are kept as snapshot annotations
  * (src/oci/annotations.ts) so the image can be exported again.
@@ -12,14 +12,14 @@ import type { SnapshotReader } from '../exporter/snapshot-reader.js'
 import { DEFAULT_SNAPSHOT_PARAMS, type SnapshotParams, validateSnapshotParams } from '../format/snapshot.js'
 import { isDigest, type Digest } from '../hash/digest.js'
 import { commitImport, type CommitImportOptions, type ImportResult } from '../importer/commit.js'
-import type { MtimePolicy } from '../importer/mtime.js'
-import { flattenLayers, type FlattenProgress, type LayerStream } from '../layers/flatten.js'
+import type { MtimePolicy } from '../format/mtime.js'
+import { flattenLayers, type FlattenProgress, type LayerStream } from '../flatten/flatten.js'
 import type { ObjectStore } from '../store/index.js'
 import { decompress } from '../tar/compression.js'
 import { IMAGE_ANNOTATIONS } from './annotations.js'
 import { LAYER_MEDIA_TYPES, type SourceImage } from './types.js'
 import { withStoreSession } from '../store/session.js'
-import { DEFAULT_MAX_LAYER_ENTRIES, DEFAULT_MAX_PATH_DEPTH } from '../layers/flatten.js'
+import { DEFAULT_MAX_LAYER_ENTRIES, DEFAULT_MAX_PATH_DEPTH } from '../flatten/flatten.js'
 
 /** Resource limits of an image import (see docs/SECURITY.md). */
 export interface ImageLimits {

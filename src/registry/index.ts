@@ -20,5 +20,5 @@ export * from './errors.js'
 export {
   openRegistryStore, registryChunkRoots, LevelRegistryStore, LevelBlobStore, DEFAULT_MAX_MANIFEST_BYTES, assertRepositoryName, assertTag, isTag, parseReference,
   type RegistryStoreOptions, type BlobStoreOptions
-} from './store/index.js'
+} from './backend/index.js'
 export * from './server/index.js'

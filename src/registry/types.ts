@@ -1,6 +1,6 @@
 /**
- * The contract between tessera's registry storage (`src/registry/store/`),
- * its layer decomposition (`src/registry/layer/`) and the HTTP server of
+ * The contract between tessera's registry storage (`src/registry/backend/`),
+ * its layer decomposition (`src/registry/recipe/`) and the HTTP server of
  * `tessera serve` (`src/registry/server/`). See `index.ts` for the rules.
  *
  * Digests are strings `sha256:<64 lowercase hex>` as in the OCI specs.

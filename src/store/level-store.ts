@@ -120,12 +120,12 @@ export interface PackReclaimResult {
 }
 
 /**
- * Where one chunk can be read ({@link LevelObjectStore.locateChunks}): its
+ * Where one chunk can be read ({@link LevelObjectStore.resolveChunkSources}): its
  * stored form, or a record in a pack through an open descriptor.
  */
 export type ChunkSource = { stored: Uint8Array } | { fd: number, location: PackLocation }
 
-/** What the index holds for each of several chunks ({@link LevelObjectStore.lookupChunks}); undefined where absent. */
+/** What the index holds for each of several chunks ({@link LevelObjectStore.lookupChunkIndex}); undefined where absent. */
 export type ChunkLookup = Array<{ value: Uint8Array, queued: boolean } | undefined>
 
 /** Options for {@link LevelObjectStore.reclaimPacks}. */
@@ -904,8 +904,8 @@ export class LevelObjectStore implements ObjectStore {
    * threads). One LevelDB `getMany` for those not queued. `NotFoundError`
    * if any chunk is absent.
    */
-  async getStoredChunks (digests: readonly Bytes[]): Promise<Bytes[]> {
-    const found = await this.#lookupChunks(digests)
+  async readStoredChunks (digests: readonly Bytes[]): Promise<Bytes[]> {
+    const found = await this.#lookupChunkIndex(digests)
     const out = found.map((f) => f?.value)
     const located: number[] = []
     for (let i = 0; i < found.length; i++) if (found[i] !== undefined && !found[i]!.queued && isLocation(found[i]!.value)) located.push(i)
@@ -920,7 +920,7 @@ export class LevelObjectStore implements ObjectStore {
    * undefined when absent. Queued chunks come from memory, the rest from
    * one LevelDB `getMany`, checked again after it against a running gc.
    */
-  async #lookupChunks (digests: readonly Bytes[]): Promise<ChunkLookup> {
+  async #lookupChunkIndex (digests: readonly Bytes[]): Promise<ChunkLookup> {
     this.#assertOpen()
     const out = new Array<{ value: Bytes, queued: boolean } | undefined>(digests.length)
     const keys = digests.map((d) => 'c' + keyOf(d))
@@ -955,19 +955,19 @@ export class LevelObjectStore implements ObjectStore {
   }
 
   /**
-   * The first step of {@link locateChunks}, which can be taken earlier:
+   * The first step of {@link resolveChunkSources}, which can be taken earlier:
    * what the index says of each digest (queued, inline or a pack
    * location), without opening packs. Lookups asked for in one turn of
    * the event loop share one LevelDB read. Pass the result to
-   * `locateChunks` with the same digests.
+   * `resolveChunkSources` with the same digests.
    */
-  async lookupChunks (digests: readonly Bytes[]): Promise<ChunkLookup> { return await this.#lookupChunks(digests) }
+  async lookupChunkIndex (digests: readonly Bytes[]): Promise<ChunkLookup> { return await this.#lookupChunkIndex(digests) }
 
   /**
-   * A lease of pack file descriptors for {@link locateChunks}, when packs
+   * A lease of pack file descriptors for {@link resolveChunkSources}, when packs
    * are files (undefined for memory packs). Close it when done.
    */
-  packLease (): PackLease | undefined { return this.#packs.lease?.() }
+  leasePacks (): PackLease | undefined { return this.#packs.lease?.() }
 
   /**
    * Where to read several chunks, in order, without reading them here: a
@@ -977,9 +977,9 @@ export class LevelObjectStore implements ObjectStore {
    * the record, check it ({@link checkRecord}) and decode it. `NotFoundError`
    * if any chunk is absent.
    */
-  async locateChunks (digests: readonly Bytes[], lease: PackLease, lookup?: Promise<ChunkLookup>): Promise<ChunkSource[]> {
-    const found = await (lookup ?? this.#lookupChunks(digests))
-    if (found.length !== digests.length) throw new InvalidArgumentError('locateChunks: the lookup is not of these digests')
+  async resolveChunkSources (digests: readonly Bytes[], lease: PackLease, lookup?: Promise<ChunkLookup>): Promise<ChunkSource[]> {
+    const found = await (lookup ?? this.#lookupChunkIndex(digests))
+    if (found.length !== digests.length) throw new InvalidArgumentError('resolveChunkSources: the lookup is not of these digests')
     const out = new Array<ChunkSource | undefined>(digests.length)
     // Chunks whose pack disappeared between the lookup and the open (a gc
     // rewrote it), or that the lease has no descriptor left for: read
@@ -1000,7 +1000,7 @@ export class LevelObjectStore implements ObjectStore {
       }
     }
     if (again.length > 0) {
-      const stored = await this.getStoredChunks(again.map((i) => digests[i]!))
+      const stored = await this.readStoredChunks(again.map((i) => digests[i]!))
       for (let j = 0; j < again.length; j++) out[again[j]!] = { stored: stored[j]! }
     }
     return this.#allFound(digests, out)

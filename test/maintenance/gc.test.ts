@@ -72,10 +72,11 @@ test('rm then gc deletes what only the removed ref reached, keeps the counters r
 test('gc keeps the roots of registered and passed root providers', async () => {
   const { store, a } = await twoSnapshots()
   const snapshot = (await store.getRef('a'))!.snapshot
+  const digest = digestToString(snapshot)
   await store.deleteRef('a')
-  const kept = await gc(store, { extraRoots: [{ name: 'test', roots: () => [{ kind: 'snapshot', digest: snapshot }] }] })
+  const kept = await gc(store, { extraRoots: [{ name: 'test', roots: () => [{ kind: 'snapshot', digest }] }] })
   assert.equal(kept.bytesFreed, 0)
-  const unregister = registerRootProvider({ name: 'registered', async * roots () { yield { kind: 'snapshot', digest: snapshot } } })
+  const unregister = registerRootProvider({ name: 'registered', async * roots () { yield { kind: 'snapshot', digest } } })
   try {
     assert.equal((await gc(store)).bytesFreed, 0)
   } finally {

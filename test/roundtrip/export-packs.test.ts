@@ -1,7 +1,7 @@
 /**
  * With pack files on disk, the directory export's workers read chunk
  * records themselves through descriptors the main thread leases
- * (`LevelObjectStore.locateChunks`). They check each record against the
+ * (`LevelObjectStore.resolveChunkSources`). They check each record against the
  * index as the main thread's reads do: the tree comes out equal to the
  * source, and a damaged, truncated or misplaced record fails the export
  * with ERR_INTEGRITY.
@@ -66,8 +66,8 @@ test('the workers read pack records themselves and the export equals the source'
   const { dir, src } = await setup()
   const store = await openStore(dir)
   let located = 0
-  const locate = store.locateChunks.bind(store)
-  store.locateChunks = async (digests, lease) => { located += digests.length; return await locate(digests, lease) }
+  const locate = store.resolveChunkSources.bind(store)
+  store.resolveChunkSources = async (digests, lease) => { located += digests.length; return await locate(digests, lease) }
   await exportDirectory(await SnapshotReader.open(store, 'snap'), join(dir, '..', 'out'), { owners: false })
   assert.deepEqual(describeTree(join(dir, '..', 'out')), describeTree(src))
   assert.ok(located > 3, 'the export located chunks for the workers to read')
@@ -119,8 +119,8 @@ test('an export over more packs than a lease may hold reads the rest on the main
   store = await openStore(dir)
   const fds = new Set<number>()
   let stored = 0
-  const locate = store.locateChunks.bind(store)
-  store.locateChunks = async (digests, lease) => {
+  const locate = store.resolveChunkSources.bind(store)
+  store.resolveChunkSources = async (digests, lease) => {
     const sources = await locate(digests, lease)
     for (const s of sources) { if ('fd' in s) fds.add(s.fd); else stored++ }
     return sources

@@ -2,7 +2,7 @@
  * The directory export decodes and verifies chunks on worker threads: a
  * corrupted chunk still fails the export with ERR_INTEGRITY, a missing one
  * with ERR_NOT_FOUND, and a store that only offers verified reads (no
- * `getStoredChunks`) exports the same tree as the LevelDB store.
+ * `readStoredChunks`) exports the same tree as the LevelDB store.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'

@@ -109,7 +109,7 @@ test('a flipped bit in a pack record is caught by reads and by fsck, and --repai
     bytes[at]! ^= 0x04
     await assert.rejects(store.getChunk(victim), expectCode('ERR_INTEGRITY'))
     // Stored forms are handed out unverified (the caller decodes them), but the record must be the chunk's.
-    if (where !== 'stored') await assert.rejects(store.getStoredChunks([chunks[0]!, victim]), expectCode('ERR_INTEGRITY'))
+    if (where !== 'stored') await assert.rejects(store.readStoredChunks([chunks[0]!, victim]), expectCode('ERR_INTEGRITY'))
     const report = await fsck(store)
     assert.deepEqual(report.problems.map((p) => [p.kind, p.object]), [['corrupt', `chunk ${digestToString(victim)}`]], where)
     bytes[at]! ^= 0x04
@@ -203,7 +203,7 @@ test('chunk values written before packs (inline stored objects) are still read, 
   // Rewrite half of the chunks as an older store held them: the stored form as the value.
   const chunks = await chunksOf(store, 'a')
   const old = chunks.filter((_, i) => i % 2 === 0)
-  const storedForms = await store.getStoredChunks(old)
+  const storedForms = await store.readStoredChunks(old)
   await store.close()
   await db.open()
   for (const [i, d] of old.entries()) await sublevel(db, 'c').put(d, storedForms[i]!)
@@ -283,7 +283,7 @@ test('a read that looked up a location before gc rewrote and deleted its pack st
   await store.deleteRef('b')
   for (const read of [
     async () => Buffer.from(await store.getChunk(chunks[0]!)),
-    async () => Buffer.concat(await store.getStoredChunks(chunks.slice(0, 5)))
+    async () => Buffer.concat(await store.readStoredChunks(chunks.slice(0, 5)))
   ]) {
     const packBefore = (await locationOf(db, chunks[0]!)).pack
     let release!: () => void
@@ -386,18 +386,18 @@ test('packs are numbered past every existing one and named by packFileName', asy
   assert.deepEqual((await packFiles(dir)).map((f) => f.name), [packFileName(1), packFileName(2)])
 })
 
-test('locateChunks finishes from an earlier lookupChunks, and refuses a lookup of other digests with ERR_INVALID_ARGUMENT', async () => {
+test('resolveChunkSources finishes from an earlier lookupChunkIndex, and refuses a lookup of other digests with ERR_INVALID_ARGUMENT', async () => {
   const store = await openStore(join(root, 'lookup-store'))
   const bytes = [lcgBytes(5000, 1), lcgBytes(6000, 2)]
   const digests = bytes.map((b) => sha256.digest(b))
   for (let i = 0; i < bytes.length; i++) await store.putChunk(digests[i]!, bytes[i]!)
   await store.flush()
-  const lease = store.packLease()!
+  const lease = store.leasePacks()!
   try {
-    const early = store.lookupChunks(digests)
-    const located = await store.locateChunks(digests, lease, early)
+    const early = store.lookupChunkIndex(digests)
+    const located = await store.resolveChunkSources(digests, lease, early)
     assert.deepEqual(located.map((c) => 'fd' in c ? c.location.length : -1), [5000, 6000])
-    await assert.rejects(store.locateChunks(digests, lease, store.lookupChunks(digests.slice(0, 1))), (err: unknown) => {
+    await assert.rejects(store.resolveChunkSources(digests, lease, store.lookupChunkIndex(digests.slice(0, 1))), (err: unknown) => {
       assert.equal((err as { code?: string }).code, 'ERR_INVALID_ARGUMENT')
       return true
     })

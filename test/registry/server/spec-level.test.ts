@@ -1,5 +1,5 @@
 /**
- * The spec suite against the real registry store (`src/registry/store/`)
+ * The spec suite against the real registry store (`src/registry/backend/`)
  * over memory-level and over classic-level on disk. "Nothing stored" is
  * checked on the whole database: every key and a hash of every value.
  */
@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { LevelObjectStore } from '../../../src/store/level-store.js'
-import { openRegistryStore } from '../../../src/registry/store/index.js'
+import { openRegistryStore } from '../../../src/registry/backend/index.js'
 import { specSuite } from './spec-suite.js'
 import type { StoreUnderTest } from './helpers.js'
 

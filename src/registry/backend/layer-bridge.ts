@@ -1,0 +1,107 @@
+/**
+ * How a verified blob file becomes a blob record body, through the layer
+ * module (`../layer/`): a layer whose bytes can be rebuilt exactly from
+ * chunks is kept as a recipe; anything else (not a tar, or a compressed
+ * stream that cannot be recreated) is kept whole as chunks. And the way
+ * back: its bytes, verified.
+ *
+ * @module
+ */
+import { AbortedError, IntegrityError, NotFoundError, StoreError, throwIfAborted } from '../../errors.js'
+import { sha256 } from '../../hash/index.js'
+import type { LevelObjectStore } from '../../store/level-store.js'
+import { decomposeLayer, rebuildLayer, type LayerDecomposition } from '../recipe/index.js'
+import type { ByteRange, OperationOptions } from '../types.js'
+import type { BlobRecord } from './records.js'
+import { readWholeBlob, storeWholeFile } from './whole-blob.js'
+
+/** Failures that must reach the caller rather than make the blob whole. */
+const FATAL = new Set([AbortedError.code, StoreError.code])
+
+/**
+ * Store the verified blob in `path` and describe it (every field of its
+ * record but the owner). `storedBytes` counts the chunks written for the
+ * body kept (and the recipe's length): chunks an abandoned decomposition
+ * attempt wrote are counted nowhere and wait for `gc`.
+ */
+export async function storeBlobFile (store: LevelObjectStore, path: string, blob: { digest: string, size: number }, options: OperationOptions = {}): Promise<Omit<BlobRecord, 'owner'>> {
+  let decomposedBytes = 0
+  const measuring = {
+    putChunk: async (digest: Uint8Array, bytes: Uint8Array) => {
+      const r = await store.putChunkMeasured(digest, bytes)
+      decomposedBytes += r.storedBytes
+      return r.result
+    },
+    getChunk: async (digest: Uint8Array) => await store.getChunk(digest),
+    flush: async () => { await store.flush() }
+  }
+  let outcome: LayerDecomposition
+  try {
+    outcome = await decomposeLayer(path, blob, measuring, options)
+  } catch (err) {
+    const code = (err as { code?: string }).code
+    if (code !== undefined && FATAL.has(code)) throw err
+    throwIfAborted(options.signal)
+    outcome = { kind: 'whole', isLayer: false, reason: `the layer could not be decomposed: ${(err as Error).message}` }
+  }
+  if (outcome.kind === 'reproduced') {
+    return {
+      size: blob.size,
+      isLayer: true,
+      storedBytes: decomposedBytes + outcome.recipe.length,
+      body: { storage: 'reproduced', format: outcome.format, recipe: outcome.recipe }
+    }
+  }
+  const whole = await storeWholeFile(store, path, options)
+  return {
+    size: blob.size,
+    isLayer: outcome.isLayer,
+    storedBytes: whole.storedBytes,
+    body: { storage: 'whole', chunks: whole.chunks, lengths: whole.lengths, reason: outcome.reason }
+  }
+}
+
+/** `getChunk` where a chunk a record needs but the store lacks is `ERR_INTEGRITY`. */
+function recordChunks (store: Pick<LevelObjectStore, 'getChunk'>, blob: string): Pick<LevelObjectStore, 'getChunk'> {
+  return {
+    getChunk: async (digest: Uint8Array) => {
+      try {
+        return await store.getChunk(digest)
+      } catch (err) {
+        if (err instanceof NotFoundError) throw new IntegrityError(`a chunk of blob ${blob} is missing: ${err.message}`, { cause: err })
+        throw err
+      }
+    }
+  }
+}
+
+/**
+ * A reproduced blob's bytes. A full read is hashed here as well (whatever
+ * the recipe claims) and its last piece withheld until the digest and size
+ * match; a ranged read relies on the chunks' own verification.
+ */
+async function * readReproducedBlob (store: LevelObjectStore, digest: string, size: number, recipe: Uint8Array, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
+  const stream = rebuildLayer(recipe, recordChunks(store, digest), options)
+  if (options.range !== undefined) { yield * stream; return }
+  const hash = sha256.create()
+  let count = 0
+  let held: Uint8Array | undefined
+  for await (const piece of stream) {
+    if (piece.length === 0) continue
+    hash.update(piece)
+    count += piece.length
+    if (held !== undefined) yield held
+    held = piece
+  }
+  const actual = `sha256:${Buffer.from(hash.digest()).toString('hex')}`
+  if (actual !== digest || count !== size) throw new IntegrityError(`blob ${digest} rebuilt from its recipe has digest ${actual} and ${count} bytes (expected ${size})`)
+  if (held !== undefined) yield held
+}
+
+/** The blob's bytes (or `range` of them), verified as {@link readWholeBlob} and {@link readReproducedBlob} say. */
+export function readBlob (store: LevelObjectStore, digest: string, record: BlobRecord, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
+  if (record.body.storage === 'whole') {
+    return readWholeBlob(store, { digest, size: record.size, chunks: record.body.chunks, lengths: record.body.lengths }, options)
+  }
+  return readReproducedBlob(store, digest, record.size, record.body.recipe, options)
+}
