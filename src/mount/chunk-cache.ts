@@ -11,7 +11,7 @@
  * @module
  */
 import type { RefRecord } from '../format/ref.js'
-import { Limiter } from '../importer/limiter.js'
+import { Limiter } from '../util/limiter.js'
 import type { SnapshotSource } from '../store/index.js'
 
 /** Default bytes of decoded chunks kept. */
