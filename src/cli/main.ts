@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util'
 import { InvalidArgumentError, TesseraError } from '../errors.js'
 import { openStore } from '../store/open.js'
 import { catCommand, type CommandArgs, diffCommand, exportCommand, fsckCommand, gcCommand, hashPasswordCommand, importCommand, lsCommand, rmCommand, serveCommand, snapshotsCommand, statsCommand } from './commands.js'
+import { mountCommand } from './mount.js'
 
 const USAGE = `usage: tessera [--store DIR] COMMAND ...
 
@@ -28,6 +29,7 @@ const USAGE = `usage: tessera [--store DIR] COMMAND ...
   rm NAME...                                      remove snapshot names (objects stay until gc)
   gc [--json]                                     delete what no name reaches; prints bytes freed
   fsck [--json] [--repair]                        verify every object; exit 1 on a problem
+  mount NAME DIR [--json] [--prefetch] [--suid] [--dev]   read-only FUSE mount, until ^C or umount DIR
   serve [--host 127.0.0.1] [--port 5000] [--auth FILE]
         [--max-manifest-bytes N] [--max-upload-bytes N]   OCI registry on the store
   serve --hash-password                           password on stdin -> hash for --auth
@@ -46,7 +48,8 @@ const COMMANDS = {
   rm: rmCommand,
   gc: gcCommand,
   fsck: fsckCommand,
-  serve: serveCommand
+  serve: serveCommand,
+  mount: mountCommand
 } as const
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
@@ -78,6 +81,9 @@ export async function main (argv: string[]): Promise<number> {
         length: { type: 'string' },
         devices: { type: 'boolean' },
         repair: { type: 'boolean' },
+        prefetch: { type: 'boolean' },
+        suid: { type: 'boolean' },
+        dev: { type: 'boolean' },
         host: { type: 'string' },
         port: { type: 'string' },
         auth: { type: 'string' },

@@ -101,7 +101,8 @@ export async function mountSnapshot (reader: SnapshotReader, dir: string, option
   })
   const stop = new AbortController()
   const onAbort = (): void => { void mount.unmount().catch((err: unknown) => { log(`unmount failed: ${(err as Error).message}`) }) }
-  options.signal?.addEventListener('abort', onAbort, { once: true })
+  if (options.signal?.aborted === true) onAbort()
+  else options.signal?.addEventListener('abort', onAbort, { once: true })
   const closed = mount.closed.then(() => {
     stop.abort()
     options.signal?.removeEventListener('abort', onAbort)
