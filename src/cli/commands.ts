@@ -16,7 +16,7 @@ import { digestToString } from '../hash/digest.js'
 import { SnapshotReader, type RootEntry } from '../exporter/snapshot-reader.js'
 import type { ImportResult } from '../importer/commit.js'
 import type { MtimePolicy } from '../format/mtime.js'
-import type { LevelObjectStore } from '../store/level-store.js'
+import type { LocalObjectStore } from '../store/index.js'
 import { join } from 'node:path'
 import { parseLocation } from './location.js'
 import { formatBytes, ProgressLine } from './progress.js'
@@ -90,7 +90,7 @@ function paramsOption (args: CommandArgs): Record<string, number> {
 export const IMPORT_KINDS = ['dir', 'tar', 'oci', 'docker-archive'] as const
 
 /** `import dir:PATH|tar:PATH --name NAME [--json] [--replace] [--base NAME] [--mtime keep|zero|SECONDS]` */
-export async function importCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function importCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const source = parseLocation(args.positionals[0], IMPORT_KINDS, 'source')
   const name = requireName(args)
   const progress = new ProgressLine(`importing ${name}`, args.interactive)
@@ -152,7 +152,7 @@ export async function importCommand (store: LevelObjectStore, args: CommandArgs)
 }
 
 /** `export NAME dir:PATH|tar:PATH|tar:-` */
-export async function exportCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function exportCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const [{ exportOciLayout }, { exportDirectory }, { exportTar }, { parseImageLocation }] = await Promise.all([import('../oci/export-layout.js'), import('../exporter/directory.js'), import('../exporter/tar.js'), import('../oci/reference.js')])
   const ref = args.positionals[0]
   if (ref === undefined) throw new InvalidArgumentError('usage: tessera export NAME dir:PATH|tar:PATH')
@@ -227,7 +227,7 @@ function entryLine (e: Entry): string {
 }
 
 /** `ls NAME [PATH] [--json]` */
-export async function lsCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function lsCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const ref = args.positionals[0]
   if (ref === undefined) throw new InvalidArgumentError('usage: tessera ls NAME [PATH]')
   const reader = await SnapshotReader.open(store, ref)
@@ -240,7 +240,7 @@ export async function lsCommand (store: LevelObjectStore, args: CommandArgs): Pr
 }
 
 /** `cat NAME PATH [--offset N] [--length N]` */
-export async function catCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function catCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const [ref, path] = args.positionals
   if (ref === undefined || path === undefined) throw new InvalidArgumentError('usage: tessera cat NAME PATH [--offset N] [--length N]')
   const reader = await SnapshotReader.open(store, ref)
@@ -252,7 +252,7 @@ export async function catCommand (store: LevelObjectStore, args: CommandArgs): P
 }
 
 /** `snapshots [--json]` */
-export async function snapshotsCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function snapshotsCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const rows: Array<Record<string, unknown>> = []
   for await (const [name, ref] of store.listRefs()) {
     const reader = await SnapshotReader.open(store, name)
@@ -271,7 +271,7 @@ export async function snapshotsCommand (store: LevelObjectStore, args: CommandAr
 }
 
 /** `diff NAME1 NAME2 [--json]` */
-export async function diffCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function diffCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const { diffSnapshots } = await import('../exporter/diff.js')
   const [left, right] = args.positionals
   if (left === undefined || right === undefined) throw new InvalidArgumentError('usage: tessera diff NAME1 NAME2 [--json]')
@@ -294,7 +294,7 @@ export async function diffCommand (store: LevelObjectStore, args: CommandArgs): 
 }
 
 /** `stats [--json]` */
-export async function statsCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function statsCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const s = await store.stats()
   if (args.values.json === true) {
     json(s)
@@ -310,7 +310,7 @@ export async function statsCommand (store: LevelObjectStore, args: CommandArgs):
 }
 
 /** `rm NAME`: remove a ref (its objects stay until `gc`). */
-export async function rmCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function rmCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const names = args.positionals
   if (names.length === 0) throw new InvalidArgumentError('usage: tessera rm NAME...')
   for (const name of names) {
@@ -322,7 +322,7 @@ export async function rmCommand (store: LevelObjectStore, args: CommandArgs): Pr
 }
 
 /** `gc [--json]`: delete unreachable objects, print the bytes freed. */
-export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function gcCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   // The registry's root provider registers itself as it loads: gc keeps what `serve` stored.
   const [{ gc }] = await Promise.all([import('../maintenance/gc.js'), import('../registry/backend/gc-roots.js')])
   const progress = new ProgressLine('gc', args.interactive, 'objects')
@@ -344,7 +344,7 @@ export async function gcCommand (store: LevelObjectStore, args: CommandArgs): Pr
 }
 
 /** `fsck [--json] [--repair]`: verify every object; exit 1 if a problem is left. */
-export async function fsckCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function fsckCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const [{ fsck }] = await Promise.all([import('../maintenance/fsck.js'), import('../registry/backend/gc-roots.js')])
   const progress = new ProgressLine('fsck', args.interactive, 'objects')
   try {
@@ -388,7 +388,7 @@ export async function hashPasswordCommand (): Promise<number> {
  * run the registry until SIGINT or SIGTERM. Prints the URL on stdout, one
  * line per request on stderr; upload sessions live in `<store>/uploads`.
  */
-export async function serveCommand (store: LevelObjectStore, args: CommandArgs): Promise<number> {
+export async function serveCommand (store: LocalObjectStore, args: CommandArgs): Promise<number> {
   const [{ openRegistryStore }, { createRegistryServer, loadAuthConfig }] = await Promise.all([import('../registry/backend/index.js'), import('../registry/server/index.js')])
   if (args.positionals.length > 0) throw new InvalidArgumentError(`serve takes no positional arguments, got ${JSON.stringify(args.positionals[0])}`)
   const host = typeof args.values.host === 'string' ? args.values.host : '127.0.0.1'

@@ -25,8 +25,8 @@ import type { DeviceEntry, Entry, FileEntry, InodeAttrs, SpecialEntry, Xattr } f
 import { Limiter } from '../util/limiter.js'
 import { printable } from '../format/names.js'
 import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
-import type { ChunkLookup, LevelObjectStore } from '../store/level-store.js'
-import type { PackLease } from '../store/pack/index.js'
+import { hasPackAccess, hasStoredChunkReads } from '../store/capability-guards.js'
+import type { ChunkLookup, PackLease } from '../store/index.js'
 import { FileWriterPool } from './file-writer-pool.js'
 import type { FinalAttrs, WritePieces } from './file-writer-protocol.js'
 import type { SnapshotReader } from './snapshot-reader.js'
@@ -126,18 +126,21 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
     const writes: Array<Promise<void>> = []
     /** Regular files and special files being made, by path: a hard link waits for its target. */
     const fileWrites = new Map<string, Promise<void>>()
-    const levelStore = reader.store as Partial<Pick<LevelObjectStore, 'readStoredChunks' | 'resolveChunkSources' | 'lookupChunkIndex' | 'leasePacks'>>
-    const storedChunks = levelStore.readStoredChunks?.bind(reader.store)
+    const store = reader.store
+    // Stores that give chunks' stored forms let the workers decode them;
+    // others are read through the reader (getChunk, verified there).
+    const storedChunks = hasStoredChunkReads(store) ? store.readStoredChunks.bind(store) : undefined
     // With pack files, the workers read the records themselves through
     // descriptors leased for the whole export: the main thread only looks
     // up where chunks are.
-    lease = levelStore.leasePacks?.()
-    const resolveChunkSources = lease !== undefined ? levelStore.resolveChunkSources?.bind(reader.store) : undefined
+    const packAccess = hasPackAccess(store) ? store : undefined
+    lease = packAccess?.leasePacks()
+    const resolveChunkSources = lease !== undefined ? packAccess?.resolveChunkSources.bind(store) : undefined
     // Where the first chunks of a file are is asked for when the walk meets
     // the file, not when its write starts: the files of a directory then
     // share one store lookup (the store coalesces the requests of one turn).
     // (Only the index lookup: pack descriptors are taken when the write starts.)
-    const lookupChunkIndex = lease !== undefined ? levelStore.lookupChunkIndex?.bind(reader.store) : undefined
+    const lookupChunkIndex = lease !== undefined ? packAccess?.lookupChunkIndex.bind(store) : undefined
     const lookupFirst = (entry: FileEntry): Promise<ChunkLookup> | undefined => {
       if (lookupChunkIndex === undefined || entry.content instanceof Uint8Array) return undefined
       const found = lookupChunkIndex(entry.content.slice(0, CHUNKS_PER_BATCH).map((c) => c.digest))
@@ -150,7 +153,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         progress.bytes += entry.content.length
         return
       }
-      if (storedChunks === undefined) {
+      if (resolveChunkSources === undefined && storedChunks === undefined) {
         for await (const piece of reader.readFile(entry, signal !== undefined ? { signal } : {})) {
           yield { pieces: [piece] }
           progress.bytes += piece.length
@@ -171,7 +174,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
             lengths
           }
         } else {
-          yield { pieces: await storedChunks(digests), digests, lengths }
+          yield { pieces: await storedChunks!(digests), digests, lengths }
         }
         progress.bytes += lengths.reduce((n, l) => n + l, 0)
       }

@@ -13,7 +13,7 @@ import { UnreadableSourceError } from '../errors.js'
 import type { ChunkRef } from '../format/entry.js'
 import type { SnapshotParams } from '../format/snapshot.js'
 import { printable } from '../format/names.js'
-import type { LevelObjectStore } from '../store/level-store.js'
+import type { EncodedChunkWriter, ObjectWriter } from '../store/index.js'
 import { DEFAULT_COMPRESSION_LEVEL } from '../store/stored-object.js'
 import type { ContentChunk, ContentJob, ContentReply } from './content-worker.js'
 import type { StoredContent } from '../content/file-content.js'
@@ -38,8 +38,8 @@ interface Slot { worker: Worker, acks: Int32Array, busy: number, ready: Promise<
 /** What a file costs a worker beyond its bytes (open, close, messages), in bytes of reading. */
 const FILE_COST = 64 * 1024
 
-/** The store operations the pool needs. */
-export type ContentStore = Pick<LevelObjectStore, 'putChunk' | 'putEncodedChunk' | 'chunkFilter'>
+/** The store operations the pool needs: chunks compressed by the workers, and raw ones. */
+export type ContentStore = Pick<ObjectWriter, 'putChunk'> & Pick<EncodedChunkWriter, 'putEncodedChunk' | 'chunkFilter'>
 
 /** File-content workers bound to one store and one set of params. */
 export class ContentPool {

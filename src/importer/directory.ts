@@ -18,12 +18,12 @@ import { DEFAULT_SNAPSHOT_PARAMS, type SnapshotParams, validateSnapshotParams } 
 import { TreeBuilder } from '../format/tree.js'
 import { readXattrsTree, xattrSupport } from '../platform/index.js'
 import { deviceNumbers } from '../platform/stat.js'
+import { hasEncodedChunkWrites } from '../store/capability-guards.js'
 import type { ObjectStore } from '../store/index.js'
 import { commitImport, type CommitImportOptions, type ImportResult } from './commit.js'
 import { storeContent, type StoredContent } from '../content/file-content.js'
 import { Limiter } from '../util/limiter.js'
-import { DEFAULT_COMPRESSION_LEVEL } from '../store/stored-object.js'
-import { ContentPool, type ContentStore } from './content-pool.js'
+import { ContentPool } from './content-pool.js'
 import { availableParallelism } from 'node:os'
 import { type MtimePolicy, normalizeMtime } from '../format/mtime.js'
 import { withStoreSession } from '../store/session.js'
@@ -52,7 +52,8 @@ export interface ImportDirectoryOptions extends CommitImportOptions {
    * Worker threads that read, chunk, hash and compress file contents
    * (default: one per CPU plus one, so that a worker waiting for a cold
    * read leaves no CPU idle; 0 does it all on the calling thread). Used when
-   * the store can take pre-compressed chunks (LevelObjectStore).
+   * the store takes chunks in their stored form (an `EncodedChunkWriter`,
+   * as the local store is); other stores get raw chunks on this thread.
    */
   workers?: number
   signal?: AbortSignal
@@ -61,7 +62,7 @@ export interface ImportDirectoryOptions extends CommitImportOptions {
   onWarning?: (message: string) => void
 }
 
-type ImportStore = Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'> & Partial<ContentStore & { compressionLevel: number }>
+type ImportStore = Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'>
 
 const SLASH = Buffer.from('/')
 /** Files at least this big are stored before smaller ones waiting. */
@@ -105,8 +106,8 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
   // the workers and the filter; a directory's entries get their xattrs
   // when its tree is built, after its files are stored.
   const workers = options.workers ?? availableParallelism() + 1
-  const pool = workers > 0 && store.putEncodedChunk !== undefined && store.chunkFilter !== undefined
-    ? ContentPool.start(store as ContentStore, params, { threads: workers, level: store.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL })
+  const pool = workers > 0 && hasEncodedChunkWrites(store)
+    ? ContentPool.start(store, params, { threads: workers, level: store.compressionLevel })
     : undefined
   let failed: unknown
   const xattrsRead: Promise<Map<string, Xattr[]>> = (async () => {

@@ -34,7 +34,7 @@ import { decodeRef } from '../format/ref.js'
 import { decodeSnapshot } from '../format/snapshot.js'
 import { decodeTree } from '../format/tree.js'
 import { digestToBytes, digestToString } from '../hash/digest.js'
-import { declaredLength, type LevelObjectStore, MAX_CHUNK_BYTES, MAX_TREE_BYTES, type ObjectKind, type StoreCounters } from '../store/level-store.js'
+import { declaredLength, type FsckView, MAX_CHUNK_BYTES, MAX_TREE_BYTES, type ObjectKind, type StoreCounters } from '../store/index.js'
 import { packFileName, PACK_MAGIC, RECORD_HEADER_BYTES } from '../store/pack/index.js'
 import { decodeStored } from '../store/stored-object.js'
 import { digestKey } from './mark.js'
@@ -98,7 +98,7 @@ const codeOf = (err: unknown): string | undefined => (err as { code?: unknown })
 const problemKind = (err: unknown): FsckProblemKind => codeOf(err) === 'ERR_NON_CANONICAL' ? 'non-canonical' : 'corrupt'
 
 /** Verify every object of `store`; see the module documentation. */
-export async function fsck (store: LevelObjectStore, options: FsckOptions = {}): Promise<FsckReport> {
+export async function fsck (store: FsckView, options: FsckOptions = {}): Promise<FsckReport> {
   const { signal, onProgress } = options
   const repair = options.repair === true
   const problems: FsckProblem[] = []

@@ -12,12 +12,12 @@
  * 4. deletes what is still condemned (snapshots, then trees, then chunks),
  *    with the counters, in the store's ordered batches;
  * 5. reclaims pack space: deletes packs no chunk lives in any more and
- *    rewrites those with enough dead bytes ({@link LevelObjectStore.reclaimPacks}).
+ *    rewrites those with enough dead bytes (`reclaimPacks` of the store's `GcView`).
  *
  * @module
  */
 import { throwIfAborted } from '../errors.js'
-import type { LevelObjectStore, ObjectKind } from '../store/level-store.js'
+import type { GcView, ObjectKind } from '../store/index.js'
 import { digestKey, Marker } from './mark.js'
 import { allRoots, type RootProvider } from './roots.js'
 
@@ -47,7 +47,7 @@ export interface GcOptions {
   beforeSweep?: () => Promise<void> | void
   /** Called right before packs are reclaimed (after the deletes); for tests, as `afterList`. */
   beforeRepack?: () => Promise<void> | void
-  /** Rewrite a pack when at least this fraction of it is dead; default 0.1 (see {@link LevelObjectStore.reclaimPacks}). */
+  /** Rewrite a pack when at least this fraction of it is dead; default 0.1 (see `reclaimPacks` of the store's `GcView`). */
   repackDeadFraction?: number
 }
 
@@ -66,14 +66,14 @@ export interface GcResult {
 const KINDS: readonly ObjectKind[] = ['snapshot', 'tree', 'chunk']
 
 /** The gc running on each store: gcs on one store run one after another. */
-const running = new WeakMap<LevelObjectStore, Promise<unknown>>()
+const running = new WeakMap<GcView, Promise<unknown>>()
 
 /**
  * Delete every object no root reaches; see the module documentation for
  * the contract. A gc started while another runs on the same store waits
  * for it.
  */
-export async function gc (store: LevelObjectStore, options: GcOptions = {}): Promise<GcResult> {
+export async function gc (store: GcView, options: GcOptions = {}): Promise<GcResult> {
   const previous = running.get(store) ?? Promise.resolve()
   const run = previous.catch(() => {}).then(async () => await collect(store, options))
   running.set(store, run)
@@ -84,7 +84,7 @@ export async function gc (store: LevelObjectStore, options: GcOptions = {}): Pro
   }
 }
 
-async function collect (store: LevelObjectStore, options: GcOptions): Promise<GcResult> {
+async function collect (store: GcView, options: GcOptions): Promise<GcResult> {
   const { signal, onProgress } = options
   const session = store.beginSession()
   try {

@@ -10,22 +10,21 @@ import { StoreInconsistentError, throwIfAborted } from '../errors.js'
 import { decodeSnapshot } from '../format/snapshot.js'
 import { decodeTree } from '../format/tree.js'
 import { digestToString } from '../hash/digest.js'
-import type { ObjectKind } from '../store/level-store.js'
-import type { ObjectStore } from '../store/index.js'
+import type { MetadataReader, ObjectKind } from '../store/index.js'
 
 /** Latin1 string of a digest: the key form used in marked sets. */
 export const digestKey = (digest: Uint8Array): string => Buffer.from(digest.buffer, digest.byteOffset, digest.byteLength).toString('latin1')
 
 /** Objects reached so far, per kind. */
 export class Marker {
-  readonly #store: Pick<ObjectStore, 'getTree' | 'getSnapshot'>
+  readonly #store: MetadataReader
   readonly #marked: Record<ObjectKind, Set<string>> = { chunk: new Set(), tree: new Set(), snapshot: new Set() }
   #queue: Array<{ kind: 'tree' | 'snapshot', digest: Uint8Array }> = []
   readonly #concurrency: number
   /** Called after each object is marked. */
   onMarked: ((marked: number) => void) | undefined
 
-  constructor (store: Pick<ObjectStore, 'getTree' | 'getSnapshot'>, options: { concurrency?: number } = {}) {
+  constructor (store: MetadataReader, options: { concurrency?: number } = {}) {
     this.#store = store
     this.#concurrency = options.concurrency ?? 8
   }

@@ -8,7 +8,7 @@
  * @module
  */
 import { digestToBytes, digestToString } from '../hash/digest.js'
-import type { LevelObjectStore, ObjectKind } from '../store/level-store.js'
+import type { ChunkReader, MetadataReader, ObjectKind, RefReader } from '../store/index.js'
 
 /** One object to keep, with everything it reaches. */
 export interface GcRoot {
@@ -17,12 +17,19 @@ export interface GcRoot {
   digest: string
 }
 
+/**
+ * What a root provider may read of the store: refs, chunks and metadata,
+ * and whatever optional capability it checks for (the registry's provider
+ * reads its record sublevels when the store has them: `hasRecords`).
+ */
+export type RootSource = RefReader & ChunkReader & MetadataReader
+
 /** A source of roots. `roots` is read once per gc, after the gc has begun its session. */
 export interface RootProvider {
   /** Shown in errors and progress. */
   readonly name: string
   /** The roots this provider holds in `store` (none if the store is not its own). */
-  roots (store: LevelObjectStore): AsyncIterable<GcRoot> | Iterable<GcRoot>
+  roots (store: RootSource): AsyncIterable<GcRoot> | Iterable<GcRoot>
 }
 
 const registered = new Set<RootProvider>()
@@ -46,7 +53,7 @@ export function registeredRootProviders (): RootProvider[] {
  * `extra`'s roots, with their digests as bytes. A malformed digest from a
  * provider is `ERR_INVALID_DIGEST` (a gc must not guess what it meant).
  */
-export async function * allRoots (store: LevelObjectStore, extra: readonly RootProvider[] = []): AsyncIterable<{ provider: RootProvider, kind: ObjectKind, digest: Uint8Array }> {
+export async function * allRoots (store: RootSource, extra: readonly RootProvider[] = []): AsyncIterable<{ provider: RootProvider, kind: ObjectKind, digest: Uint8Array }> {
   for (const provider of [refRoots, ...registeredRootProviders(), ...extra]) {
     for await (const root of provider.roots(store)) yield { provider, kind: root.kind, digest: digestToBytes(root.digest) }
   }

@@ -9,7 +9,9 @@ import { availableParallelism } from 'node:os'
 import { ClassicLevel } from 'classic-level'
 import { StoreError, StoreLockedError } from '../errors.js'
 import { join } from 'node:path'
-import { LevelObjectStore, type LevelObjectStoreOptions } from './level-store.js'
+import type { AbstractLevel } from 'abstract-level'
+import type { LocalObjectStore } from './index.js'
+import { LevelObjectStore, type LevelObjectStoreOptions } from './level/index.js'
 import { FilePackStorage } from './pack/index.js'
 
 /** Options for {@link openStore}. */
@@ -26,7 +28,7 @@ function isLocked (err: unknown): boolean {
  * Open (creating if needed) the store in directory `dir`. Throws
  * {@link StoreLockedError} (`ERR_STORE_LOCKED`) when another process holds it.
  */
-export async function openStore (dir: string, options: OpenStoreOptions = {}): Promise<LevelObjectStore> {
+export async function openStore (dir: string, options: OpenStoreOptions = {}): Promise<LocalObjectStore> {
   try {
     await mkdir(dir, { recursive: true })
   } catch (err) {
@@ -53,8 +55,19 @@ export async function openStore (dir: string, options: OpenStoreOptions = {}): P
 }
 
 /** A store held in memory only (tests, short-lived use); its packs are in memory too. */
-export async function openMemoryStore (options: LevelObjectStoreOptions = {}): Promise<LevelObjectStore> {
+export async function openMemoryStore (options: LevelObjectStoreOptions = {}): Promise<LocalObjectStore> {
   const { MemoryLevel } = await import('memory-level')
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  return await LevelObjectStore.open(db as any, options)
+}
+
+/**
+ * The store on an `abstract-level` database of your own (opened or not,
+ * with `view` encodings or not: the store makes its sublevels with `view`
+ * encodings). Checks or writes the format marker. Packs default to
+ * `<location>/packs` for a database with a `location`, else memory kept
+ * with the database object (so reopening it finds them).
+ */
+export async function openLevelStore (db: AbstractLevel<any, any, any>, options: LevelObjectStoreOptions = {}): Promise<LocalObjectStore> {
   return await LevelObjectStore.open(db as any, options)
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { hasSessions } from './capability-guards.js'
 
 /**
  * A live session on a store, from `beginSession()` to {@link end}. While
@@ -33,21 +34,14 @@ export class StoreSession {
   }
 }
 
-/** A store that can open sessions (the on-disk and in-memory stores can). */
-export interface SessionSource {
-  /** Open a session; end it when the objects it touched are referenced (or abandoned). */
-  beginSession (): StoreSession
-}
-
 /**
  * Run `fn` inside a session of `store` when the store supports sessions
- * (any `ObjectStore` is accepted; those without sessions just run `fn`).
- * Every importer wraps its work in this, so a `gc` running meanwhile in the
+ * ({@link hasSessions}; those without sessions just run `fn`). Every
+ * importer wraps its work in this, so a `gc` running meanwhile in the
  * same process keeps what the import wrote or reuses.
  */
 export async function withStoreSession<T> (store: object, fn: () => Promise<T>): Promise<T> {
-  const source = store as Partial<SessionSource>
-  const session = typeof source.beginSession === 'function' ? source.beginSession() : undefined
+  const session = hasSessions(store) ? store.beginSession() : undefined
   try {
     return await fn()
   } finally {

@@ -9,7 +9,7 @@
 import { IntegrityError } from '../errors.js'
 import { bytesEqual, digestToString } from '../hash/digest.js'
 import { sha256 } from '../hash/index.js'
-import { zstdCompress, zstdDecompress } from './zstd.js'
+import { zstdCompress, zstdContentSize, zstdDecompress } from './zstd.js'
 
 /** Codec byte: stored as is. */
 export const CODEC_RAW = 0x00
@@ -18,6 +18,9 @@ export const CODEC_ZSTD = 0x01
 
 /** Largest chunk a read accepts (decompressed). */
 export const MAX_CHUNK_BYTES = 64 * 1024 * 1024
+
+/** Largest tree or snapshot object a read accepts (decompressed). */
+export const MAX_TREE_BYTES = 256 * 1024 * 1024
 
 /** The zstd level tessera writes with (docs/FORMAT.md §7). */
 export const DEFAULT_COMPRESSION_LEVEL = 5
@@ -73,4 +76,14 @@ export function decodeStored (stored: Uint8Array, digest: Uint8Array, what: stri
     throw new IntegrityError(`${what} ${digestToString(digest)} is corrupt: its bytes hash to ${digestToString(actual)}`)
   }
   return bytes
+}
+
+/**
+ * The uncompressed length a stored object declares (codec byte and zstd
+ * frame header), without decompressing; 0 when the header is unreadable.
+ */
+export function declaredLength (stored: Uint8Array): number {
+  if (stored[0] === CODEC_RAW) return stored.length - 1
+  if (stored[0] === CODEC_ZSTD) return zstdContentSize(stored.subarray(1)) ?? 0
+  return 0
 }

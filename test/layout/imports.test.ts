@@ -77,3 +77,15 @@ test('gc and fsck do not load the compression ports', () => {
     assert.ok(seen.size > 3, `${entry}: the import graph was read`)
   }
 })
+
+test('outside src/store/, modules take store capabilities, never the concrete store class', () => {
+  const root = join(repo, 'src')
+  const offenders: string[] = []
+  for (const file of filesUnder(root, '.ts')) {
+    const rel = relative(root, file)
+    if (rel.startsWith('store/')) continue
+    const text = readFileSync(file, 'utf8')
+    if (/\bLevelObjectStore\b/.test(text) || importsOf(file).some((spec) => spec.endsWith('/level-store.js'))) offenders.push(rel)
+  }
+  assert.deepEqual(offenders, [])
+})

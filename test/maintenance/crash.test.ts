@@ -16,8 +16,8 @@ import { openStore } from '../../src/store/open.js'
 import { fsck } from '../../src/maintenance/fsck.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import { openMemoryStore } from '../../src/store/open.js'
-import type { LevelObjectStore } from '../../src/store/level-store.js'
 import { exportDigest, makeTree } from './helpers.js'
+import { type LocalObjectStore } from '../../src/store/index.js'
 
 const bin = fileURLToPath(new URL('../../../bin/tessera', import.meta.url))
 const seed = Number(process.env.TESSERA_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31))
@@ -83,7 +83,7 @@ test(`SIGKILL during imports and gc leaves a consistent store (seed ${seed})`, a
   let n = 1
   const committed = new Set<string>(['s0-0'])
   async function check (what: string): Promise<void> {
-    let s: LevelObjectStore | undefined
+    let s: LocalObjectStore | undefined
     try {
       s = await openStore(store)
       const report = await fsck(s)

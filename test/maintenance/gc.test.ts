@@ -7,12 +7,12 @@ import { gc } from '../../src/maintenance/gc.js'
 import { fsck } from '../../src/maintenance/fsck.js'
 import { registerRootProvider } from '../../src/maintenance/roots.js'
 import { importDirectory } from '../../src/importer/directory.js'
-import type { LevelObjectStore } from '../../src/store/level-store.js'
 import { digestToBytes, digestToString } from '../../src/hash/digest.js'
 import { importLayerFile } from '../../src/importer/layer-file.js'
 import { SnapshotReader } from '../../src/exporter/snapshot-reader.js'
 import { writeTar } from '../../src/tar/index.js'
 import { exportDigest, makeTree, memoryDb, openOn, sublevel } from './helpers.js'
+import { type LocalObjectStore } from '../../src/store/index.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-gc-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -22,14 +22,14 @@ await makeTree(srcA, 1)
 await makeTree(srcB, 2)
 const opts = { mtime: 'zero' as const, xattrs: false, workers: 0 }
 
-async function twoSnapshots (): Promise<{ store: LevelObjectStore, a: string, b: string }> {
+async function twoSnapshots (): Promise<{ store: LocalObjectStore, a: string, b: string }> {
   const store = await openOn(memoryDb())
   await importDirectory(store, srcA, { ...opts, name: 'a' })
   await importDirectory(store, srcB, { ...opts, name: 'b' })
   return { store, a: await exportDigest(store, 'a'), b: await exportDigest(store, 'b') }
 }
 
-async function assertClean (store: LevelObjectStore): Promise<void> {
+async function assertClean (store: LocalObjectStore): Promise<void> {
   const report = await fsck(store)
   assert.deepEqual(report.problems, [])
   assert.equal(report.ok, true)
@@ -94,10 +94,10 @@ test('gc keeps the roots of registered and passed root providers', async () => {
  * A store view whose commitSnapshot first runs `before` (a whole gc): the
  * import has written or found present every object, and not committed yet.
  */
-function pausingBeforeCommit (store: LevelObjectStore, before: () => Promise<void>, withSessions = true): LevelObjectStore {
+function pausingBeforeCommit (store: LocalObjectStore, before: () => Promise<void>, withSessions = true): LocalObjectStore {
   return new Proxy(store, {
     get (target, prop) {
-      if (prop === 'commitSnapshot') return async (...args: Parameters<LevelObjectStore['commitSnapshot']>) => { await before(); return await target.commitSnapshot(...args) }
+      if (prop === 'commitSnapshot') return async (...args: Parameters<LocalObjectStore['commitSnapshot']>) => { await before(); return await target.commitSnapshot(...args) }
       if (prop === 'beginSession' && !withSessions) return undefined
       const v = Reflect.get(target, prop, target)
       return typeof v === 'function' ? v.bind(target) : v

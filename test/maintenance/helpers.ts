@@ -7,12 +7,13 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import type { AbstractSublevel } from 'abstract-level'
-import { LevelObjectStore, type LevelObjectStoreOptions } from '../../src/store/level-store.js'
+import type { LevelObjectStoreOptions } from '../../src/store/index.js'
 import { SnapshotReader } from '../../src/exporter/snapshot-reader.js'
 import { exportTar } from '../../src/exporter/tar.js'
 import { sha256 } from '../../src/hash/index.js'
 import { digestToString } from '../../src/hash/digest.js'
 import { lcgBytes } from '../helpers/fixture.js'
+import { openLevelStore, type LocalObjectStore } from '../../src/store/index.js'
 
 export type RawDb = MemoryLevel<Uint8Array, Uint8Array>
 
@@ -22,8 +23,8 @@ export function memoryDb (): RawDb {
 }
 
 /** A store on `db`; small batches so that imports write several. */
-export async function openOn (db: RawDb, options: LevelObjectStoreOptions = {}): Promise<LevelObjectStore> {
-  return await LevelObjectStore.open(db as any, { batchBytes: 256 * 1024, ...options })
+export async function openOn (db: RawDb, options: LevelObjectStoreOptions = {}): Promise<LocalObjectStore> {
+  return await openLevelStore(db as any, { batchBytes: 256 * 1024, ...options })
 }
 
 /** A raw handle on one sublevel of the store's database. */
@@ -45,7 +46,7 @@ export async function makeTree (dir: string, seed: number, files = 6, size = 300
 }
 
 /** sha256 of the snapshot's tar export: equal digests mean identical exports. */
-export async function exportDigest (store: LevelObjectStore, name: string): Promise<string> {
+export async function exportDigest (store: LocalObjectStore, name: string): Promise<string> {
   const reader = await SnapshotReader.open(store, name)
   const h = sha256.create()
   for await (const block of exportTar(reader)) h.update(block)

@@ -7,8 +7,8 @@ import { MemoryLevel } from 'memory-level'
 import { fsck } from '../../src/maintenance/fsck.js'
 import { gc } from '../../src/maintenance/gc.js'
 import { importDirectory } from '../../src/importer/directory.js'
-import { LevelObjectStore } from '../../src/store/level-store.js'
 import { exportDigest, makeTree } from './helpers.js'
+import { openLevelStore, type LocalObjectStore } from '../../src/store/index.js'
 
 /** memory-level whose N-th batch from now fails as a full disk would. */
 class FailingLevel extends MemoryLevel<Uint8Array, Uint8Array> {
@@ -30,7 +30,7 @@ test.after(async () => { await rm(root, { recursive: true, force: true }) })
 await makeTree(join(root, 'a'), 1)
 await makeTree(join(root, 'b'), 2, 10)
 const opts = { mtime: 'zero' as const, xattrs: false, workers: 0 }
-const open = async (db: FailingLevel): Promise<LevelObjectStore> => await LevelObjectStore.open(db as any, { batchBytes: 128 * 1024 })
+const open = async (db: FailingLevel): Promise<LocalObjectStore> => await openLevelStore(db as any, { batchBytes: 128 * 1024 })
 
 for (const failAt of [1, 2, 3, 5, 8]) {
   test(`a write failing at batch ${failAt} of an import gives ERR_STORE and leaves the store consistent`, async () => {

@@ -14,8 +14,8 @@ import {
   buildImageConfig, EPOCH, exportOciLayout, FLATTEN_CREATED_BY, hostArchitecture,
   type ExportOciLayoutResult, type OciLayerCompression
 } from '../../src/oci/export-layout.js'
-import type { LevelObjectStore } from '../../src/store/level-store.js'
 import { buildTree, describe, have, IMAGE_CONFIG, run } from './helpers.js'
+import { type LocalObjectStore } from '../../src/store/index.js'
 
 const isRoot = process.getuid?.() === 0
 const tools = ['umoci', 'skopeo', 'zstd', 'getfattr', 'setfattr', 'mkfifo', 'mknod'].filter((t) => !have(t))
@@ -36,7 +36,7 @@ let counter = 0
 const fresh = (name: string): string => join(work, `${name}-${++counter}`)
 
 /** The source tree, its snapshot in a memory store, and a policy for skopeo. */
-interface Fixture { src: string, store: LevelObjectStore, reader: SnapshotReader, policy: string }
+interface Fixture { src: string, store: LocalObjectStore, reader: SnapshotReader, policy: string }
 let fixture: Fixture | undefined
 async function getFixture (): Promise<Fixture> {
   if (fixture !== undefined) return fixture

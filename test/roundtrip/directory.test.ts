@@ -9,7 +9,7 @@ import { openMemoryStore } from '../../src/store/open.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import { exportDirectory } from '../../src/exporter/directory.js'
 import { SnapshotReader } from '../../src/exporter/snapshot-reader.js'
-import type { LevelObjectStore } from '../../src/store/level-store.js'
+import { type LocalObjectStore } from '../../src/store/index.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-rt-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -82,7 +82,7 @@ test('the same tree made in another order, in another directory, gives the same 
   await store.close()
 })
 
-async function storedAfter (store: LevelObjectStore): Promise<number> { return (await store.stats()).storedBytes }
+async function storedAfter (store: LocalObjectStore): Promise<number> { return (await store.stats()).storedBytes }
 
 test('a file with a few bytes inserted near its start costs only a few new chunks', async () => {
   const dir = join(root, 'dedup')

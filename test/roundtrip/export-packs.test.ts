@@ -1,7 +1,7 @@
 /**
  * With pack files on disk, the directory export's workers read chunk
  * records themselves through descriptors the main thread leases
- * (`LevelObjectStore.resolveChunkSources`). They check each record against the
+ * (`LocalObjectStore.resolveChunkSources`). They check each record against the
  * index as the main thread's reads do: the tree comes out equal to the
  * source, and a damaged, truncated or misplaced record fails the export
  * with ERR_INTEGRITY.
@@ -19,6 +19,7 @@ import { importDirectory } from '../../src/importer/directory.js'
 import { exportDirectory } from '../../src/exporter/directory.js'
 import { SnapshotReader } from '../../src/exporter/snapshot-reader.js'
 import { decodeLocation, encodeLocation, packFileName, RECORD_HEADER_BYTES } from '../../src/store/pack/index.js'
+import { type LocalObjectStore } from '../../src/store/index.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-exp-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })

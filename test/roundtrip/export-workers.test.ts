@@ -12,11 +12,11 @@ import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import { lcgBytes } from '../helpers/fixture.js'
 import { describeTree } from '../helpers/describe-tree.js'
-import { LevelObjectStore } from '../../src/store/level-store.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import { exportDirectory } from '../../src/exporter/directory.js'
 import { SnapshotReader, type ReaderStore } from '../../src/exporter/snapshot-reader.js'
 import { sha256 } from '../../src/hash/index.js'
+import { openLevelStore, type LocalObjectStore } from '../../src/store/index.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-exw-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -33,10 +33,10 @@ async function source (): Promise<string> {
   return dir
 }
 
-async function setup (): Promise<{ db: MemoryLevel<Uint8Array, Uint8Array>, store: LevelObjectStore, src: string, big: Uint8Array }> {
+async function setup (): Promise<{ db: MemoryLevel<Uint8Array, Uint8Array>, store: LocalObjectStore, src: string, big: Uint8Array }> {
   const src = await source()
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
-  const store = await LevelObjectStore.open(db as any)
+  const store = await openLevelStore(db as any)
   await importDirectory(store, src, { name: 'snap' })
   return { db, store, src, big: lcgBytes(1_500_000, 7) }
 }

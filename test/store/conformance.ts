@@ -6,8 +6,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import type { AbstractLevel } from 'abstract-level'
-import { LevelObjectStore } from '../../src/store/level-store.js'
 import { sha256 } from '../../src/hash/index.js'
+import { openLevelStore, type LocalObjectStore } from '../../src/store/index.js'
 
 export type DbFactory = () => Promise<AbstractLevel<any, Uint8Array, Uint8Array>>
 
@@ -22,7 +22,7 @@ const record = { createdNs: 1n, files: 3, logicalBytes: 100 }
 /** Run the suite against databases made by `factory`. */
 export function storeConformance (label: string, factory: DbFactory): void {
   test(`${label}: a chunk round trips, is stored once, and compresses when it helps`, async () => {
-    const store = await LevelObjectStore.open(await factory())
+    const store = await openLevelStore(await factory())
     const text = new Uint8Array(Buffer.from('tessera '.repeat(5000)))
     const d = sha256.digest(text)
     assert.equal(await store.hasChunk(d), false)
@@ -46,7 +46,7 @@ export function storeConformance (label: string, factory: DbFactory): void {
   })
 
   test(`${label}: a missing object is ERR_NOT_FOUND`, async () => {
-    const store = await LevelObjectStore.open(await factory())
+    const store = await openLevelStore(await factory())
     await assert.rejects(store.getChunk(new Uint8Array(32)), expectCode('ERR_NOT_FOUND'))
     await assert.rejects(store.getTree(new Uint8Array(32)), expectCode('ERR_NOT_FOUND'))
     await assert.rejects(store.getSnapshot(new Uint8Array(32)), expectCode('ERR_NOT_FOUND'))
@@ -55,7 +55,7 @@ export function storeConformance (label: string, factory: DbFactory): void {
 
   test(`${label}: corrupted chunks and trees are detected on read with ERR_INTEGRITY`, async () => {
     const db = await factory()
-    const store = await LevelObjectStore.open(db)
+    const store = await openLevelStore(db)
     const bytes = new Uint8Array(Buffer.from('hello hello hello hello hello hello hello hello hello hello hello hello'))
     const d = sha256.digest(bytes)
     await store.putChunk(d, bytes)
@@ -76,7 +76,7 @@ export function storeConformance (label: string, factory: DbFactory): void {
   })
 
   test(`${label}: many writes across batches read back`, async () => {
-    const store = await LevelObjectStore.open(await factory(), { batchBytes: 64 * 1024 })
+    const store = await openLevelStore(await factory(), { batchBytes: 64 * 1024 })
     const items = Array.from({ length: 300 }, (_, i) => new Uint8Array(randomBytes(1000 + i)))
     await Promise.all(items.map(async (b) => await store.putChunk(sha256.digest(b), b)))
     for (const b of items) assertBytes(await store.getChunk(sha256.digest(b)), b)
@@ -87,7 +87,7 @@ export function storeConformance (label: string, factory: DbFactory): void {
   })
 
   test(`${label}: refs are committed atomically, refuse overwrite unless replaced, list and delete`, async () => {
-    const store = await LevelObjectStore.open(await factory())
+    const store = await openLevelStore(await factory())
     await store.commitSnapshot('b', snap(1), record)
     await store.commitSnapshot('a/x:1', snap(2), record)
     await assert.rejects(store.commitSnapshot('b', snap(3), record), expectCode('ERR_REF_EXISTS'))
@@ -111,7 +111,7 @@ export function storeConformance (label: string, factory: DbFactory): void {
   })
 
   test(`${label}: a closed store refuses work`, async () => {
-    const store = await LevelObjectStore.open(await factory())
+    const store = await openLevelStore(await factory())
     await store.close()
     await assert.rejects(store.getChunk(new Uint8Array(32)), expectCode('ERR_STORE'))
   })

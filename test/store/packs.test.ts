@@ -9,7 +9,7 @@ import { appendFile, mkdtemp, open, readdir, rm, stat, unlink } from 'node:fs/pr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/open.js'
-import { LevelObjectStore, type LevelObjectStoreOptions } from '../../src/store/level-store.js'
+import type { LevelObjectStoreOptions } from '../../src/store/index.js'
 import { fsck } from '../../src/maintenance/fsck.js'
 import { gc } from '../../src/maintenance/gc.js'
 import { importDirectory } from '../../src/importer/directory.js'
@@ -20,6 +20,7 @@ import { encodeStored } from '../../src/store/stored-object.js'
 import { PACK_MAGIC, decodeLocation, encodeRecordHeader, memoryPacksOf, MemoryPackStorage, packFileName, type PackInfo, type PackStorage, RECORD_HEADER_BYTES } from '../../src/store/pack/index.js'
 import { exportDigest, makeTree, memoryDb, type RawDb, sublevel } from '../maintenance/helpers.js'
 import { lcgBytes } from '../helpers/fixture.js'
+import { openLevelStore, type LocalObjectStore } from '../../src/store/index.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-packs-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -42,7 +43,7 @@ async function packFiles (dir: string): Promise<Array<{ name: string, size: numb
 const total = (files: Array<{ size: number }>): number => files.reduce((n, f) => n + f.size, 0)
 
 /** Chunks of a snapshot's files, in file order. */
-async function chunksOf (store: LevelObjectStore, name: string): Promise<Uint8Array[]> {
+async function chunksOf (store: LocalObjectStore, name: string): Promise<Uint8Array[]> {
   const reader = await SnapshotReader.open(store, name)
   const out: Uint8Array[] = []
   for await (const { entry } of reader.walk()) if (entry.kind === 'file' && Array.isArray(entry.content)) for (const c of entry.content) out.push(c.digest)
@@ -54,7 +55,7 @@ async function locationOf (db: RawDb, digest: Uint8Array): Promise<ReturnType<ty
   return decodeLocation((await sublevel(db, 'c').get(digest))!)
 }
 
-async function assertClean (store: LevelObjectStore): Promise<void> {
+async function assertClean (store: LocalObjectStore): Promise<void> {
   const report = await fsck(store)
   assert.deepEqual(report.problems, [])
 }
@@ -95,7 +96,7 @@ test('a torn record at the end of a pack (a crash mid-write) is ignored; fsck is
 
 test('a flipped bit in a pack record is caught by reads and by fsck, and --repair drops the chunk', async () => {
   const db = memoryDb()
-  const store = await LevelObjectStore.open(db as any)
+  const store = await openLevelStore(db as any)
   await importDirectory(store, srcA, { ...opts, name: 'a' })
   await store.flush()
   const chunks = await chunksOf(store, 'a')
@@ -197,7 +198,7 @@ test('gc deletes packs nothing lives in, rewrites partly dead ones, and frees th
 
 test('chunk values written before packs (inline stored objects) are still read, checked, counted and collected', async () => {
   const db = memoryDb()
-  let store = await LevelObjectStore.open(db as any)
+  let store = await openLevelStore(db as any)
   await importDirectory(store, srcA, { ...opts, name: 'a' })
   const a = await exportDigest(store, 'a')
   // Rewrite half of the chunks as an older store held them: the stored form as the value.
@@ -213,7 +214,7 @@ test('chunk values written before packs (inline stored objects) are still read, 
   const looseStored = encodeStored(loose)
   await sublevel(db, 'c').put(looseDigest, looseStored)
   await sublevel(db, 'x').put(looseDigest, new Uint8Array(0))
-  store = await LevelObjectStore.open(db as any)
+  store = await openLevelStore(db as any)
   const c = store.counters()
   await store.setCounters({ ...c, chunks: c.chunks + 1, chunkBytes: c.chunkBytes + loose.length, chunkStored: c.chunkStored + looseStored.length })
   assert.deepEqual(Buffer.from(await store.getChunk(looseDigest)), loose)
@@ -272,13 +273,13 @@ test('a read that looked up a location before gc rewrote and deleted its pack st
   const db = memoryDb()
   const packs = new WrappedPacks(new MemoryPackStorage())
   const options: LevelObjectStoreOptions = { packs, batchBytes: 64 * 1024 }
-  let store = await LevelObjectStore.open(db as any, options)
+  let store = await openLevelStore(db as any, options)
   await importDirectory(store, srcA, { ...opts, name: 'a' })
   await importDirectory(store, srcB, { ...opts, name: 'b' })
   const a = await exportDigest(store, 'a')
   await store.close()
   // A new process: the pack holding a and b is not the one it appends to.
-  store = await LevelObjectStore.open(db as any, options)
+  store = await openLevelStore(db as any, options)
   const chunks = await chunksOf(store, 'a')
   await store.deleteRef('b')
   for (const read of [
@@ -299,7 +300,7 @@ test('a read that looked up a location before gc rewrote and deleted its pack st
     release()
     assert.ok((await reading).length > 0)
     await store.close()
-    store = await LevelObjectStore.open(db as any, options)
+    store = await openLevelStore(db as any, options)
   }
   assert.equal(await exportDigest(store, 'a'), a)
   await assertClean(store)
@@ -309,7 +310,7 @@ test('a read that looked up a location before gc rewrote and deleted its pack st
 test('gc rewriting packs while imports write and exports read in the same process leaves a consistent store', async () => {
   const db = memoryDb()
   const options: LevelObjectStoreOptions = { batchBytes: 64 * 1024, packTargetBytes: 128 * 1024 }
-  let store = await LevelObjectStore.open(db as any, options)
+  let store = await openLevelStore(db as any, options)
   const sources = [srcA, srcB, srcC]
   const expected: string[] = []
   for (const [i, s] of sources.entries()) { await importDirectory(store, s, { ...opts, name: `s${i}-0` }); expected.push(await exportDigest(store, `s${i}-0`)) }
@@ -340,7 +341,7 @@ test('gc rewriting packs while imports write and exports read in the same proces
     await Promise.all(work)
     await assertClean(store)
     for await (const [name] of store.listRefs()) assert.equal(await exportDigest(store, name), expected[Number(name[1])], `${name} after round ${round}`)
-    if (round === 2) { await store.close(); store = await LevelObjectStore.open(db as any, options) }
+    if (round === 2) { await store.close(); store = await openLevelStore(db as any, options) }
   }
   assert.ok(rewritten > 0, 'packs were rewritten')
   await store.close()
@@ -350,7 +351,7 @@ test('a pack write failing (disk full) gives ERR_STORE, the store refuses work, 
   for (const failAt of [1, 2, 4]) {
     const db = memoryDb()
     const packs = new WrappedPacks(new MemoryPackStorage())
-    let store = await LevelObjectStore.open(db as any, { packs, batchBytes: 128 * 1024 })
+    let store = await openLevelStore(db as any, { packs, batchBytes: 128 * 1024 })
     await importDirectory(store, srcA, { ...opts, name: 'a' })
     const a = await exportDigest(store, 'a')
     packs.writes = 0
@@ -363,7 +364,7 @@ test('a pack write failing (disk full) gives ERR_STORE, the store refuses work, 
     await assert.rejects(store.putChunk(new Uint8Array(32), new Uint8Array(1)), (err: any) => err.code === 'ERR_STORE' && err.cause?.code === 'ENOSPC')
     await store.close()
     packs.failWriteAt = Infinity
-    store = await LevelObjectStore.open(db as any, { packs })
+    store = await openLevelStore(db as any, { packs })
     const report = await fsck(store)
     assert.deepEqual(report.problems, [], `fail at ${failAt}`)
     assert.equal(await store.getRef('b'), undefined)

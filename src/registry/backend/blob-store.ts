@@ -11,10 +11,9 @@ import { withStoreSession } from '../../store/session.js'
 import { tmpdir } from 'node:os'
 import { InvalidRangeError, throwIfAborted } from '../../errors.js'
 import { digestToBytes, digestToString } from '../../hash/digest.js'
-import type { LevelObjectStore } from '../../store/level-store.js'
 import { quoteInput, RegistryBlobUnknownError, RegistrySizeInvalidError } from '../errors.js'
 import type { BlobExpectation, BlobInfo, BlobStore, ByteRange, OperationOptions } from '../types.js'
-import type { RegistryDatabase, Transaction } from './database.js'
+import type { RegistryBackingStore, RegistryDatabase, Transaction } from './database.js'
 import { KeyedMutex } from './mutex.js'
 import { assertRepositoryName, assertSha256Digest } from './names.js'
 import { decodeBlobRecord, digestRepositoryKey, encodeBlobRecord, OVERALL_STATS_KEY, repositoryKey, repositoryStatsKey, type BlobRecord, type RegistryCounters } from './records.js'
@@ -61,7 +60,7 @@ export class LevelBlobStore implements BlobStore {
     this.#maxNameLength = options.maxNameLength
   }
 
-  get #store (): LevelObjectStore { return this.#db.store }
+  get #store (): RegistryBackingStore { return this.#db.store }
 
   /** The record of a blob, or undefined. */
   async record (digest: string): Promise<BlobRecord | undefined> {

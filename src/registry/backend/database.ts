@@ -1,5 +1,5 @@
 /**
- * The registry records' sublevels in a {@link LevelObjectStore}'s database,
+ * The registry records' sublevels in an object store's database,
  * and transactions over them: reads, then puts, deletes and counter changes
  * committed in one atomic batch (with every chunk queued before it). All
  * transactions of a store run one at a time, so a read-modify-write inside
@@ -8,14 +8,21 @@
  * @module
  */
 import { bytesEqual } from '../../hash/digest.js'
-import type { LevelObjectStore } from '../../store/level-store.js'
+import type { ChunkReader, MeasuredChunkWriter, ObjectWriter, RecordOp, RecordStore, RecordSublevel as StoreRecordSublevel } from '../../store/index.js'
 import { Mutex } from './mutex.js'
 import { decodeCounters, encodeCounters, prefixEnd, SUBLEVELS, zeroCounters, type RegistryCounters } from './records.js'
 
 /** A sublevel of registry records. */
-export type RecordSublevel = ReturnType<LevelObjectStore['recordSublevel']>
+export type RecordSublevel = StoreRecordSublevel
 
-type Op = Parameters<LevelObjectStore['commitRecords']>[0][number]
+type Op = RecordOp
+
+/**
+ * What the registry needs of the object store: its record sublevels, and
+ * chunks written (measured) and read. Sessions are used when the store
+ * has them (`withStoreSession`).
+ */
+export type RegistryBackingStore = RecordStore & ChunkReader & MeasuredChunkWriter & Pick<ObjectWriter, 'flush'>
 
 const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
 
@@ -59,7 +66,7 @@ export class Transaction {
 
 /** The registry's sublevels and its transaction lock. */
 export class RegistryDatabase {
-  readonly store: LevelObjectStore
+  readonly store: RegistryBackingStore
   readonly blobs: RecordSublevel
   readonly blobLinks: RecordSublevel
   readonly blobLinksByDigest: RecordSublevel
@@ -71,7 +78,7 @@ export class RegistryDatabase {
   readonly stats: RecordSublevel
   readonly #lock = new Mutex()
 
-  constructor (store: LevelObjectStore) {
+  constructor (store: RegistryBackingStore) {
     this.store = store
     this.blobs = store.recordSublevel(SUBLEVELS.blobs)
     this.blobLinks = store.recordSublevel(SUBLEVELS.blobLinks)

@@ -7,7 +7,8 @@
  *
  * @module
  */
-import type { LevelObjectStore } from '../../store/level-store.js'
+import { hasRecords } from '../../store/capability-guards.js'
+import type { ChunkReader, RecordStore } from '../../store/index.js'
 import { digestToString } from '../../hash/digest.js'
 import { registerRootProvider, type RootProvider } from '../../maintenance/roots.js'
 import { recipeChunks } from '../recipe/recipe-chunks.js'
@@ -22,7 +23,7 @@ import { decodeBlobRecord, SUBLEVELS } from './records.js'
  * them here. Call it on an open store while nothing writes registry
  * records, or take the roots after the deletions gc is meant to reclaim.
  */
-export async function * registryChunkRoots (store: LevelObjectStore): AsyncIterable<Uint8Array> {
+export async function * registryChunkRoots (store: Pick<RecordStore, 'recordSublevel'> & ChunkReader): AsyncIterable<Uint8Array> {
   const blobs = store.recordSublevel(SUBLEVELS.blobs)
   for await (const value of blobs.values()) {
     const record = decodeBlobRecord(value as Uint8Array)
@@ -39,6 +40,8 @@ export async function * registryChunkRoots (store: LevelObjectStore): AsyncItera
 export const registryRootProvider: RootProvider = {
   name: 'registry blobs',
   async * roots (store) {
+    // A store without record sublevels holds no registry records.
+    if (!hasRecords(store)) return
     for await (const digest of registryChunkRoots(store)) yield { kind: 'chunk', digest: digestToString(digest) }
   }
 }

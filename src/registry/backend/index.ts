@@ -18,17 +18,18 @@
  *   atomic); puts of one digest run one at a time, so concurrent identical
  *   pushes store the blob once. Repeating a put is harmless (idempotent).
  * - Deleting a blob or manifest removes records only; chunks stay until
- *   `gc`, which must keep {@link registryChunkRoots}.
+ *   `gc`, which keeps {@link registryChunkRoots}: loading this module
+ *   registers them as a gc root provider (`gc-roots.ts`).
  *
  * @module
  */
-import type { LevelObjectStore } from '../../store/level-store.js'
-import { RegistryDatabase } from './database.js'
+import { RegistryDatabase, type RegistryBackingStore } from './database.js'
 import { LevelRegistryStore, type RegistryStoreOptions } from './registry-store.js'
 
 export { LevelRegistryStore, DEFAULT_MAX_MANIFEST_BYTES, type RegistryStoreOptions } from './registry-store.js'
 export { LevelBlobStore, type BlobStoreOptions } from './blob-store.js'
-export { registryChunkRoots } from './gc-roots.js'
+export { registryChunkRoots, registryRootProvider } from './gc-roots.js'
+export type { RegistryBackingStore } from './database.js'
 export { assertRepositoryName, assertTag, isTag, parseReference, DEFAULT_MAX_NAME_LENGTH } from './names.js'
 export { OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, baseMediaType } from './manifest.js'
 
@@ -36,6 +37,6 @@ export { OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, baseMed
  * Open the registry records in `store`'s database. The store stays the
  * caller's: close it when done with both.
  */
-export async function openRegistryStore (store: LevelObjectStore, options: RegistryStoreOptions = {}): Promise<LevelRegistryStore> {
+export async function openRegistryStore (store: RegistryBackingStore, options: RegistryStoreOptions = {}): Promise<LevelRegistryStore> {
   return new LevelRegistryStore(new RegistryDatabase(store), options)
 }

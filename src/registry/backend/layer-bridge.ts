@@ -9,7 +9,7 @@
  */
 import { AbortedError, IntegrityError, NotFoundError, StoreError, throwIfAborted } from '../../errors.js'
 import { sha256 } from '../../hash/index.js'
-import type { LevelObjectStore } from '../../store/level-store.js'
+import type { ChunkReader, MeasuredChunkWriter, ObjectWriter } from '../../store/index.js'
 import { decomposeLayer, rebuildLayer, type LayerDecomposition } from '../recipe/index.js'
 import type { ByteRange, OperationOptions } from '../types.js'
 import type { BlobRecord } from './records.js'
@@ -24,7 +24,7 @@ const FATAL = new Set([AbortedError.code, StoreError.code])
  * body kept (and the recipe's length): chunks an abandoned decomposition
  * attempt wrote are counted nowhere and wait for `gc`.
  */
-export async function storeBlobFile (store: LevelObjectStore, path: string, blob: { digest: string, size: number }, options: OperationOptions = {}): Promise<Omit<BlobRecord, 'owner'>> {
+export async function storeBlobFile (store: MeasuredChunkWriter & ChunkReader & Pick<ObjectWriter, 'flush'>, path: string, blob: { digest: string, size: number }, options: OperationOptions = {}): Promise<Omit<BlobRecord, 'owner'>> {
   let decomposedBytes = 0
   const measuring = {
     putChunk: async (digest: Uint8Array, bytes: Uint8Array) => {
@@ -62,7 +62,7 @@ export async function storeBlobFile (store: LevelObjectStore, path: string, blob
 }
 
 /** `getChunk` where a chunk a record needs but the store lacks is `ERR_INTEGRITY`. */
-function recordChunks (store: Pick<LevelObjectStore, 'getChunk'>, blob: string): Pick<LevelObjectStore, 'getChunk'> {
+function recordChunks (store: ChunkReader, blob: string): ChunkReader {
   return {
     getChunk: async (digest: Uint8Array) => {
       try {
@@ -80,7 +80,7 @@ function recordChunks (store: Pick<LevelObjectStore, 'getChunk'>, blob: string):
  * the recipe claims) and its last piece withheld until the digest and size
  * match; a ranged read relies on the chunks' own verification.
  */
-async function * readReproducedBlob (store: LevelObjectStore, digest: string, size: number, recipe: Uint8Array, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
+async function * readReproducedBlob (store: ChunkReader, digest: string, size: number, recipe: Uint8Array, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
   const stream = rebuildLayer(recipe, recordChunks(store, digest), options)
   if (options.range !== undefined) { yield * stream; return }
   const hash = sha256.create()
@@ -99,7 +99,7 @@ async function * readReproducedBlob (store: LevelObjectStore, digest: string, si
 }
 
 /** The blob's bytes (or `range` of them), verified as {@link readWholeBlob} and {@link readReproducedBlob} say. */
-export function readBlob (store: LevelObjectStore, digest: string, record: BlobRecord, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
+export function readBlob (store: ChunkReader, digest: string, record: BlobRecord, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
   if (record.body.storage === 'whole') {
     return readWholeBlob(store, { digest, size: record.size, chunks: record.body.chunks, lengths: record.body.lengths }, options)
   }

@@ -10,7 +10,7 @@ import { createReadStream } from 'node:fs'
 import { chunkStream } from '../../chunker/index.js'
 import { IntegrityError, throwIfAborted } from '../../errors.js'
 import { sha256 } from '../../hash/index.js'
-import type { LevelObjectStore } from '../../store/level-store.js'
+import type { ChunkReader, MeasuredChunkWriter } from '../../store/index.js'
 import type { ByteRange, OperationOptions } from '../types.js'
 
 /** Chunk puts kept in flight at once (compression may run on worker threads). */
@@ -27,7 +27,7 @@ export interface StoredChunks {
 }
 
 /** Cut the file at `path` into chunks and store those not present. */
-export async function storeWholeFile (store: Pick<LevelObjectStore, 'putChunkMeasured'>, path: string, options: OperationOptions = {}): Promise<StoredChunks> {
+export async function storeWholeFile (store: MeasuredChunkWriter, path: string, options: OperationOptions = {}): Promise<StoredChunks> {
   const digests: Uint8Array[] = []
   const lengths: number[] = []
   let storedBytes = 0
@@ -59,7 +59,7 @@ export async function storeWholeFile (store: Pick<LevelObjectStore, 'putChunkMea
 }
 
 /** Read a chunk the record lists; a missing or wrong chunk is `ERR_INTEGRITY`. */
-async function readChunk (store: Pick<LevelObjectStore, 'getChunk'>, digest: Uint8Array, length: number, blob: string): Promise<Uint8Array> {
+async function readChunk (store: ChunkReader, digest: Uint8Array, length: number, blob: string): Promise<Uint8Array> {
   let bytes: Uint8Array
   try {
     bytes = await store.getChunk(digest)
@@ -79,7 +79,7 @@ async function readChunk (store: Pick<LevelObjectStore, 'getChunk'>, digest: Uin
  * reads is verified against its own digest.
  */
 export async function * readWholeBlob (
-  store: Pick<LevelObjectStore, 'getChunk'>,
+  store: ChunkReader,
   blob: { digest: string, size: number, chunks: Uint8Array, lengths: number[] },
   options: { range?: ByteRange, signal?: AbortSignal } = {}
 ): AsyncIterable<Uint8Array> {

@@ -8,8 +8,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AbstractLevel } from 'abstract-level'
-import { LevelObjectStore } from '../../../src/store/level-store.js'
 import { openRegistryStore, type LevelRegistryStore } from '../../../src/registry/backend/index.js'
+import { openLevelStore, type LocalObjectStore } from '../../../src/store/index.js'
 
 export type Db = AbstractLevel<any, Uint8Array, Uint8Array>
 export type DbFactory = () => Promise<Db>
@@ -17,7 +17,7 @@ export type DbFactory = () => Promise<Db>
 /** A registry store, its object store, its database and its temp directory. */
 export interface Fixture {
   db: Db
-  store: LevelObjectStore
+  store: LocalObjectStore
   registry: LevelRegistryStore
   tempDirectory: string
   close: () => Promise<void>
@@ -40,7 +40,7 @@ export async function removeTempDirs (): Promise<void> {
 /** Open a registry over a database from `factory`. */
 export async function openFixture (factory: DbFactory, options: { maxManifestBytes?: number } = {}): Promise<Fixture> {
   const db = await factory()
-  const store = await LevelObjectStore.open(db)
+  const store = await openLevelStore(db)
   const tempDirectory = await tempDir('tessera-spool-')
   const registry = await openRegistryStore(store, { tempDirectory, ...options })
   return { db, store, registry, tempDirectory, close: async () => { await store.close() } }

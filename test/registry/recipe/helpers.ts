@@ -5,17 +5,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
-import { LevelObjectStore } from '../../../src/store/index.js'
 import { decomposeLayer, rebuildLayer } from '../../../src/registry/recipe/index.js'
 import type { LayerDecomposition } from '../../../src/registry/recipe/index.js'
 import fc from 'fast-check'
 import { lcgBytes } from '../../helpers/fixture.js'
 import { encodeUstarHeader } from '../../../src/tar/header.js'
+import { openLevelStore, type LocalObjectStore } from '../../../src/store/index.js'
 
 /** A memory store and its database (to corrupt values in tests). */
-export async function memoryStore (): Promise<{ store: LevelObjectStore, db: MemoryLevel<Uint8Array, Uint8Array> }> {
+export async function memoryStore (): Promise<{ store: LocalObjectStore, db: MemoryLevel<Uint8Array, Uint8Array> }> {
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
-  const store = await LevelObjectStore.open(db as any)
+  const store = await openLevelStore(db as any)
   return { store, db }
 }
 
@@ -37,14 +37,14 @@ export async function collect (source: AsyncIterable<Uint8Array>): Promise<Buffe
 
 let counter = 0
 /** Write `bytes` to a file in `dir` and decompose it. */
-export async function decomposeBytes (dir: string, bytes: Uint8Array, store: LevelObjectStore): Promise<LayerDecomposition> {
+export async function decomposeBytes (dir: string, bytes: Uint8Array, store: LocalObjectStore): Promise<LayerDecomposition> {
   const file = join(dir, `blob-${counter++}`)
   await writeFile(file, bytes)
   return await decomposeLayer(file, { digest: digestOf(bytes), size: bytes.length }, store)
 }
 
 /** Decompose, expect `reproduced` in `format`, and check the rebuild (whole and some ranges). */
-export async function assertReproduced (dir: string, bytes: Uint8Array, store: LevelObjectStore, format: string): Promise<Uint8Array> {
+export async function assertReproduced (dir: string, bytes: Uint8Array, store: LocalObjectStore, format: string): Promise<Uint8Array> {
   const r = await decomposeBytes(dir, bytes, store)
   assert.equal(r.kind, 'reproduced', r.kind === 'whole' ? r.reason : '')
   if (r.kind !== 'reproduced') throw new Error('unreachable')

@@ -9,16 +9,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
-import { LevelObjectStore } from '../../../src/store/level-store.js'
 import { openRegistryStore } from '../../../src/registry/backend/index.js'
 import { specSuite } from './spec-suite.js'
 import type { StoreUnderTest } from './helpers.js'
+import { openLevelStore, type LocalObjectStore } from '../../../src/store/index.js'
 
 type Db = MemoryLevel<Uint8Array, Uint8Array> | ClassicLevel<Uint8Array, Uint8Array>
 
 async function overDb (db: Db, cleanup: () => Promise<void>): Promise<StoreUnderTest> {
   const tempDirectory = await mkdtemp(join(tmpdir(), 'tessera-spool-'))
-  const store = await LevelObjectStore.open(db as any, {})
+  const store = await openLevelStore(db as any, {})
   const registry = await openRegistryStore(store, { tempDirectory })
   return {
     registry,
