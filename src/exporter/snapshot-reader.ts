@@ -205,7 +205,7 @@ export class SnapshotReader {
       return
     }
     const chunks = entry.content
-    const starts = chunkStarts(chunks)
+    const starts = startsOf(chunks)
     const first = upperBound(starts, offset) - 1
     let last = first
     while (last + 1 < chunks.length && starts[last + 1]! < end) last++
@@ -234,6 +234,15 @@ export class SnapshotReader {
 
 /** Chunks fetched ahead of the one being read. */
 const READ_AHEAD = 4
+
+/** Chunk offsets per chunk list, kept while the list is: a mount reads one file in many small ranges. */
+const STARTS = new WeakMap<readonly ChunkRef[], number[]>()
+
+function startsOf (chunks: readonly ChunkRef[]): number[] {
+  let starts = STARTS.get(chunks)
+  if (starts === undefined) { starts = chunkStarts(chunks); STARTS.set(chunks, starts) }
+  return starts
+}
 
 function chunkStarts (chunks: readonly ChunkRef[]): number[] {
   const starts = new Array<number>(chunks.length)

@@ -10,7 +10,7 @@
 
 /** The protocol version this codec speaks (the kernel adapts to a lower minor). */
 export const FUSE_MAJOR = 7
-/** 7.31: everything used below (MAX_PAGES, CACHE_SYMLINKS, FOPEN_CACHE_DIR) exists from 7.28 on. */
+/** 7.31: everything used below (MAX_PAGES, CACHE_SYMLINKS, zero-message opens with cached directories) exists from 7.28 on. */
 export const FUSE_MINOR = 31
 
 /** The node id of the root directory, fixed by the protocol. */
@@ -77,9 +77,6 @@ export const InitFlag = {
   CACHE_SYMLINKS: 1 << 23
 } as const
 
-/** OPEN/OPENDIR reply flags. */
-export const FOPEN_KEEP_CACHE = 1 << 1
-export const FOPEN_CACHE_DIR = 1 << 3
 
 /** Sizes of fixed structures, in bytes. */
 export const IN_HEADER_BYTES = 40
@@ -230,13 +227,6 @@ export function encodeAttrOut (attr: FuseAttr, valid: Validity): Buffer {
   b.writeBigUInt64LE(BigInt(valid.sec), 0)
   b.writeUInt32LE(valid.nsec ?? 0, 8)
   writeAttr(b, 16, attr)
-  return b
-}
-
-/** `struct fuse_open_out`. */
-export function encodeOpenOut (openFlags: number): Buffer {
-  const b = Buffer.alloc(16)
-  b.writeUInt32LE(openFlags, 8)
   return b
 }
 

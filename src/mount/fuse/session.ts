@@ -15,8 +15,8 @@ import type { ReadOnlyFilesystem } from '../filesystem.js'
 import type { DeviceReaderData, DeviceReaderMessage } from './device-reader.js'
 import {
   cString, decodeAccessIn, decodeGetxattrIn, decodeInitIn, decodeListxattrIn, decodeOpenIn, decodeReadIn, decodeRequest, direntBytes,
-  encodeAttrOut, encodeEntryOut, encodeInitOut, encodeOpenOut, encodeOutHeader, encodeStatfsOut, encodeXattrSize,
-  FOPEN_CACHE_DIR, FOPEN_KEEP_CACHE, InitFlag, NO_REPLY_OPS, Op, type Request, type Validity, WRITE_OPS, writeDirent
+  encodeAttrOut, encodeEntryOut, encodeInitOut, encodeOutHeader, encodeStatfsOut, encodeXattrSize,
+  InitFlag, NO_REPLY_OPS, Op, type Request, type Validity, WRITE_OPS, writeDirent
 } from './protocol.js'
 
 const E = constants.errno
@@ -107,12 +107,18 @@ export class FuseSession {
       case Op.OPEN: {
         const { flags } = decodeOpenIn(body)
         if ((flags & O_ACCMODE) !== 0 || (flags & fsConstants.O_TRUNC) !== 0) return this.#error(req, E.EROFS)
-        return this.#ok(req, encodeOpenOut(FOPEN_KEEP_CACHE))
+        // ENOSYS makes every later open of the connection a zero-message
+        // open, whose default is FOPEN_KEEP_CACHE: no OPEN or RELEASE round
+        // trip per open(2), and pages cached across opens.
+        return this.#error(req, E.ENOSYS)
       }
       case Op.OPENDIR:
-        return fs.directory(req.nodeid) === undefined ? this.#error(req, E.ENOTDIR) : this.#ok(req, encodeOpenOut(FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR))
+        // Likewise for directories, with FOPEN_KEEP_CACHE | FOPEN_CACHE_DIR.
+        return this.#error(req, E.ENOSYS)
       case Op.READDIR: case Op.READDIRPLUS: return this.#readdir(req, req.opcode === Op.READDIRPLUS)
-      case Op.RELEASE: case Op.RELEASEDIR: case Op.FLUSH: return this.#ok(req)
+      case Op.RELEASE: case Op.RELEASEDIR: return this.#ok(req)
+      // Nothing to flush; ENOSYS stops the kernel sending FLUSH on every close.
+      case Op.FLUSH: return this.#error(req, E.ENOSYS)
       case Op.GETXATTR: {
         const { size, name } = decodeGetxattrIn(body)
         const found = fs.xattrs(req.nodeid).find(([k]) => Buffer.compare(Buffer.from(k), name) === 0)
