@@ -179,3 +179,30 @@ test('a chunk that fails verification gives EIO for the reads that need it, neve
   // The other files are unaffected.
   assert.ok((await readFile(join(mnt, 'medium.bin'))).equals(FILES['medium.bin']!))
 })
+
+test('--prefetch reads every chunk of the snapshot through the reader, then says so', { skip: skipMount }, async (t) => {
+  const src = await source('prefetch-src')
+  const store = await openMemoryStore()
+  await importDirectory(store, src, { name: 'files' })
+  const reader = await SnapshotReader.open(store, 'files')
+  const all = new Set<string>()
+  for await (const { entry } of reader.walk()) {
+    if (entry.kind === 'file' && !(entry.content instanceof Uint8Array)) for (const c of entry.content) all.add(Buffer.from(c.digest).toString('hex'))
+  }
+  const fetched = new Set<string>()
+  const view: SnapshotSource = {
+    getChunk: async (d) => { fetched.add(Buffer.from(d).toString('hex')); return await store.getChunk(d) },
+    getTree: async (d) => await store.getTree(d),
+    getSnapshot: async (d) => await store.getSnapshot(d),
+    getRef: async (name) => await store.getRef(name)
+  }
+  const mnt = trackMount(join(root, 'prefetch-mnt'))
+  await mkdir(mnt)
+  const progress: number[] = []
+  const handle = await mountSnapshot(await SnapshotReader.open(view, 'files'), mnt, { prefetch: true, onProgress: (p) => progress.push(p.bytes) })
+  t.after(async () => { await handle.unmount(); await handle.closed })
+  await handle.prefetched
+  assert.deepEqual([...fetched].sort(), [...all].sort())
+  const chunked = Object.values(FILES).filter((b) => b.length > 64).reduce((n, b) => n + b.length, 0)
+  assert.equal(progress.at(-1), chunked)
+})
