@@ -1,5 +1,6 @@
 /**
- * A snapshot with every kind of inode and awkward metadata, mounted by the
+ * A snapshot with every kind of inode and awkward metadata (and a
+ * directory of 2,500 entries), mounted by the
  * library and compared path by path with its source by tools that are not
  * tessera: the Python oracle (test/helpers/describe_tree.py), a Python
  * lstat walk for what the oracle leaves out (nanoseconds, inode numbers,
@@ -49,6 +50,15 @@ async function source (): Promise<string> {
   await run('touch', ['-h', '-d', '@1700000000.123456789', join(src, 'etc/passwd')])
   await run('touch', ['-h', '-d', '@1600000000.000000001', join(src, 'usr/bin/sh')])
   await run('touch', ['-d', '@-86399.75', join(src, 'etc/empty')])
+  // A directory whose listing takes many READDIRPLUS replies; names up to 255 bytes.
+  await run('python3', ['-c', `
+import os, sys
+d = os.path.join(sys.argv[1], 'many')
+os.mkdir(d)
+for i in range(2500):
+    open(os.path.join(d, ('%05d-' % i) + 'n' * (i % 250)), 'w').close()
+os.utime(d, (1700000000, 1700000000))
+`, src])
   return src
 }
 
@@ -77,6 +87,7 @@ test('a mounted snapshot shows every path exactly as its source', { skip: skipMo
     assert.equal(actual[hex('dev/fifo')]!.type, 'fifo')
     assert.deepEqual(actual[hex('dev/loop0')]!.rdev, [7, 0])
     assert.equal(actual[hex('empty')]!.uid, 1234)
+    assert.equal(Object.keys(actual).filter((k) => Buffer.from(k, 'hex').toString().startsWith('many/')).length, 2500)
     assert.deepEqual(actual[hex('usr/bin/big.bin')]!.xattrs, [['user.bin', '000102ff'], ['user.checksum', Buffer.from('sha256').toString('hex')]])
     assert.equal(actual[hex('etc/passwd-link')]!.link_group, actual[hex('etc/another passwd link')]!.link_group)
   })
