@@ -4,7 +4,8 @@
  * than with a store round trip per read (the kernel's reads are 128 KiB
  * to 1 MiB and do not line up with chunks: each chunk is asked for by
  * about two reads). Concurrent requests for one chunk share one fetch, and
- * at most `maxInFlight` fetches run at once. A fetch that fails (a chunk
+ * at most `maxInFlight` fetches run at once, reads before read-ahead
+ * (`warm`) when they queue. A fetch that fails (a chunk
  * that does not verify, a lost connection) is not cached: the next read
  * tries again.
  *
@@ -17,7 +18,7 @@ import type { SnapshotSource } from '../store/index.js'
 /** Default bytes of decoded chunks kept. */
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 /** Default chunk fetches running at once. */
-export const DEFAULT_MAX_IN_FLIGHT = 8
+export const DEFAULT_MAX_IN_FLIGHT = 16
 
 /** Options for {@link ChunkCache}. */
 export interface ChunkCacheOptions {
@@ -39,6 +40,13 @@ export interface ChunkCacheStats {
   bytes: number
 }
 
+/** A fetch on its way, at a priority; `started` once it holds a slot of the limiter. */
+interface InFlight { started: boolean, priority: number, promise: Promise<Uint8Array> }
+
+/** Limiter priorities: a read someone waits for goes before read-ahead. */
+const READ = 1
+const READ_AHEAD = 0
+
 const key = (d: Uint8Array): string => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1')
 
 /** A {@link SnapshotSource} that keeps recently read chunks in memory. */
@@ -47,7 +55,7 @@ export class ChunkCache implements SnapshotSource {
   readonly #maxBytes: number
   readonly #limiter: Limiter
   readonly #chunks = new Map<string, Uint8Array>()
-  readonly #inFlight = new Map<string, Promise<Uint8Array>>()
+  readonly #inFlight = new Map<string, InFlight>()
   readonly #stats: ChunkCacheStats = { hits: 0, fetches: 0, failures: 0, bytes: 0 }
 
   constructor (source: SnapshotSource, options: ChunkCacheOptions = {}) {
@@ -59,7 +67,21 @@ export class ChunkCache implements SnapshotSource {
 
   get stats (): ChunkCacheStats { return { ...this.#stats } }
 
-  async getChunk (digest: Uint8Array): Promise<Uint8Array> {
+  async getChunk (digest: Uint8Array): Promise<Uint8Array> { return await this.#get(digest, READ) }
+
+  /**
+   * Start fetching a chunk that will probably be read soon, behind every
+   * read waiting for a slot; nothing happens if it is held or on its way.
+   * A failure is not reported here: the read that needs the chunk fetches
+   * it again and fails itself.
+   */
+  warm (digest: Uint8Array): void {
+    const k = key(digest)
+    if (this.#chunks.has(k) || this.#inFlight.has(k)) return
+    this.#get(digest, READ_AHEAD).catch(() => {})
+  }
+
+  async #get (digest: Uint8Array, priority: number): Promise<Uint8Array> {
     const k = key(digest)
     const hit = this.#chunks.get(k)
     if (hit !== undefined) {
@@ -69,19 +91,31 @@ export class ChunkCache implements SnapshotSource {
       return hit
     }
     const running = this.#inFlight.get(k)
-    if (running !== undefined) { this.#stats.hits++; return await running }
-    const fetch = this.#limiter.run(async () => await this.#source.getChunk(digest))
+    // Join a fetch that runs or queues at this priority or above; a read
+    // does not wait behind a read-ahead that still queues for a slot.
+    if (running !== undefined && (running.started || running.priority >= priority)) { this.#stats.hits++; return await running.promise }
+    const fetch: InFlight = { started: false, priority, promise: Promise.resolve(new Uint8Array(0)) }
+    fetch.promise = this.#limiter.run(async () => {
+      fetch.started = true
+      const held = this.#chunks.get(k)
+      if (held !== undefined) return held
+      const other = this.#inFlight.get(k)
+      if (other !== undefined && other !== fetch && other.started) return await other.promise
+      this.#stats.fetches++
+      try {
+        const bytes = await this.#source.getChunk(digest)
+        this.#keep(k, bytes)
+        return bytes
+      } catch (err) {
+        this.#stats.failures++
+        throw err
+      }
+    }, priority)
     this.#inFlight.set(k, fetch)
-    this.#stats.fetches++
     try {
-      const bytes = await fetch
-      this.#keep(k, bytes)
-      return bytes
-    } catch (err) {
-      this.#stats.failures++
-      throw err
+      return await fetch.promise
     } finally {
-      this.#inFlight.delete(k)
+      if (this.#inFlight.get(k) === fetch) this.#inFlight.delete(k)
     }
   }
 

@@ -20,9 +20,9 @@ export interface MountOptions {
   signal?: AbortSignal
   /** Bytes of decoded chunks kept in memory (default 64 MiB). */
   cacheBytes?: number
-  /** Chunk fetches running at once (default 8). */
+  /** Chunk fetches running at once (default 16). */
   maxChunksInFlight?: number
-  /** Bytes read ahead of each read, across chunk boundaries (default 1 MiB; 0: none). */
+  /** Bytes fetched ahead of a sequential reader, across chunk boundaries (default 1 MiB; 0: none). */
   readAheadBytes?: number
   /** Refuse snapshots with more inodes (`ERR_LIMIT_EXCEEDED`; default 4,000,000). */
   maxInodes?: number
@@ -89,7 +89,7 @@ export async function mountSnapshot (reader: SnapshotReader, dir: string, option
     ...(options.maxInodes !== undefined ? { maxInodes: options.maxInodes } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {})
   })
-  const fs = new SnapshotFilesystem(table, cached, options.readAheadBytes !== undefined ? { readAheadBytes: options.readAheadBytes } : {})
+  const fs = new SnapshotFilesystem(table, cached, { warm: (d) => { cache.warm(d) }, ...(options.readAheadBytes !== undefined ? { readAheadBytes: options.readAheadBytes } : {}) })
   const mount = await serveFilesystem(fs, dir, {
     source: `tessera:${reader.name ?? reader.digest}`.replace(/[\s,]/g, '_'),
     setuid: options.setuid ?? false,

@@ -1,13 +1,15 @@
 /**
  * A snapshot as a {@link ReadOnlyFilesystem}: the inode table for
  * metadata, {@link SnapshotReader.readFile} for content (so content layout,
- * holes included, is the reader's business), and read-ahead past each read
- * so the next chunks are fetched and verified while the current ones are
- * consumed.
+ * holes included, is the reader's business). Each read first asks for
+ * all the chunks it covers at once, and a sequential reader's next
+ * `readAheadBytes` too, through `warm` (the chunk cache): the reader then
+ * finds them fetched and verified, or on their way, instead of fetching a
+ * few at a time.
  *
  * @module
  */
-import type { Entry } from '../format/entry.js'
+import type { ChunkRef, Entry, FileEntry } from '../format/entry.js'
 import { printable } from '../format/names.js'
 import type { RootEntry, SnapshotReader } from '../exporter/snapshot-reader.js'
 import type { DirectoryListing, FilesystemFigures, NodeAttributes, ReadOnlyFilesystem } from './filesystem.js'
@@ -34,8 +36,8 @@ const READ_AHEAD_FILES = 256
 export interface SnapshotFilesystemOptions {
   /** Bytes read ahead of each read (0: none). Default {@link DEFAULT_READ_AHEAD_BYTES}. */
   readAheadBytes?: number
-  /** Told about read-ahead failures (the read that needs the bytes will fail and report them itself). */
-  onReadAheadError?: (err: unknown) => void
+  /** Start fetching a chunk into the cache the reader reads through (`ChunkCache.warm`); without it, no read-ahead. */
+  warm?: (digest: Uint8Array) => void
 }
 
 /** A snapshot served as a read-only filesystem. */
@@ -44,16 +46,16 @@ export class SnapshotFilesystem implements ReadOnlyFilesystem {
   readonly #reader: SnapshotReader
   readonly #readAhead: number
   readonly #attrs = new Map<number, NodeAttributes>()
-  /** Per file: the end of what has been asked for ahead. */
-  readonly #aheadTo = new Map<number, number>()
-  readonly #onReadAheadError: (err: unknown) => void
+  /** Per file recently read: where its last read ended, and how far chunks have been asked for. */
+  readonly #positions = new Map<number, { end: number, warmedTo: number }>()
+  readonly #warm: ((digest: Uint8Array) => void) | undefined
 
   /** `reader` is what content is read through (typically over a {@link ChunkCache}). */
   constructor (table: InodeTable, reader: SnapshotReader, options: SnapshotFilesystemOptions = {}) {
     this.#table = table
     this.#reader = reader
     this.#readAhead = options.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES
-    this.#onReadAheadError = options.onReadAheadError ?? (() => {})
+    this.#warm = options.warm
   }
 
   attributes (ino: number): NodeAttributes | undefined {
@@ -95,7 +97,7 @@ export class SnapshotFilesystem implements ReadOnlyFilesystem {
     if (e?.kind !== 'file') throw new TypeError(`inode ${ino} is not a regular file`)
     if (offset >= e.size || length <= 0) return []
     const n = Math.min(length, e.size - offset)
-    this.#aheadOf(ino, e, offset + n)
+    this.#ahead(ino, e, offset, offset + n)
     const pieces: Uint8Array[] = []
     for await (const piece of this.#reader.readFile(e, { offset, length: n })) pieces.push(piece)
     return pieces
@@ -106,26 +108,49 @@ export class SnapshotFilesystem implements ReadOnlyFilesystem {
   figures (): FilesystemFigures { return { files: this.#table.size, bytes: this.#table.bytes } }
 
   /**
-   * Ask for the bytes after `end` before they are read: the chunks land in
-   * the reader's cache. Each range is asked for once per file, so a
-   * sequential reader keeps `readAheadBytes` in flight beyond its position.
+   * Ask the cache for the chunks of `[offset, end)`, and when the read
+   * continues the previous one, for the next `readAheadBytes` as well.
+   * Chunks already asked for are not asked for again.
    */
-  #aheadOf (ino: number, e: Entry & { kind: 'file' }, end: number): void {
-    if (this.#readAhead === 0 || end >= e.size || e.content instanceof Uint8Array) return
-    const from = Math.max(end, this.#aheadTo.get(ino) ?? 0)
-    const to = Math.min(e.size, end + this.#readAhead)
-    if (from >= to) return
-    this.#aheadTo.delete(ino)
-    this.#aheadTo.set(ino, to)
-    if (this.#aheadTo.size > READ_AHEAD_FILES) this.#aheadTo.delete(this.#aheadTo.keys().next().value as number)
-    void (async () => {
-      for await (const _ of this.#reader.readFile(e, { offset: from, length: to - from })) { /* lands in the cache */ }
-    })().catch((err: unknown) => {
-      // Forget the range so that a later read asks again.
-      if ((this.#aheadTo.get(ino) ?? 0) === to) this.#aheadTo.delete(ino)
-      this.#onReadAheadError(err)
-    })
+  #ahead (ino: number, e: FileEntry, offset: number, end: number): void {
+    if (this.#warm === undefined || e.content instanceof Uint8Array) return
+    const last = this.#positions.get(ino)
+    const sequential = last !== undefined && last.end === offset
+    const from = sequential ? Math.max(offset, last.warmedTo) : offset
+    const to = Math.min(e.size, end + (sequential ? this.#readAhead : 0))
+    this.#positions.delete(ino)
+    this.#positions.set(ino, { end, warmedTo: Math.max(to, sequential ? last.warmedTo : 0) })
+    if (this.#positions.size > READ_AHEAD_FILES) this.#positions.delete(this.#positions.keys().next().value as number)
+    const chunks = e.content
+    const starts = startsOf(chunks)
+    for (let i = Math.max(0, upperBound(starts, from) - 1); i < chunks.length && starts[i]! < to; i++) this.#warm(chunks[i]!.digest)
   }
+}
+
+/** Chunk offsets per chunk list, kept while the list is. */
+const STARTS = new WeakMap<readonly ChunkRef[], number[]>()
+
+function startsOf (chunks: readonly ChunkRef[]): number[] {
+  let starts = STARTS.get(chunks)
+  if (starts === undefined) {
+    starts = new Array<number>(chunks.length)
+    let at = 0
+    for (let i = 0; i < chunks.length; i++) { starts[i] = at; at += chunks[i]!.length }
+    STARTS.set(chunks, starts)
+  }
+  return starts
+}
+
+/** Index of the first start greater than `x`. */
+function upperBound (starts: number[], x: number): number {
+  let lo = 0
+  let hi = starts.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (starts[mid]! <= x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }
 
 function sizeOf (e: Exclude<Entry, { kind: 'hardlink' }> | RootEntry): number {
