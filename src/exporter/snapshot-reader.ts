@@ -205,10 +205,7 @@ export class SnapshotReader {
       return
     }
     const chunks = entry.content
-    const starts = startsOf(chunks)
-    const first = upperBound(starts, offset) - 1
-    let last = first
-    while (last + 1 < chunks.length && starts[last + 1]! < end) last++
+    const { first, last, starts } = chunksCovering(chunks, offset, end)
     // Fetch a few chunks ahead: store reads and decompression overlap the consumer.
     const ahead: Array<Promise<Uint8Array>> = []
     let next = first
@@ -238,10 +235,18 @@ const READ_AHEAD = 4
 /** Chunk offsets per chunk list, kept while the list is: a mount reads one file in many small ranges. */
 const STARTS = new WeakMap<readonly ChunkRef[], number[]>()
 
-function startsOf (chunks: readonly ChunkRef[]): number[] {
+/**
+ * The chunks of a chunk list that cover the bytes `[offset, end)` (with
+ * `0 ≤ offset < end ≤` the file size): indexes `first` to `last`, and each
+ * chunk's offset in the file. The offsets are computed once per list.
+ */
+export function chunksCovering (chunks: readonly ChunkRef[], offset: number, end: number): { first: number, last: number, starts: readonly number[] } {
   let starts = STARTS.get(chunks)
   if (starts === undefined) { starts = chunkStarts(chunks); STARTS.set(chunks, starts) }
-  return starts
+  const first = upperBound(starts, offset) - 1
+  let last = first
+  while (last + 1 < chunks.length && starts[last + 1]! < end) last++
+  return { first, last, starts }
 }
 
 function chunkStarts (chunks: readonly ChunkRef[]): number[] {

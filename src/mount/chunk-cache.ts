@@ -95,22 +95,27 @@ export class ChunkCache implements SnapshotSource {
     // does not wait behind a read-ahead that still queues for a slot.
     if (running !== undefined && (running.started || running.priority >= priority)) { this.#stats.hits++; return await running.promise }
     const fetch: InFlight = { started: false, priority, promise: Promise.resolve(new Uint8Array(0)) }
-    fetch.promise = this.#limiter.run(async () => {
-      fetch.started = true
-      const held = this.#chunks.get(k)
-      if (held !== undefined) return held
-      const other = this.#inFlight.get(k)
-      if (other !== undefined && other !== fetch && other.started) return await other.promise
-      this.#stats.fetches++
-      try {
-        const bytes = await this.#source.getChunk(digest)
-        this.#keep(k, bytes)
-        return bytes
-      } catch (err) {
-        this.#stats.failures++
-        throw err
-      }
-    }, priority)
+    fetch.promise = (async () => {
+      const got = await this.#limiter.run(async (): Promise<Uint8Array | InFlight> => {
+        fetch.started = true
+        const held = this.#chunks.get(k)
+        if (held !== undefined) return held
+        // A read superseded this read-ahead while it queued: join that
+        // fetch, after giving the slot back (it may be waiting for one).
+        const other = this.#inFlight.get(k)
+        if (other !== undefined && other !== fetch) return other
+        this.#stats.fetches++
+        try {
+          const bytes = await this.#source.getChunk(digest)
+          this.#keep(k, bytes)
+          return bytes
+        } catch (err) {
+          this.#stats.failures++
+          throw err
+        }
+      }, priority)
+      return got instanceof Uint8Array ? got : await got.promise
+    })()
     this.#inFlight.set(k, fetch)
     try {
       return await fetch.promise

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import type { ChunkRef, Entry, FileEntry } from '../format/entry.js'
+import type { Entry, FileEntry } from '../format/entry.js'
 import { printable } from '../format/names.js'
-import type { RootEntry, SnapshotReader } from '../exporter/snapshot-reader.js'
+import { chunksCovering, type RootEntry, type SnapshotReader } from '../exporter/snapshot-reader.js'
 import type { DirectoryListing, FilesystemFigures, NodeAttributes, ReadOnlyFilesystem } from './filesystem.js'
 import type { InodeTable } from './inode-table.js'
 
@@ -114,43 +114,17 @@ export class SnapshotFilesystem implements ReadOnlyFilesystem {
    */
   #ahead (ino: number, e: FileEntry, offset: number, end: number): void {
     if (this.#warm === undefined || e.content instanceof Uint8Array) return
-    const last = this.#positions.get(ino)
-    const sequential = last !== undefined && last.end === offset
-    const from = sequential ? Math.max(offset, last.warmedTo) : offset
+    const previous = this.#positions.get(ino)
+    const sequential = previous !== undefined && previous.end === offset
+    const from = sequential ? Math.max(offset, previous.warmedTo) : offset
     const to = Math.min(e.size, end + (sequential ? this.#readAhead : 0))
     this.#positions.delete(ino)
-    this.#positions.set(ino, { end, warmedTo: Math.max(to, sequential ? last.warmedTo : 0) })
+    this.#positions.set(ino, { end, warmedTo: Math.max(to, sequential ? previous.warmedTo : 0) })
     if (this.#positions.size > READ_AHEAD_FILES) this.#positions.delete(this.#positions.keys().next().value as number)
-    const chunks = e.content
-    const starts = startsOf(chunks)
-    for (let i = Math.max(0, upperBound(starts, from) - 1); i < chunks.length && starts[i]! < to; i++) this.#warm(chunks[i]!.digest)
+    if (from >= to) return
+    const { first, last } = chunksCovering(e.content, from, to)
+    for (let i = first; i <= last; i++) this.#warm(e.content[i]!.digest)
   }
-}
-
-/** Chunk offsets per chunk list, kept while the list is. */
-const STARTS = new WeakMap<readonly ChunkRef[], number[]>()
-
-function startsOf (chunks: readonly ChunkRef[]): number[] {
-  let starts = STARTS.get(chunks)
-  if (starts === undefined) {
-    starts = new Array<number>(chunks.length)
-    let at = 0
-    for (let i = 0; i < chunks.length; i++) { starts[i] = at; at += chunks[i]!.length }
-    STARTS.set(chunks, starts)
-  }
-  return starts
-}
-
-/** Index of the first start greater than `x`. */
-function upperBound (starts: number[], x: number): number {
-  let lo = 0
-  let hi = starts.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (starts[mid]! <= x) lo = mid + 1
-    else hi = mid
-  }
-  return lo
 }
 
 function sizeOf (e: Exclude<Entry, { kind: 'hardlink' }> | RootEntry): number {

@@ -84,3 +84,23 @@ test('a failed fetch is not cached: the next read tries again', async () => {
   assert.equal(cache.stats.failures, 2)
   assert.equal(cache.stats.bytes, 0)
 })
+
+test('read-ahead queues behind reads, and a read of a chunk warmed but not yet fetched costs one fetch', async () => {
+  const s = source(4)
+  const order: number[] = []
+  const inner = s.getChunk
+  s.getChunk = async (d: Uint8Array) => { const c = await inner(d); order.push(c[0]!); return c }
+  const cache = new ChunkCache(s, { maxInFlight: 1 })
+  const d = (i: number): Uint8Array => digestOf(chunk(i))
+  cache.warm(d(0)) // takes the only slot
+  cache.warm(d(1))
+  cache.warm(d(2))
+  const read2 = cache.getChunk(d(2)) // goes before the queued read-ahead of 1
+  const read3 = cache.getChunk(d(3))
+  s.release()
+  assert.deepEqual(await read2, chunk(2))
+  assert.deepEqual(await read3, chunk(3))
+  await cache.getChunk(d(1))
+  assert.deepEqual(order.slice(0, 3), [0, 2, 3])
+  assert.equal(s.calls, 4, 'each chunk fetched once')
+})
