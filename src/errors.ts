@@ -72,6 +72,12 @@ export class StoreLockedError extends TesseraError {
   constructor (message: string, options?: TesseraErrorOptions) { super(StoreLockedError.code, message, options) }
 }
 
+/** The store directory does not exist or holds no store, and the operation only reads (only writing operations create a store). */
+export class StoreNotFoundError extends TesseraError {
+  static readonly code = 'ERR_STORE_NOT_FOUND'
+  constructor (message: string, options?: TesseraErrorOptions) { super(StoreNotFoundError.code, message, options) }
+}
+
 /** The store could not be opened or written for a reason other than a lock. */
 export class StoreError extends TesseraError {
   static readonly code = 'ERR_STORE'
@@ -120,6 +126,12 @@ export class TargetNotEmptyError extends TesseraError {
   constructor (message: string, options?: TesseraErrorOptions) { super(TargetNotEmptyError.code, message, options) }
 }
 
+/** An export target (a tar file) exists already: exports never overwrite. */
+export class TargetExistsError extends TesseraError {
+  static readonly code = 'ERR_TARGET_EXISTS'
+  constructor (message: string, options?: TesseraErrorOptions) { super(TargetExistsError.code, message, options) }
+}
+
 /** Writing an export failed part way (permissions, disk full, a filesystem that refuses an attribute). */
 export class ExportError extends TesseraError {
   static readonly code = 'ERR_EXPORT'
@@ -136,6 +148,18 @@ export class AbortedError extends TesseraError {
 export class InvalidArgumentError extends TesseraError {
   static readonly code = 'ERR_INVALID_ARGUMENT'
   constructor (message: string, options?: TesseraErrorOptions) { super(InvalidArgumentError.code, message, options) }
+}
+
+/** A command line that does not parse: an unknown command or option, a missing or extra operand (exit status 2). */
+export class UsageError extends TesseraError {
+  static readonly code = 'ERR_USAGE'
+  constructor (message: string, options?: TesseraErrorOptions) { super(UsageError.code, message, options) }
+}
+
+/** A snapshot digest prefix matches more than one snapshot. */
+export class AmbiguousSnapshotError extends TesseraError {
+  static readonly code = 'ERR_AMBIGUOUS_SNAPSHOT'
+  constructor (message: string, options?: TesseraErrorOptions) { super(AmbiguousSnapshotError.code, message, options) }
 }
 
 /** Something the input asks for is not supported (a format version, an inode kind, a platform feature). */

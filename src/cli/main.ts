@@ -1,134 +1,105 @@
 /**
- * The `tessera` command line. Parses arguments, opens the store
- * (`--store DIR`, else `$TESSERA_STORE`, else `./.tessera`), runs one
- * command, and turns errors into one line on stderr and a non-zero exit.
+ * The `tessera` command line: parses the global options and the command's
+ * own (declared by each module of `./commands/`), opens the store lazily
+ * as the command says (`--store DIR`, else `$TESSERA_STORE`, else
+ * `./.tessera`), runs the command, and turns any error into one line
+ * `tessera: ERR_CODE: message` on stderr.
+ *
+ * Exit status: 0 on success; 1 on an error (2 for `diff`, like diff(1));
+ * 2 for a usage error (`ERR_USAGE`, `ERR_INVALID_ARGUMENT`); what the
+ * command returns otherwise (`diff` 1 when the snapshots differ, `fsck` 1
+ * when a problem is left, 130 for an import stopped by SIGINT).
  *
  * @module
  */
-import { parseArgs } from 'node:util'
-import { InvalidArgumentError, TesseraError } from '../errors.js'
-import { openStore } from '../store/open.js'
-import { catCommand, type CommandArgs, diffCommand, exportCommand, fsckCommand, gcCommand, hashPasswordCommand, importCommand, lsCommand, rmCommand, serveCommand, snapshotsCommand, statsCommand } from './commands.js'
-import { mountCommand } from './mount.js'
+import { readFileSync } from 'node:fs'
+import { InvalidArgumentError, UsageError } from '../errors.js'
+import { asksForHelp, parseArgs } from './args.js'
+import type { CliStore, Command, CommandContext, OptionTable } from './command.js'
+import { COMMANDS } from './commands/index.js'
+import { commandHelp, GLOBAL_OPTIONS, globalHelp, LOCK_WAIT_OPTION, usageLine } from './help.js'
 
-const USAGE = `usage: tessera [--store DIR] COMMAND ...
+/** The package version, from package.json. */
+function version (): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
 
-  import dir:PATH --name NAME [--json] [--replace] [--mtime keep|zero|SECONDS]
-  import tar:PATH --name NAME [--base NAME]       one layer (tar, tar.gz, tar.zst)
-  import oci:PATH[:TAG] --name NAME [--platform OS/ARCH[/VARIANT]]
-  import docker-archive:PATH[:REF] --name NAME
-                  [--chunk-min N] [--chunk-avg N] [--chunk-max N] [--inline-max N]
-  export NAME dir:PATH [--devices]
-  export NAME tar:PATH|tar:-
-  export NAME oci:PATH[:TAG] [--compression gzip|zstd|none]
-  ls NAME [PATH] [--json]
-  cat NAME PATH [--offset N] [--length N]
-  snapshots [--json]
-  diff NAME1 NAME2 [--json]                       added, removed, modified paths
-  stats [--json]
-  rm NAME...                                      remove snapshot names (objects stay until gc)
-  gc [--json]                                     delete what no name reaches; prints bytes freed
-  fsck [--json] [--repair]                        verify every object; exit 1 on a problem
-  mount NAME DIR [--json] [--prefetch] [--suid] [--dev]   read-only FUSE mount, until ^C or umount DIR
-  serve [--host 127.0.0.1] [--port 5000] [--auth FILE]
-        [--max-manifest-bytes N] [--max-upload-bytes N]   OCI registry on the store
-  serve --hash-password                           password on stdin -> hash for --auth
+/** The code of an error as the CLI prints it: its own `ERR_` code, `ERR_IO` for an OS error, `ERR_INTERNAL` otherwise. */
+export function errorCode (err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && code.startsWith('ERR_')) return code
+  if (code === 'ABORT_ERR') return 'ERR_ABORTED'
+  if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) return 'ERR_IO'
+  return 'ERR_INTERNAL'
+}
 
-The store is --store DIR, else $TESSERA_STORE, else ./.tessera (created on first use).
-NAME may also be a snapshot digest (sha256:...).`
+function report (err: unknown): void {
+  const message = err instanceof Error ? err.message : String(err)
+  process.stderr.write(`tessera: ${errorCode(err)}: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
+  if (process.env.TESSERA_DEBUG !== undefined && process.env.TESSERA_DEBUG !== '' && process.env.TESSERA_DEBUG !== '0' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`)
+}
 
-const COMMANDS = {
-  import: importCommand,
-  export: exportCommand,
-  ls: lsCommand,
-  cat: catCommand,
-  snapshots: snapshotsCommand,
-  diff: diffCommand,
-  stats: statsCommand,
-  rm: rmCommand,
-  gc: gcCommand,
-  fsck: fsckCommand,
-  serve: serveCommand,
-  mount: mountCommand
-} as const
-
-/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+/** Run the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main (argv: string[]): Promise<number> {
   // A reader that stops early (`| head`) is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0)
   })
-  let parsed
+  let command: Command<any> | undefined
+  let opened: Promise<CliStore> | undefined
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        store: { type: 'string' },
-        json: { type: 'boolean' },
-        name: { type: 'string' },
-        replace: { type: 'boolean' },
-        base: { type: 'string' },
-        platform: { type: 'string' },
-        compression: { type: 'string' },
-        mtime: { type: 'string' },
-        'chunk-min': { type: 'string' },
-        'chunk-avg': { type: 'string' },
-        'chunk-max': { type: 'string' },
-        'inline-max': { type: 'string' },
-        offset: { type: 'string' },
-        length: { type: 'string' },
-        devices: { type: 'boolean' },
-        repair: { type: 'boolean' },
-        prefetch: { type: 'boolean' },
-        suid: { type: 'boolean' },
-        dev: { type: 'boolean' },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        auth: { type: 'string' },
-        'hash-password': { type: 'boolean' },
-        'max-manifest-bytes': { type: 'string' },
-        'max-upload-bytes': { type: 'string' },
-        help: { type: 'boolean', short: 'h' }
+    const global = parseArgs(argv, GLOBAL_OPTIONS, 'tessera', true)
+    if (global.values.version === true) { process.stdout.write(`tessera ${version()}\n`); return 0 }
+    const name = global.operands[0]
+    if (name === undefined || name === 'help') {
+      const about = COMMANDS.find((c) => c.name === global.rest[0])
+      const text = about !== undefined ? commandHelp(about) : globalHelp(COMMANDS)
+      // `tessera` alone is a usage error: the help goes to stderr.
+      const asked = name === 'help' || global.values.help === true
+      ;(asked ? process.stdout : process.stderr).write(text + '\n')
+      return asked ? 0 : 2
+    }
+    command = COMMANDS.find((c) => c.name === name)
+    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)} (tessera --help lists the commands)`)
+    if (global.values.help === true || asksForHelp(global.rest)) {
+      process.stdout.write(commandHelp(command) + '\n')
+      return 0
+    }
+    const table: OptionTable = { ...GLOBAL_OPTIONS, ...command.options, ...(command.store !== 'none' ? LOCK_WAIT_OPTION : {}) }
+    const parsed = parseArgs(global.rest, table, `tessera ${command.name}`)
+    const values: Record<string, unknown> = { ...global.values, ...parsed.values }
+    if (values.version === true) { process.stdout.write(`tessera ${version()}\n`); return 0 }
+    for (const [key, spec] of Object.entries(command.options as OptionTable)) if (spec.type === 'boolean') values[key] ??= false
+    const [min, max] = command.operands
+    const count = parsed.operands.length
+    if (count < min || (max !== undefined && count > max)) {
+      const problem = count < min ? 'missing operand' : `unexpected operand ${JSON.stringify(parsed.operands[max!])}`
+      throw new UsageError(`${problem}: usage: ${usageLine(command)} (tessera ${command.name} --help)`)
+    }
+    const storeDir = (values.store as string | undefined) ?? process.env.TESSERA_STORE ?? './.tessera'
+    const use = command.store
+    const context: CommandContext = {
+      operands: parsed.operands,
+      options: values as CommandContext['options'],
+      interactive: process.stderr.isTTY === true && values.json !== true,
+      storeDir,
+      store: async () => {
+        if (use === 'none') throw new Error(`tessera ${command!.name} opens no store`)
+        if (opened === undefined) {
+          const { openCliStore } = await import('./open-store.js')
+          opened = openCliStore(storeDir, use, values['lock-wait'] as number | undefined)
+        }
+        return await opened
       }
-    })
-  } catch (err) {
-    process.stderr.write(`tessera: ${(err as Error).message}\n${USAGE}\n`)
-    return 2
-  }
-  const [command, ...positionals] = parsed.positionals
-  if (parsed.values.help === true || command === undefined || command === 'help') {
-    process.stdout.write(USAGE + '\n')
-    return command === undefined && parsed.values.help !== true ? 2 : 0
-  }
-  const run = COMMANDS[command as keyof typeof COMMANDS]
-  if (run === undefined) {
-    process.stderr.write(`tessera: unknown command ${JSON.stringify(command)}\n${USAGE}\n`)
-    return 2
-  }
-  const storeDir = (parsed.values.store as string | undefined) ?? process.env.TESSERA_STORE ?? './.tessera'
-  const args: CommandArgs = {
-    positionals,
-    values: parsed.values as CommandArgs['values'],
-    interactive: process.stderr.isTTY === true && parsed.values.json !== true,
-    storeDir
-  }
-  let store
-  try {
-    if (command === 'serve' && parsed.values['hash-password'] === true) return await hashPasswordCommand()
-    store = await openStore(storeDir)
-    return await run(store, args)
+    }
+    return await command.run(context)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0
-    const code = err instanceof TesseraError || (err instanceof Error && 'code' in err && typeof err.code === 'string' && err.code.startsWith('ERR_'))
-      ? (err as { code: string }).code
-      : undefined
-    const message = err instanceof Error ? err.message : String(err)
-    process.stderr.write(`tessera: ${code !== undefined ? `${code}: ` : ''}${message}\n`)
-    if (process.env.TESSERA_DEBUG !== undefined && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`)
-    return err instanceof InvalidArgumentError ? 2 : 1
+    report(err)
+    if (err instanceof UsageError || err instanceof InvalidArgumentError) return 2
+    return command?.errorStatus ?? 1
   } finally {
-    await store?.close().catch(() => {})
+    if (opened !== undefined) await opened.then(async (store) => await store.close(), () => {}).catch(() => {})
   }
 }

@@ -31,9 +31,11 @@ import { FileWriterPool } from './file-writer-pool.js'
 import type { FinalAttrs, WritePieces } from './file-writer-protocol.js'
 import type { SnapshotReader } from './snapshot-reader.js'
 
-/** Progress of an export. */
+/** Progress of an export; `onProgress` is called per entry and as file bytes go out, not only once per file. */
 export interface ExportProgress {
+  /** Entries written so far. */
   files: number
+  /** File bytes read from the store and handed to the writers (or the tar stream) so far. */
   bytes: number
 }
 
@@ -114,6 +116,8 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
   const xattrItems: Array<{ path: Buffer, xattrs: Xattr[] }> = []
   const skipped = new Set<string>()
   const progress: ExportProgress = { files: 0, bytes: 0 }
+  // Reported per entry and as file bytes go to the writers: one big file does not freeze the figures.
+  const addBytes = (n: number): void => { progress.bytes += n; onProgress?.({ ...progress }) }
 
   // Files are written concurrently by the worker pool (their parent
   // directories exist: the walk creates parents first); a hard link waits
@@ -150,13 +154,13 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
     async function * piecesOf (entry: FileEntry, first: Promise<ChunkLookup> | undefined): AsyncGenerator<WritePieces> {
       if (entry.content instanceof Uint8Array) {
         yield { pieces: [entry.content] }
-        progress.bytes += entry.content.length
+        addBytes(entry.content.length)
         return
       }
       if (resolveChunkSources === undefined && storedChunks === undefined) {
         for await (const piece of reader.readFile(entry, signal !== undefined ? { signal } : {})) {
           yield { pieces: [piece] }
-          progress.bytes += piece.length
+          addBytes(piece.length)
         }
         return
       }
@@ -176,7 +180,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
         } else {
           yield { pieces: await storedChunks!(digests), digests, lengths }
         }
-        progress.bytes += lengths.reduce((n, l) => n + l, 0)
+        addBytes(lengths.reduce((n, l) => n + l, 0))
       }
     }
     const writeFile = async (abs: Buffer, entry: FileEntry, first: Promise<ChunkLookup> | undefined, attrs: FinalAttrs | undefined): Promise<void> => {

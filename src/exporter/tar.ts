@@ -22,7 +22,7 @@ export interface ExportTarOptions {
   onWarning?: (message: string) => void
 }
 
-function toTarEntry (reader: SnapshotReader, path: Uint8Array, entry: Entry, signal: AbortSignal | undefined, progress: ExportProgress): TarEntry {
+function toTarEntry (reader: SnapshotReader, path: Uint8Array, entry: Entry, signal: AbortSignal | undefined, onBytes: (n: number) => void): TarEntry {
   if (entry.kind === 'hardlink') {
     return { path, type: 'hardlink', mode: 0, uid: 0, gid: 0, mtimeNs: 0n, linkname: entry.path }
   }
@@ -39,7 +39,7 @@ function toTarEntry (reader: SnapshotReader, path: Uint8Array, entry: Entry, sig
     case 'file': {
       const content = (async function * () {
         for await (const piece of reader.readFile(entry, signal !== undefined ? { signal } : {})) {
-          progress.bytes += piece.length
+          onBytes(piece.length)
           yield piece
         }
       })()
@@ -57,6 +57,8 @@ function toTarEntry (reader: SnapshotReader, path: Uint8Array, entry: Entry, sig
 export async function * exportTar (reader: SnapshotReader, options: ExportTarOptions = {}): AsyncGenerator<Uint8Array> {
   const { signal, onProgress, onWarning } = options
   const progress: ExportProgress = { files: 0, bytes: 0 }
+  // Reported per file and as each file's bytes are read: one big file does not freeze the figures.
+  const onBytes = (n: number): void => { progress.bytes += n; onProgress?.({ ...progress }) }
   async function * entries (): AsyncGenerator<TarEntry> {
     for await (const { path, entry } of reader.walk(signal !== undefined ? { signal } : {})) {
       if (entry.kind === 'socket') {
@@ -65,7 +67,7 @@ export async function * exportTar (reader: SnapshotReader, options: ExportTarOpt
       }
       progress.files++
       onProgress?.({ ...progress })
-      yield toTarEntry(reader, path, entry, signal, progress)
+      yield toTarEntry(reader, path, entry, signal, onBytes)
     }
   }
   yield * writeTar(entries(), signal !== undefined ? { signal } : {})

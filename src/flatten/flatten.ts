@@ -186,7 +186,8 @@ export async function flattenLayers (store: FlattenStore, layers: readonly Layer
           store,
           params,
           ...(signal !== undefined ? { signal } : {}),
-          onBytes: (n) => { totals.bytes += n }
+          // One big file must not freeze the figures: report as its bytes are stored.
+          onBytes: (n) => { totals.bytes += n; onProgress?.({ phase: 'store', layer: i, layers: layers.length, files: totals.stored, bytes: totals.bytes }) }
         })
         if (stored.size !== inode.size) throw new IntegrityError(`layer ${layers[i]!.label}: entry ${index - 1} changed size between passes`)
         inode.content = stored.content

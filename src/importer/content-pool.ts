@@ -118,8 +118,8 @@ export class ContentPool {
     this.#jobs.delete(msg.id)
     slot.busy -= job.weight
     Atomics.store(slot.acks, 0, 0)
-    job.onBytes?.(msg.size)
     if (msg.inline !== undefined) {
+      job.onBytes?.(msg.size)
       job.resolve({ size: msg.size, content: new Uint8Array(msg.inline), newChunks: 0, newBytes: 0 })
       return
     }
@@ -135,7 +135,10 @@ export class ContentPool {
     const put = c.stored !== undefined
       ? this.#store.putEncodedChunk(digest, c.length, c.stored)
       : this.#store.putChunk(digest, c.raw!)
-    const p = put.then((r) => { if (r === 'stored') { job.newChunks++; job.newBytes += c.length } })
+    const p = put.then((r) => {
+      if (r === 'stored') { job.newChunks++; job.newBytes += c.length }
+      job.onBytes?.(c.length)
+    })
     p.catch(() => {})
     job.puts.push(p)
     return p
@@ -144,6 +147,8 @@ export class ContentPool {
   /**
    * Store the content of the regular file at `path` (bytes), about `size`
    * bytes long: it goes to the worker with the fewest bytes still to do.
+   * `onBytes` is called as the store takes each chunk (and once for inline
+   * content), so progress follows a big file as it is stored.
    */
   async store (path: Uint8Array, size: number, onBytes?: (n: number) => void): Promise<StoredContent> {
     let slot = this.#slots[0]!

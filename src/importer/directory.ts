@@ -32,7 +32,7 @@ import { withStoreSession } from '../store/session.js'
 export interface ImportProgress {
   /** Entries imported so far. */
   files: number
-  /** File bytes read so far. */
+  /** File bytes stored so far (chunked, hashed and handed to the store; deduplicated bytes count too). `onProgress` is called as they grow, not only once per entry. */
   bytes: number
   /** Chunks new to the store so far. */
   newChunks: number
@@ -122,6 +122,9 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
 
   const totals = { files: 0, logicalBytes: 0, newChunks: 0, newBytes: 0 }
   const progress = { files: 0, bytes: 0, newChunks: 0 }
+  // Reported per entry walked and as file bytes are stored: the walk may
+  // finish long before the content (one big file, a slow disk).
+  const addBytes = (n: number): void => { progress.bytes += n; onProgress?.({ ...progress }) }
   const links = new Map<string, Uint8Array>()
 
   // xattrs are filled in when the parent's tree is built (withXattrs).
@@ -168,12 +171,12 @@ async function importDirectoryInSession (store: ImportStore, source: string | Bu
       if (failed !== undefined) throw failed
       throwIfAborted(signal)
       const stored = pool !== undefined
-        ? await pool.store(abs, Number(size), (n) => { progress.bytes += n })
+        ? await pool.store(abs, Number(size), addBytes)
         : await storeContent(await readContent(abs, size), {
           store,
           params,
           ...(signal !== undefined ? { signal } : {}),
-          onBytes: (n) => { progress.bytes += n }
+          onBytes: addBytes
         })
       totals.logicalBytes += stored.size
       totals.newChunks += stored.newChunks

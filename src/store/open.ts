@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { ClassicLevel } from 'classic-level'
-import { StoreError, StoreLockedError } from '../errors.js'
+import { StoreError, StoreLockedError, StoreNotFoundError } from '../errors.js'
 import { join } from 'node:path'
 import type { AbstractLevel } from 'abstract-level'
 import type { LocalObjectStore } from './index.js'
@@ -15,24 +15,62 @@ import { LevelObjectStore, type LevelObjectStoreOptions } from './level/index.js
 import { FilePackStorage } from './pack/index.js'
 
 /** Options for {@link openStore}. */
-export interface OpenStoreOptions extends LevelObjectStoreOptions {}
+export interface OpenStoreOptions extends LevelObjectStoreOptions {
+  /**
+   * Create the store (and its directory, parents too) when it does not
+   * exist (default true). With false, a missing directory, or one that
+   * holds no store, is {@link StoreNotFoundError} (`ERR_STORE_NOT_FOUND`):
+   * what only reads should never leave a new store behind.
+   */
+  create?: boolean
+}
 
+/** The errors LevelDB wraps, outermost first. */
+function causes (err: unknown): any[] {
+  const chain: any[] = []
+  for (let e: any = err; e != null && chain.length < 16; e = e.cause) chain.push(e)
+  return chain
+}
+
+/** LevelDB's own lock error (`IO error: lock DIR/LOCK: already held by process`), not any error naming the LOCK file. */
 function isLocked (err: unknown): boolean {
-  for (let e: any = err; e != null; e = e.cause) {
-    if (e.code === 'LEVEL_LOCKED' || /lock/i.test(String(e.message ?? ''))) return true
-  }
-  return false
+  return causes(err).some((e) => e.code === 'LEVEL_LOCKED' || /^IO error: lock /.test(String(e.message ?? '')))
+}
+
+/** LevelDB's refusal to create a database with `createIfMissing: false`. */
+function isMissing (err: unknown): boolean {
+  return causes(err).some((e) => /does not exist \(create_if_missing is false\)/.test(String(e.message ?? '')))
+}
+
+/** The innermost message: LevelDB's outer errors only say `Database failed to open`. */
+function reason (err: unknown): string {
+  const chain = causes(err)
+  return String(chain[chain.length - 1]?.message ?? err)
 }
 
 /**
- * Open (creating if needed) the store in directory `dir`. Throws
- * {@link StoreLockedError} (`ERR_STORE_LOCKED`) when another process holds it.
+ * Open the store in directory `dir`, creating it unless `options.create`
+ * is false. Throws {@link StoreLockedError} (`ERR_STORE_LOCKED`) when
+ * another process holds it, {@link StoreNotFoundError}
+ * (`ERR_STORE_NOT_FOUND`) when it does not exist and may not be created,
+ * {@link StoreError} (`ERR_STORE`, with LevelDB's reason) otherwise.
  */
 export async function openStore (dir: string, options: OpenStoreOptions = {}): Promise<LocalObjectStore> {
-  try {
-    await mkdir(dir, { recursive: true })
-  } catch (err) {
-    throw new StoreError(`cannot create store directory ${dir}: ${(err as Error).message}`, { cause: err })
+  const { create = true, ...storeOptions } = options
+  if (create) {
+    try {
+      await mkdir(dir, { recursive: true })
+    } catch (err) {
+      throw new StoreError(`cannot create store directory ${dir}: ${(err as Error).message}`, { cause: err })
+    }
+  } else {
+    // LevelDB would create the directory and its LOCK and LOG files before
+    // finding no CURRENT file: look first, so a refused open leaves nothing.
+    const st = await stat(join(dir, 'CURRENT')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new StoreNotFoundError(`no store at ${dir}${err.code === 'ENOENT' ? '' : ': it is not a directory'}`, { cause: err })
+      throw new StoreError(`cannot open store ${dir}: ${err.message}`, { cause: err })
+    })
+    if (!st.isFile()) throw new StoreNotFoundError(`no store at ${dir}`)
   }
   // Chunks live in pack files (<dir>/packs); LevelDB holds only small
   // values (locations, trees, snapshots, refs): no snappy, LevelDB's
@@ -42,15 +80,17 @@ export async function openStore (dir: string, options: OpenStoreOptions = {}): P
     keyEncoding: 'view',
     valueEncoding: 'view',
     compression: false,
-    writeBufferSize: 2 * 1024 * 1024
+    writeBufferSize: 2 * 1024 * 1024,
+    createIfMissing: create
   })
   try {
-    return await LevelObjectStore.open(db as any, { compressionThreads: availableParallelism(), batchBytes: 2 * 1024 * 1024, packs: new FilePackStorage(join(dir, 'packs')), ...options })
+    return await LevelObjectStore.open(db as any, { compressionThreads: availableParallelism(), batchBytes: 2 * 1024 * 1024, packs: new FilePackStorage(join(dir, 'packs')), ...storeOptions })
   } catch (err) {
     await db.close().catch(() => {})
     if (isLocked(err)) throw new StoreLockedError(`the store ${dir} is in use by another process`, { cause: err })
+    if (isMissing(err)) throw new StoreNotFoundError(`no store at ${dir}: the directory holds no tessera store`, { cause: err })
     if (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_')) throw err
-    throw new StoreError(`cannot open store ${dir}: ${(err as Error).message}`, { cause: err })
+    throw new StoreError(`cannot open store ${dir}: ${reason(err)}`, { cause: err })
   }
 }
 

@@ -13,10 +13,13 @@ import { exportDirectory } from '../../src/exporter/directory.js'
 import { flattenLayers } from '../../src/flatten/flatten.js'
 import { DEFAULT_SNAPSHOT_PARAMS } from '../../src/format/snapshot.js'
 import { lcgBytes } from '../helpers/fixture.js'
+import { requireTool } from '../helpers/tools.js'
 
 const craftScript = fileURLToPath(new URL('../../../test/helpers/craft_tar.py', import.meta.url))
 const root = await mkdtemp(join(tmpdir(), 'tessera-layer-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
+/** craft_tar.py makes the layers. */
+const crafting = requireTool('python3')
 const expectCode = (code: string) => (err: unknown): boolean => { assert.equal((err as { code?: string }).code, code); return true }
 
 interface Member { name: string, type?: string, data?: string, link?: string, mode?: number, uid?: number, mtime?: number }
@@ -52,7 +55,7 @@ const upper: Member[] = [
   { name: 'bin/sh', type: 'hardlink', link: 'bin/busybox' }
 ]
 
-test('a layer applied with --base gives the flattened tree, whiteouts and all', async () => {
+test('a layer applied with --base gives the flattened tree, whiteouts and all', crafting, async () => {
   const store = await openMemoryStore()
   await importLayerFile(store, craft(base), { name: 'base' })
   await importLayerFile(store, craft(upper), { name: 'top', base: 'base' })
@@ -68,7 +71,7 @@ test('a layer applied with --base gives the flattened tree, whiteouts and all', 
   await store.close()
 })
 
-test('the same rootfs gives the same root from a layer stack and from a directory', async () => {
+test('the same rootfs gives the same root from a layer stack and from a directory', crafting, async () => {
   const store = await openMemoryStore()
   await importLayerFile(store, craft(base), { name: 'b', mtime: 'zero' })
   const fromLayers = await importLayerFile(store, craft(upper), { name: 't', base: 'b', mtime: 'zero' })
@@ -79,7 +82,7 @@ test('the same rootfs gives the same root from a layer stack and from a director
   await store.close()
 })
 
-test('content a later layer deletes or replaces is never stored', async () => {
+test('content a later layer deletes or replaces is never stored', crafting, async () => {
   const dir = join(root, 'big')
   await mkdir(dir)
   await writeFile(join(dir, 'doomed'), lcgBytes(4 * 1024 * 1024, 77))
@@ -98,7 +101,7 @@ test('content a later layer deletes or replaces is never stored', async () => {
   await store.close()
 })
 
-test('gzip and zstd layers give the same root as the plain tar', async () => {
+test('gzip and zstd layers give the same root as the plain tar', requireTool('python3', 'zstd'), async () => {
   const plain = craft(base)
   execFileSync('gzip', ['-k', plain])
   execFileSync('zstd', ['-q', '-k', plain])
@@ -109,7 +112,7 @@ test('gzip and zstd layers give the same root as the plain tar', async () => {
   await store.close()
 })
 
-test('crafted layers: .. is refused, absolute paths stay inside, symlinked parents cannot escape', async () => {
+test('crafted layers: .. is refused, absolute paths stay inside, symlinked parents cannot escape', crafting, async () => {
   const store = await openMemoryStore()
   for (const bad of ['../evil', 'a/../../evil', 'ok/../../..']) {
     await assert.rejects(importLayerFile(store, craft([{ name: bad, data: 'x' }]), { name: 'bad' }), expectCode('ERR_INVALID_PATH'), bad)
@@ -138,7 +141,7 @@ test('crafted layers: .. is refused, absolute paths stay inside, symlinked paren
   await store.close()
 })
 
-test('truncated and corrupt layers fail with stable codes and commit nothing', async () => {
+test('truncated and corrupt layers fail with stable codes and commit nothing', crafting, async () => {
   const store = await openMemoryStore()
   const good = await readFile(craft(base))
   const truncated = join(root, 'truncated.tar')

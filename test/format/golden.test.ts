@@ -13,6 +13,7 @@ import { openMemoryStore } from '../../src/store/open.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import { materialize } from '../helpers/fixture.js'
 import { g3 } from '../helpers/golden-trees.js'
+import { skipUnless } from '../helpers/tools.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
@@ -29,7 +30,7 @@ test('G3: a small tree built in memory has pinned encodings and digests', () => 
   assert.equal(hex(snapshot.bytes), G3_SNAPSHOT_HEX)
 })
 
-test('G4: the fixture rootfs imported from disk with mtime zero has a pinned root digest', { skip: process.getuid?.() !== 0 && 'needs root (owners, device nodes)' }, async () => {
+test('G4: the fixture rootfs imported from disk with mtime zero has a pinned root digest', { skip: skipUnless(['setfattr', 'getfattr'], process.getuid?.() !== 0 && 'needs root (owners, device nodes)') }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tessera-golden-'))
   try {
     await materialize(dir)

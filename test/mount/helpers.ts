@@ -11,19 +11,15 @@ import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { test } from 'node:test'
+import { skipUnless } from '../helpers/tools.js'
 
 export const run = promisify(execFile)
 
 /** Why the mount tests cannot run here, or false. */
-export const skipMount: string | false = process.platform !== 'linux'
-  ? 'needs Linux FUSE'
-  : process.getuid?.() !== 0
-    ? 'needs root (mounting /dev/fuse with fd= needs CAP_SYS_ADMIN)'
-    : !existsSync('/dev/fuse')
-        ? 'needs /dev/fuse (modprobe fuse; in a container, pass --device /dev/fuse)'
-        : !existsSync('/usr/bin/findmnt') && !existsSync('/bin/findmnt')
-            ? 'needs findmnt (apt-get install util-linux)'
-            : false
+export const skipMount: string | false = skipUnless(['python3', 'findmnt'],
+  process.platform !== 'linux' ? 'needs Linux FUSE' : undefined,
+  process.getuid?.() !== 0 ? 'needs root (mounting /dev/fuse with fd= needs CAP_SYS_ADMIN)' : undefined,
+  !existsSync('/dev/fuse') ? 'needs /dev/fuse (modprobe fuse; in a container, pass --device /dev/fuse)' : undefined)
 
 /** True when `dir` is a mount point (of any filesystem), as findmnt sees it. */
 export async function mounted (dir: string): Promise<boolean> {

@@ -14,12 +14,12 @@ import {
   buildImageConfig, EPOCH, exportOciLayout, FLATTEN_CREATED_BY, hostArchitecture,
   type ExportOciLayoutResult, type OciLayerCompression
 } from '../../src/oci/export-layout.js'
-import { buildTree, describe, have, IMAGE_CONFIG, run } from './helpers.js'
+import { buildTree, describe, IMAGE_CONFIG, run } from './helpers.js'
+import { skipUnless } from '../helpers/tools.js'
 import { type LocalObjectStore } from '../../src/store/index.js'
 
 const isRoot = process.getuid?.() === 0
-const tools = ['umoci', 'skopeo', 'zstd', 'getfattr', 'setfattr', 'mkfifo', 'mknod'].filter((t) => !have(t))
-const skip = !isRoot ? 'needs root (owners, device nodes, umoci unpack)' : tools.length > 0 ? `missing tools: ${tools.join(', ')}` : false
+const skip = skipUnless(['umoci', 'skopeo', 'zstd', 'getfattr', 'setfattr', 'mkfifo', 'mknod'], !isRoot && 'needs root (owners, device nodes, umoci unpack)')
 
 const work = await mkdtemp(join(tmpdir(), 'tessera-oci-export-'))
 test.after(async () => {

@@ -185,16 +185,6 @@ export async function run (command: string, args: string[], options: { input?: B
   })
 }
 
-/** True when `command` can be run. */
-export function have (command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** A realistic image config, as the OCI importer keeps it in `tessera.image.config`. */
 export const IMAGE_CONFIG = {
   created: '2024-05-01T12:00:00.123456789Z',

@@ -9,10 +9,11 @@ import { openOciLayout } from '../../src/oci/layout-source.js'
 import { MEDIA_TYPES } from '../../src/oci/types.js'
 import type { OciAmbiguousReferenceError, OciMissingBlobError } from '../../src/oci/errors.js'
 import {
-  buildLayout, collect, digestOf, flipByte, haveTool, readBlob, readJsonBlob, rejectsWith, run, skopeo, tagDescriptor
+  buildLayout, collect, digestOf, flipByte, readBlob, readJsonBlob, rejectsWith, run, skopeo, tagDescriptor
 } from './helpers.js'
+import { missingTools } from '../helpers/tools.js'
 
-const skip = !haveTool('umoci') ? 'umoci is not installed' : !haveTool('skopeo') ? 'skopeo is not installed' : false
+const skip = missingTools('umoci', 'skopeo')
 const work = await mkdtemp(join(tmpdir(), 'tessera-docker-archive-'))
 test.after(async () => { await rm(work, { recursive: true, force: true }) })
 

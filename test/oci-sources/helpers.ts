@@ -8,10 +8,6 @@ import { createHash } from 'node:crypto'
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
-/** Whether a command can be run. */
-export function haveTool (name: string): boolean {
-  return spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0
-}
 
 /** Run a command, failing with its stderr. */
 export function run (cmd: string, args: string[], options: { cwd?: string } = {}): Buffer {

@@ -8,11 +8,12 @@ import { openOciLayout } from '../../src/oci/layout-source.js'
 import { MEDIA_TYPES } from '../../src/oci/types.js'
 import type { OciAmbiguousReferenceError, OciPlatformNotFoundError, OciReferenceNotFoundError } from '../../src/oci/errors.js'
 import {
-  BASE_FILES, TOP_FILES, addTag, blobFile, buildLayout, collect, copyLayout, digestOf, flipByte, haveTool, readBlob, readIndex,
+  BASE_FILES, TOP_FILES, addTag, blobFile, buildLayout, collect, copyLayout, digestOf, flipByte, readBlob, readIndex,
   readJsonBlob, rejectsWith, tagDescriptor, tarNames, writeBlob, writeIndex, type JsonDescriptor
 } from './helpers.js'
+import { missingTools } from '../helpers/tools.js'
 
-const skip = !haveTool('umoci') ? 'umoci is not installed' : false
+const skip = missingTools('umoci')
 const work = await mkdtemp(join(tmpdir(), 'tessera-oci-layout-'))
 test.after(async () => { await rm(work, { recursive: true, force: true }) })
 const layout = skip === false ? await buildLayout(work) : ''
@@ -283,7 +284,7 @@ test('an aborted signal stops opening and reading', { skip }, async () => {
   await rejectsWith(collect(img.layers[0]!.open()), 'ERR_INVALID_ARGUMENT', /closed/)
 })
 
-test('a layout written by skopeo reads the same', { skip: skip !== false ? skip : !haveTool('skopeo') ? 'skopeo is not installed' : false }, async () => {
+test('a layout written by skopeo reads the same', { skip: missingTools('umoci', 'skopeo') }, async () => {
   const { skopeo } = await import('./helpers.js')
   const out = join(work, 'skopeo-layout')
   await mkdir(out)

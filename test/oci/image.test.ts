@@ -11,12 +11,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describeTree } from '../helpers/describe-tree.js'
+import { skipUnless } from '../helpers/tools.js'
 import { lcgBytes } from '../helpers/fixture.js'
 
 const bin = fileURLToPath(new URL('../../../bin/tessera', import.meta.url))
 const craftScript = fileURLToPath(new URL('../../../test/helpers/craft_tar.py', import.meta.url))
-const have = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
-const skip = process.getuid?.() !== 0 ? 'needs root' : !have('umoci') || !have('skopeo') ? 'needs umoci and skopeo' : false
+// craft_tar.py makes layers, describe_tree.py compares trees.
+const skip = skipUnless(['umoci', 'skopeo', 'python3'], process.getuid?.() !== 0 && 'needs root')
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-oci-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { lcgBytes } from '../helpers/fixture.js'
 import { describeTree } from '../helpers/describe-tree.js'
+import { requireTool } from '../helpers/tools.js'
 import { openStore } from '../../src/store/open.js'
 import { ClassicLevel } from 'classic-level'
 import { importDirectory } from '../../src/importer/directory.js'
@@ -63,7 +64,7 @@ async function locationOf (dir: string, index: number): Promise<{ digest: Uint8A
   return { digest, location: decodeLocation(value!) }
 }
 
-test('the workers read pack records themselves and the export equals the source', async () => {
+test('the workers read pack records themselves and the export equals the source', requireTool('python3'), async () => {
   const { dir, src } = await setup()
   const store = await openStore(dir)
   let located = 0
@@ -107,7 +108,7 @@ test('a location naming another chunk\'s record, or a pack cut short, fails the 
   await store.close()
 })
 
-test('an export over more packs than a lease may hold reads the rest on the main thread and is still equal', async () => {
+test('an export over more packs than a lease may hold reads the rest on the main thread and is still equal', requireTool('python3'), async () => {
   const base = join(root, 'many-packs')
   const src = join(base, 'src')
   await mkdir(src, { recursive: true })

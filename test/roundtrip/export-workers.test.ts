@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
 import { lcgBytes } from '../helpers/fixture.js'
 import { describeTree } from '../helpers/describe-tree.js'
+import { requireTool } from '../helpers/tools.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import { exportDirectory } from '../../src/exporter/directory.js'
 import { SnapshotReader, type ReaderStore } from '../../src/exporter/snapshot-reader.js'
@@ -41,7 +42,7 @@ async function setup (): Promise<{ db: MemoryLevel<Uint8Array, Uint8Array>, stor
   return { db, store, src, big: lcgBytes(1_500_000, 7) }
 }
 
-test('exports through the workers equal the source, and equal a verified-reads-only store', async () => {
+test('exports through the workers equal the source, and equal a verified-reads-only store', requireTool('python3'), async () => {
   const { store, src } = await setup()
   const a = join(root, 'out-a')
   await exportDirectory(await SnapshotReader.open(store, 'snap'), a, { owners: false })

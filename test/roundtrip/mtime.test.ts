@@ -10,6 +10,7 @@ import { importDirectory } from '../../src/importer/directory.js'
 import { exportDirectory, utimesSeconds } from '../../src/exporter/directory.js'
 import { SnapshotReader } from '../../src/exporter/snapshot-reader.js'
 import { describeTree } from '../helpers/describe-tree.js'
+import { requireTool } from '../helpers/tools.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-mtime-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -24,7 +25,7 @@ test('utimesSeconds aims at the middle of the microsecond that libuv truncates t
   }), { numRuns: 2000 })
 })
 
-test('mtimes with sub-second parts come back to the microsecond', async () => {
+test('mtimes with sub-second parts come back to the microsecond', requireTool('python3'), async () => {
   const src = join(root, 'src')
   await mkdir(join(src, 'd'), { recursive: true })
   const stamps: Array<[string, bigint]> = []

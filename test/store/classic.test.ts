@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
 import { storeConformance } from './conformance.js'
+import { LOCAL_STORE_SUPPORTS, levelStoreHarness } from './level-harness.js'
 import { openStore } from '../../src/store/open.js'
 import { sha256 } from '../../src/hash/index.js'
 
@@ -15,7 +16,7 @@ const dirs: string[] = []
 test.after(async () => { for (const d of dirs) await rm(d, { recursive: true, force: true }) })
 const tempDir = async (): Promise<string> => { const d = await mkdtemp(join(tmpdir(), 'tessera-store-')); dirs.push(d); return d }
 
-storeConformance('classic-level', async () => new ClassicLevel<Uint8Array, Uint8Array>(await tempDir(), { keyEncoding: 'view', valueEncoding: 'view' }) as any)
+storeConformance('classic-level', levelStoreHarness(async () => new ClassicLevel<Uint8Array, Uint8Array>(await tempDir(), { keyEncoding: 'view', valueEncoding: 'view' }) as any), LOCAL_STORE_SUPPORTS)
 
 test('classic-level: contents and counters survive closing and reopening', async () => {
   const dir = await tempDir()

@@ -9,6 +9,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { writeTar, type TarEntry } from '../../src/tar/index.js'
 import { b, collect, describeTree, gnuTar, key, pseudoRandom, readXattrs, sha256Of, withTempDir } from './helpers.js'
+import { skipUnless } from '../helpers/tools.js'
 
 const canRunAsRoot = process.getuid?.() === 0 && fs.existsSync('/usr/bin/tar')
 const skip = canRunAsRoot ? false : 'needs root and /usr/bin/tar'
@@ -97,7 +98,7 @@ function expectations (): Map<string, { entry: TarEntry, sha256?: string }> {
 
 const EXTRACT = ['--xattrs', "--xattrs-include=*", '--numeric-owner', '--warning=no-unknown-keyword', '--warning=no-timestamp']
 
-test('GNU tar extracts everything exactly as written', { skip }, async () => {
+test('GNU tar extracts everything exactly as written', { skip: skipUnless(['getfattr'], skip) }, async () => {
   await withTempDir(async (tmp) => {
     const archive = path.join(tmp, 'a.tar')
     const bytesWritten = await collect(writeTar(fixture()))

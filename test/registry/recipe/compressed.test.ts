@@ -10,6 +10,7 @@ import { lcgBytes } from '../../helpers/fixture.js'
 import { decodeRecipe } from '../../../src/registry/recipe/index.js'
 import { parseGzipHeader } from '../../../src/compression/gzip.js'
 import { assertReproduced, decomposeBytes, memoryStore, tempDir } from './helpers.js'
+import { requireTool } from '../../helpers/tools.js'
 
 const require = createRequire(import.meta.url)
 let dir: string
@@ -34,7 +35,7 @@ after(async () => { await cleanup() })
 const python = (code: string, ...args: string[]): void => { execFileSync('python3', ['-c', code, ...args]) }
 
 describe('gzip layers', () => {
-  test('Python gzip at levels 1, 6, 9 and tarfile w:gz are recreated (pako@2.1.0)', async () => {
+  test('Python gzip at levels 1, 6, 9 and tarfile w:gz are recreated (pako@2.1.0)', requireTool('python3'), async () => {
     const { store } = await memoryStore()
     for (const level of [1, 6, 9]) {
       const out = join(dir, `py${level}.tar.gz`)
@@ -91,7 +92,7 @@ describe('gzip layers', () => {
 })
 
 describe('zstd layers', () => {
-  test('zstd-codec streaming output is recreated; the zstd command\'s is whole', async () => {
+  test('zstd-codec streaming output is recreated; the zstd command\'s is whole', requireTool('zstd'), async () => {
     const { store } = await memoryStore()
     const { ZstdCodec } = require('zstd-codec') as { ZstdCodec: { run (f: (z: any) => void): void } }
     const made = await new Promise<Uint8Array>((resolve) => ZstdCodec.run((z) => resolve(new z.Streaming().compress(tar, 5))))

@@ -21,6 +21,7 @@ import { decodeRecipe, encodeRecipe, rebuildLayer } from '../../../src/registry/
 import { PgzipDeflater, PGZIP_IMPLEMENTATION } from '../../../src/compression/klauspost-pgzip/index.js'
 import { blockDeflateMatches, crc32, gzipTrailer } from '../../../src/compression/gzip.js'
 import { assertReproduced, collect, decomposeBytes, digestOf, memoryStore, tarFiles, tarOf, tempDir } from './helpers.js'
+import { requireTool } from '../../helpers/tools.js'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -171,8 +172,7 @@ const G7_BLOB = 'sha256:2fc54ff07940ad7db6f72383dfbb4f9fb7755634f92ddb4bcceba859
 const G7_RECIPE = 'sha256:13db79588042614bb402492cbc39e96c9df35efe53fcf6768c2e688f80563dc2'
 
 describe('layers written by umoci (pgzip)', () => {
-  const umociPath = (() => { try { return execFileSync('sh', ['-c', 'command -v umoci']).toString().trim() } catch { return '' } })()
-  test('a umoci repack layer is reproduced, not kept whole; so is one skopeo compresses', { skip: umociPath === '' ? 'umoci is not installed (CI installs it; apt-get install umoci)' : false }, async () => {
+  test('a umoci repack layer is reproduced, not kept whole; so is one skopeo compresses', requireTool('umoci', 'skopeo'), async () => {
     const { store } = await memoryStore()
     const work = join(dir, 'umoci')
     await mkdir(work)
@@ -205,21 +205,18 @@ describe('layers written by umoci (pgzip)', () => {
     assert.deepEqual(config.kind === 'whole' ? config.isLayer : undefined, false)
 
     // skopeo (containers/image) compresses with pgzip's default 1 MiB blocks
-    const skopeoPath = (() => { try { return execFileSync('sh', ['-c', 'command -v skopeo']).toString().trim() } catch { return '' } })()
-    if (skopeoPath !== '') {
-      const policy = join(work, 'policy.json')
-      await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }))
-      const skopeo = (...args: string[]): void => { execFileSync('skopeo', ['--policy', policy, ...args], { cwd: work, stdio: 'ignore' }) }
-      skopeo('copy', '--dest-decompress', 'oci:img:t', 'dir:plain')
-      skopeo('copy', '--dest-compress', 'dir:plain', 'oci:img2:t')
-      const index2 = JSON.parse(await readFile(join(work, 'img2', 'index.json'), 'utf8'))
-      const blob2 = async (d: string): Promise<Buffer> => await readFile(join(work, 'img2', 'blobs', 'sha256', d.slice(7)))
-      const layer2 = await blob2(JSON.parse((await blob2(index2.manifests[0].digest)).toString()).layers[0].digest)
-      assert.ok(!layer2.equals(layer), 'skopeo compressed the layer again')
-      const recipe2 = await assertReproduced(dir, layer2, store, 'tar+gzip')
-      const c2 = decodeRecipe(recipe2).compression
-      assert.deepEqual(c2.kind === 'gzip-blocks' ? c2.deflate : undefined, { implementation: PGZIP_IMPLEMENTATION, level: 5, blockSize: 1 << 20 })
-    }
+    const policy = join(work, 'policy.json')
+    await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }))
+    const skopeo = (...args: string[]): void => { execFileSync('skopeo', ['--policy', policy, ...args], { cwd: work, stdio: 'ignore' }) }
+    skopeo('copy', '--dest-decompress', 'oci:img:t', 'dir:plain')
+    skopeo('copy', '--dest-compress', 'dir:plain', 'oci:img2:t')
+    const index2 = JSON.parse(await readFile(join(work, 'img2', 'index.json'), 'utf8'))
+    const blob2 = async (d: string): Promise<Buffer> => await readFile(join(work, 'img2', 'blobs', 'sha256', d.slice(7)))
+    const layer2 = await blob2(JSON.parse((await blob2(index2.manifests[0].digest)).toString()).layers[0].digest)
+    assert.ok(!layer2.equals(layer), 'skopeo compressed the layer again')
+    const recipe2 = await assertReproduced(dir, layer2, store, 'tar+gzip')
+    const c2 = decodeRecipe(recipe2).compression
+    assert.deepEqual(c2.kind === 'gzip-blocks' ? c2.deflate : undefined, { implementation: PGZIP_IMPLEMENTATION, level: 5, blockSize: 1 << 20 })
     await store.close()
   })
 })

@@ -9,6 +9,7 @@ import { DEFAULT_SNAPSHOT_PARAMS } from '../../../src/format/snapshot.js'
 import { storeContent } from '../../../src/content/file-content.js'
 import { decodeRecipe, recipeChunks, rebuildLayer } from '../../../src/registry/recipe/index.js'
 import { assertReproduced, collect, decomposeBytes, memoryStore, tempDir } from './helpers.js'
+import { requireTool } from '../../helpers/tools.js'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -54,7 +55,7 @@ describe('plain tar layers', () => {
     })
   }
 
-  test('Python tarfile (GNU, PAX, ustar formats) round trips', async () => {
+  test('Python tarfile (GNU, PAX, ustar formats) round trips', requireTool('python3'), async () => {
     const { store } = await memoryStore()
     for (const fmt of ['GNU_FORMAT', 'PAX_FORMAT', 'USTAR_FORMAT']) {
       const out = join(dir, `py-${fmt}.tar`)

@@ -16,11 +16,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { lcgBytes } from '../../helpers/fixture.js'
+import { skipUnless } from '../../helpers/tools.js'
 
 const bin = fileURLToPath(new URL('../../../../bin/tessera', import.meta.url))
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url))
-const have = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0
-const skip = process.getuid?.() !== 0 ? 'needs root' : !have('umoci') || !have('skopeo') ? 'needs umoci and skopeo' : false
+const skip = skipUnless(['umoci', 'skopeo'], process.getuid?.() !== 0 && 'needs root')
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-serve-skopeo-'))
 const policy = join(root, 'policy.json')

@@ -1,0 +1,135 @@
+/**
+ * `tessera import SOURCE --name NAME`: a directory, one tar layer, an OCI
+ * layout or a docker archive, committed as one snapshot. Each source
+ * kind loads only its own modules (a directory import, run once per image
+ * in a benchmark, does not pay for the OCI code). SIGINT aborts the
+ * import: one line says nothing was committed, and the exit status is 130.
+ *
+ * @module
+ */
+import { InvalidArgumentError } from '../../errors.js'
+import type { ImportResult } from '../../importer/commit.js'
+import type { MtimePolicy } from '../../format/mtime.js'
+import { defineCommand, JSON_OPTION } from '../command.js'
+import { parseLocation } from '../location.js'
+import { json, out, warn } from '../output.js'
+import { formatBytes, ProgressLine } from '../progress.js'
+
+/** Import sources the CLI accepts. */
+export const IMPORT_KINDS = ['dir', 'tar', 'oci', 'docker-archive'] as const
+
+/** The exit status of a command stopped by SIGINT (128 + 2, as shells report it). */
+export const INTERRUPTED_STATUS = 130
+
+function mtimePolicy (raw: string | undefined): MtimePolicy | undefined {
+  if (raw === undefined) return undefined
+  if (raw === 'keep' || raw === 'zero') return raw
+  if (/^\d+$/.test(raw)) return Number(raw)
+  throw new InvalidArgumentError(`--mtime takes keep, zero or a number of seconds, got ${JSON.stringify(raw)}`)
+}
+
+const chunkOption = (what: string): { type: 'integer', value: 'N', help: string } => ({ type: 'integer', value: 'N', help: `${what} (bytes; docs/FORMAT.md has the defaults and bounds)` })
+
+export const importCommand = defineCommand({
+  name: 'import',
+  summary: 'import a directory, a tar layer, an OCI layout or a docker archive as a snapshot',
+  usage: [
+    'import dir:PATH --name NAME [--replace] [--mtime keep|zero|SECONDS] [--json]',
+    'import tar:PATH --name NAME [--base NAME]',
+    'import oci:PATH[:TAG] --name NAME [--platform OS/ARCH[/VARIANT]]',
+    'import docker-archive:PATH[:REF] --name NAME'
+  ],
+  description: 'Import SOURCE as snapshot NAME. tar: is one layer (tar, tar.gz or tar.zst, told by its magic bytes),\n' +
+    'applied on an empty rootfs or on snapshot --base. Nothing is committed unless the whole import succeeds;\n' +
+    'SIGINT stops it (exit status 130).',
+  operands: [1, 1],
+  store: 'create',
+  options: {
+    name: { type: 'string', value: 'NAME', help: 'the snapshot name to commit (required)' },
+    replace: { type: 'boolean', help: 're-point NAME if it exists' },
+    mtime: { type: 'string', value: 'keep|zero|SECONDS', help: 'file times: kept, zero, or a fixed time such as $SOURCE_DATE_EPOCH' },
+    base: { type: 'string', value: 'NAME', help: 'tar: only: apply the layer on top of this snapshot' },
+    platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', help: 'oci: only: the image of this platform (default: this machine\'s)' },
+    'chunk-min': chunkOption('smallest chunk'),
+    'chunk-avg': chunkOption('average chunk'),
+    'chunk-max': chunkOption('largest chunk'),
+    'inline-max': chunkOption('files up to this size are kept inline in their tree'),
+    json: JSON_OPTION
+  },
+  async run (context) {
+    const { options } = context
+    const spec = context.operands[0]!
+    const source = parseLocation(spec, IMPORT_KINDS, 'source')
+    const name = options.name
+    if (name === undefined || name === '') throw new InvalidArgumentError('--name NAME is required')
+    if (options.platform !== undefined && source.kind !== 'oci') throw new InvalidArgumentError('--platform applies to oci: layouts only')
+    if (options.base !== undefined && source.kind !== 'tar') throw new InvalidArgumentError('--base applies to tar: layers only')
+    const mtime = mtimePolicy(options.mtime)
+    const params: Record<string, number> = {}
+    for (const [flag, field] of [['chunk-min', 'min'], ['chunk-avg', 'avg'], ['chunk-max', 'max'], ['inline-max', 'inlineMax']] as const) {
+      const v = options[flag]
+      if (v !== undefined) params[field] = v
+    }
+    const store = await context.store()
+    const progress = new ProgressLine(`importing ${name}`, context.interactive)
+    const interrupt = new AbortController()
+    const onSigint = (): void => { interrupt.abort() }
+    // Only the first SIGINT is caught: a second one ends the process at once.
+    process.once('SIGINT', onSigint)
+    const started = Date.now()
+    const common = {
+      name,
+      replace: options.replace,
+      params,
+      ...(mtime !== undefined ? { mtime } : {}),
+      signal: interrupt.signal,
+      onProgress: (p: { files: number, bytes: number }) => progress.update(p),
+      onWarning: warn
+    }
+    let result: ImportResult
+    try {
+      switch (source.kind) {
+        case 'dir': {
+          const { importDirectory } = await import('../../importer/directory.js')
+          result = await importDirectory(store, source.path, common)
+          break
+        }
+        case 'tar': {
+          const { importLayerFile } = await import('../../importer/layer-file.js')
+          result = await importLayerFile(store, source.path, { ...common, ...(options.base !== undefined ? { base: options.base } : {}) })
+          break
+        }
+        default: {
+          const [{ importImage }, { openOciLayout }, { openDockerArchive }, { parseImageLocation }] = await Promise.all([
+            import('../../oci/import.js'), import('../../oci/layout-source.js'), import('../../oci/docker-archive-source.js'), import('../../oci/reference.js')
+          ])
+          const location = parseImageLocation(spec)
+          const reference = location.reference !== undefined ? { reference: location.reference } : {}
+          const image = location.transport === 'oci'
+            ? await openOciLayout(location.path, { ...reference, ...(options.platform !== undefined ? { platform: options.platform } : {}) })
+            : await openDockerArchive(location.path, reference)
+          result = await importImage(store, image, common)
+        }
+      }
+    } catch (err) {
+      progress.done()
+      // Whatever the import failed with once interrupted (an abort, or a
+      // source cut short), it committed nothing.
+      if (!interrupt.signal.aborted) throw err
+      process.stderr.write('tessera: interrupted: nothing was committed\n')
+      return INTERRUPTED_STATUS
+    } finally {
+      process.off('SIGINT', onSigint)
+    }
+    progress.done()
+    const seconds = (Date.now() - started) / 1000
+    if (options.json) {
+      json({ ...result, seconds })
+    } else {
+      out(`imported ${name}: ${result.files} entries, ${formatBytes(result.logicalBytes)} in ${seconds.toFixed(1)} s (${result.newChunks} new chunks, ${formatBytes(result.newBytes)})`)
+      out(`snapshot ${result.snapshot}`)
+      out(`root     ${result.root}`)
+    }
+    return 0
+  }
+})
