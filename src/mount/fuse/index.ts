@@ -10,9 +10,10 @@
  *   (`ERR_MOUNT_UNAVAILABLE` otherwise).
  * - The mount is read-only (`ro`), `nosuid` and `nodev` unless asked,
  *   `allow_other` with `default_permissions` (the kernel checks modes).
- * - Names, attributes, link targets and file pages are cached by the
- *   kernel for `cacheSeconds` (the tree is immutable); file pages stay
- *   cached across opens (`FOPEN_KEEP_CACHE`), directory listings too.
+ * - Names (missing ones too), attributes and link targets are cached by
+ *   the kernel for `cacheSeconds` (the tree is immutable); files and
+ *   directories open without a round trip, their pages and listings kept
+ *   across opens (the zero-message open's `FOPEN_KEEP_CACHE`).
  * - `closed` resolves when the connection ends, whoever unmounted it
  *   (`unmount()`, an external `umount DIR`, an abort).
  * - A guard process unmounts the directory if this process dies first.
