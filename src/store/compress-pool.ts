@@ -79,6 +79,7 @@ export class CompressPool {
         if (job === undefined) return
         slot.jobs.delete(msg.id!)
         slot.busy--
+        if (slot.jobs.size === 0) worker.unref()
         if (msg.error !== undefined) job.reject(new StoreError(`compression failed: ${msg.error}`))
         else job.resolve(new Uint8Array(msg.stored!.buffer, msg.stored!.byteOffset, msg.stored!.byteLength))
       })
@@ -122,6 +123,9 @@ export class CompressPool {
       const copy = bytes.slice()
       return await new Promise<Uint8Array>((resolve, reject) => {
         slot.jobs.set(id, { bytes, resolve, reject })
+        // Referenced while it has jobs: an idle pool must not keep the
+        // process alive, but a caller waiting for a job must.
+        slot.worker.ref()
         slot.worker.postMessage({ id, bytes: copy, level: this.#level }, [copy.buffer as ArrayBuffer])
       })
     }
