@@ -9,6 +9,7 @@
  * - `importer` / `exporter`: directories and tar streams in and out,
  *   byte-range reads.
  * - `maintenance`: `gc`, `fsck`, and the gc root set.
+ * - `mount`: a snapshot as a read-only FUSE filesystem.
  *
  * @example
  * ```ts
@@ -35,4 +36,5 @@ export * from './flatten/index.js'
 export * from './oci/index.js'
 export * from './maintenance/index.js'
 export * from './registry/index.js'
+export * from './mount/index.js'
 export { main as runCli } from './cli/main.js'

@@ -219,10 +219,7 @@ export class SnapshotReader {
       return
     }
     const elements = entry.content
-    const starts = chunkStarts(elements)
-    const first = upperBound(starts, offset) - 1
-    let last = first
-    while (last + 1 < elements.length && starts[last + 1]! < end) last++
+    const { first, last, starts } = chunksCovering(elements, offset, end)
     // Fetch a few chunks ahead: store reads and decompression overlap the consumer.
     const ahead: Array<Promise<Uint8Array>> = []
     let next = first
@@ -254,6 +251,24 @@ const ZEROS_PIECE = 1 << 20
 
 /** Chunks fetched ahead of the one being read. */
 const READ_AHEAD = 4
+
+/** Element offsets per content list, kept while the list is: a mount reads one file in many small ranges. */
+const STARTS = new WeakMap<readonly ContentRef[], number[]>()
+
+/**
+ * The elements of a content list (chunks and holes) that cover the bytes
+ * `[offset, end)` (with `0 ≤ offset < end ≤` the file size): indexes
+ * `first` to `last`, and each element's offset in the file. The offsets
+ * are computed once per list.
+ */
+export function chunksCovering (chunks: readonly ContentRef[], offset: number, end: number): { first: number, last: number, starts: readonly number[] } {
+  let starts = STARTS.get(chunks)
+  if (starts === undefined) { starts = chunkStarts(chunks); STARTS.set(chunks, starts) }
+  const first = upperBound(starts, offset) - 1
+  let last = first
+  while (last + 1 < chunks.length && starts[last + 1]! < end) last++
+  return { first, last, starts }
+}
 
 function chunkStarts (chunks: readonly ContentRef[]): number[] {
   const starts = new Array<number>(chunks.length)

@@ -32,6 +32,7 @@ export const TOOL_PACKAGES = {
   podman: 'podman',
   'docker-registry': 'docker-registry',
   fusermount3: 'fuse3',
+  findmnt: 'util-linux',
   'mkfs.erofs': 'erofs-utils',
   'fsck.erofs': 'erofs-utils',
   'dump.erofs': 'erofs-utils',

@@ -13,6 +13,7 @@ import { fsckCommand } from './fsck.js'
 import { gcCommand } from './gc.js'
 import { importCommand } from './import.js'
 import { lsCommand } from './ls.js'
+import { mountCommand } from './mount.js'
 import { rmCommand } from './rm.js'
 import { serveCommand } from './serve.js'
 import { snapshotsCommand } from './snapshots.js'
@@ -32,5 +33,6 @@ export const COMMANDS: ReadonlyArray<Command<any>> = [
   rmCommand,
   gcCommand,
   fsckCommand,
+  mountCommand,
   serveCommand
 ]
