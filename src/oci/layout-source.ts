@@ -62,8 +62,11 @@ export interface OpenOciLayoutOptions {
   reference?: string
   /**
    * The platform picked in indexes (`linux/arm64`, or an object). Default:
-   * the host's ({@link defaultPlatform}). Not checked against a manifest
-   * reached without an index.
+   * the host's ({@link defaultPlatform}). When given, a manifest reached
+   * without an index must be of this platform too (its `index.json`
+   * entry's `platform`, else its config's `os`, `architecture` and
+   * `variant`): `ERR_OCI_PLATFORM_NOT_FOUND` otherwise. Without it, such a
+   * manifest is taken whatever its platform.
    */
   platform?: string | Platform
   /** Bounds on sizes and counts, see {@link OciLimits}. */
@@ -78,6 +81,8 @@ interface Context {
   platform: Platform
   signal: AbortSignal | undefined
   indexes: Map<string, ImageIndex>
+  /** Set once an index entry was chosen for matching {@link platform}. */
+  platformMatched?: boolean
 }
 
 /** The path of a blob; the digest is checked again here, whatever the caller did. */
@@ -178,13 +183,26 @@ function selectByPlatform (ctx: Context, entries: readonly Descriptor[], where: 
     throw new OciInvalidError(`${where} lists no image`)
   }
   const match = images.find((d) => d.platform !== undefined && platformMatches(ctx.platform, d.platform))
-  if (match !== undefined) return match
+  if (match !== undefined) { ctx.platformMatched = true; return match }
   const only = images[0]
   if (images.length === 1 && only !== undefined && only.platform === undefined) return only
   if (images.every((d) => d.platform === undefined)) {
     throw new OciAmbiguousReferenceError(`${where} lists ${images.length} images without platforms`, images.map((d) => d.digest))
   }
   throw new OciPlatformNotFoundError(formatPlatform(ctx.platform), [...new Set(images.map(platformName))], where)
+}
+
+/** The platform an image config declares (`os`, `architecture`, `variant`), if it declares one. */
+function configPlatform (config: Record<string, unknown>): Platform | undefined {
+  const { os, architecture, variant } = config
+  if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') return undefined
+  return typeof variant === 'string' && variant !== '' ? { os, architecture, variant } : { os, architecture }
+}
+
+/** Refuse an image chosen without an index when it is not of the platform asked for. */
+function checkImagePlatform (want: Platform, have: Platform | undefined, where: string): void {
+  if (have !== undefined && platformMatches(want, have)) return
+  throw new OciPlatformNotFoundError(formatPlatform(want), [have !== undefined ? formatPlatform(have) : '(no platform in its config)'], where)
 }
 
 /** Find a descriptor by digest in index.json or the indexes it leads to (bounded). */
@@ -342,7 +360,10 @@ export async function openOciLayout (path: string, options: OpenOciLayoutOptions
     }
   })
   const config = await readBlob(ctx, configDesc, 'config', ctx.limits.maxConfigBytes)
-  parseConfig(config, { limits: ctx.limits, what: `config ${configDesc.digest}` })
+  const configObject = parseConfig(config, { limits: ctx.limits, what: `config ${configDesc.digest}` })
+  if (options.platform !== undefined && ctx.platformMatched !== true) {
+    checkImagePlatform(ctx.platform, manifestDesc.platform ?? configPlatform(configObject), `${selected.reference !== undefined ? `image ${quote(selected.reference)}` : `the layout's image ${manifestDesc.digest}`} (of one platform)`)
+  }
 
   for (const [i, l] of manifest.layers.entries()) {
     throwIfAborted(ctx.signal)
