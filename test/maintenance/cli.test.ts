@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { decodeLocation, packFileName } from '../../src/store/pack/index.js'
 import { makeTree } from './helpers.js'
 
@@ -84,4 +84,20 @@ test('fsck --repair that drops a corrupt chunk names the damaged snapshot and ex
   const healed = tool('fsck')
   assert.equal(healed.code, 0, healed.stdout)
   assert.match(healed.stdout, /no problems/)
+})
+
+test('tessera gc and fsck load no compression port (what runs, not only what imports)', () => {
+  const dir = join(root, 'loads-store')
+  const log = join(root, 'modules.log')
+  const hooks = new URL('../helpers/module-log.js', import.meta.url).href
+  assert.equal(spawnSync(bin, ['--store', dir, 'import', `dir:${join(root, 'a')}`, '--name', 'a']).status, 0)
+  for (const command of ['gc', 'fsck']) {
+    rmSync(log, { force: true })
+    const r = spawnSync(bin, ['--store', dir, command], { encoding: 'utf8', env: { ...process.env, TESSERA_MODULE_LOG: log, NODE_OPTIONS: `--import=${hooks}` } })
+    assert.equal(r.status, 0, r.stderr)
+    const loaded = readFileSync(log, 'utf8').split('\n').filter((u) => u.includes('/dist/src/'))
+    assert.ok(loaded.some((u) => u.endsWith(`/dist/src/maintenance/${command}.js`)), 'the log works')
+    assert.ok(loaded.some((u) => u.endsWith('/dist/src/registry/backend/gc-roots.js')), 'the registry root provider is loaded')
+    assert.deepEqual(loaded.filter((u) => u.includes('/dist/src/compression/')), [], `${command} loads a compression port`)
+  }
 })
