@@ -197,21 +197,23 @@ function loadCorpus (name) {
   return { name, base, items, tgz: join(base, 'tgz') }
 }
 
-/** Largest regular file under dir (lstat, no symlinks followed). */
+/** Call `onFile(path, stat)` for every regular file under dir (lstat, no symlinks followed; unreadable entries skipped). */
+function eachFile (dir, onFile) {
+  let names
+  try { names = readdirSync(dir) } catch { return }
+  for (const n of names) {
+    const p = join(dir, n)
+    let st
+    try { st = lstatSync(p) } catch { continue }
+    if (st.isDirectory()) eachFile(p, onFile)
+    else if (st.isFile()) onFile(p, st)
+  }
+}
+
+/** Largest regular file under dir. */
 function largestFile (dir) {
   let best = null
-  const walk = (d) => {
-    let names
-    try { names = readdirSync(d) } catch { return }
-    for (const n of names) {
-      const p = join(d, n)
-      let st
-      try { st = lstatSync(p) } catch { continue }
-      if (st.isDirectory()) walk(p)
-      else if (st.isFile() && (best === null || st.size > best.size)) best = { path: relative(dir, p), size: st.size }
-    }
-  }
-  walk(dir)
+  eachFile(dir, (p, st) => { if (best === null || st.size > best.size) best = { path: relative(dir, p), size: st.size } })
   return best
 }
 
@@ -493,21 +495,12 @@ async function ociImport (c) {
 function readCorpus (corpus) {
   const buf = Buffer.alloc(1 << 20)
   let bytes = 0
-  const walk = (d) => {
-    let names
-    try { names = readdirSync(d) } catch { return }
-    for (const n of names) {
-      const p = join(d, n)
-      let st
-      try { st = lstatSync(p) } catch { continue }
-      if (st.isDirectory()) { walk(p); continue }
-      if (!st.isFile()) continue
-      let fd
-      try { fd = openSync(p, 'r') } catch { continue }
-      try { for (let k; (k = readSync(fd, buf, 0, buf.length, null)) > 0;) bytes += k } catch {} finally { closeSync(fd) }
-    }
+  const read = (p) => {
+    let fd
+    try { fd = openSync(p, 'r') } catch { return }
+    try { for (let k; (k = readSync(fd, buf, 0, buf.length, null)) > 0;) bytes += k } catch {} finally { closeSync(fd) }
   }
-  for (const it of corpus.items) walk(it.path)
+  for (const it of corpus.items) eachFile(it.path, read)
   return bytes
 }
 
