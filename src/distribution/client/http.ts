@@ -18,8 +18,9 @@
  */
 import { request as httpRequest, type Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage, type ClientRequest } from 'node:http'
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https'
+import { isIP } from 'node:net'
 import { AbortedError, TesseraError } from '../../errors.js'
-import { RegistryTlsError, RegistryTooLargeError, RegistryTruncatedError, RegistryUnavailableError } from './errors.js'
+import { RegistryProtocolError, RegistryTlsError, RegistryTooLargeError, RegistryTruncatedError, RegistryUnavailableError } from './errors.js'
 import type { TransferCounters } from './types.js'
 
 /** A request body: bytes (replayable) or a stream. */
@@ -51,6 +52,9 @@ export function networkError (err: unknown, url: URL, what = 'request'): Tessera
   if (err instanceof TesseraError) return err
   const code = String((err as NodeJS.ErrnoException)?.code ?? '')
   const message = (err as Error)?.message ?? String(err)
+  if (code.startsWith('HPE_')) {
+    return new RegistryProtocolError(`${url.host} sent a malformed HTTP answer (${code}: ${message})`, { cause: err })
+  }
   if (TLS_CODES.test(code)) {
     return new RegistryTlsError(`TLS with ${url.host} failed (${code}: ${message})${url.protocol === 'https:' ? '; --tls-verify=false accepts any certificate' : ''}`, { cause: err })
   }
@@ -141,10 +145,12 @@ export class HttpResponse {
         } catch (err) {
           if (isAborted(signal)) throw new AbortedError(undefined, { cause: signal?.reason })
           if (err instanceof TimeoutError) throw err
-          if (declared !== undefined && this.#received < declared) {
-            throw new RegistryTruncatedError(`the body from ${this.url.host} ended after ${this.#received} of ${declared} bytes`, { cause: err, status: this.status })
+          const mapped = networkError(err, this.url, 'reading the body')
+          // the connection ended in the body: a truncated body, whether it declared its length or was chunked
+          if (mapped instanceof RegistryUnavailableError) {
+            throw new RegistryTruncatedError(`the body from ${this.url.host} ended after ${this.#received}${declared !== undefined ? ` of ${declared}` : ''} bytes (${mapped.message})`, { cause: err, status: this.status })
           }
-          throw networkError(err, this.url, 'reading the body')
+          throw mapped
         } finally {
           clearTimeout(timer)
         }
@@ -262,7 +268,7 @@ export async function sendHttp (exchange: HttpExchange, onDone: () => void = () 
     method,
     headers,
     agent: https ? exchange.agents.https : exchange.agents.http,
-    ...(https ? { rejectUnauthorized: !exchange.insecure, servername: url.hostname.startsWith('[') ? undefined : url.hostname } : {})
+    ...(https ? { rejectUnauthorized: !exchange.insecure, ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) === 0 ? { servername: url.hostname } : {}) } : {})
   }
   return await new Promise<HttpResponse>((resolve, reject) => {
     let settled = false
