@@ -214,7 +214,10 @@ export class HttpResponse {
       this.readPrefix(declared + 1).catch(() => {})
       return
     }
-    if (!this.#res.complete) this.#res.destroy()
+    // A HEAD answer (or a body already received) is read to its end, so the
+    // socket goes back to the agent instead of staying busy.
+    if (this.#res.complete || this.#exchange.method === 'HEAD') this.#res.resume()
+    else this.#res.destroy()
     this.#finish()
   }
 }
