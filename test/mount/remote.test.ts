@@ -10,6 +10,9 @@
  * - A registry that returns wrong bytes for a chunk gives EIO for the read
  *   that needs it (and a log line), never wrong data, and nothing wrong is
  *   kept in the cache.
+ * - `tessera mount docker://… DIR` does the same from the command line,
+ *   creating its store; with `--prefetch` it fetches the rest in the
+ *   background, after which reads fetch nothing; SIGTERM unmounts (exit 0).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -27,7 +30,7 @@ import type { ChunkRef } from '../../src/format/entry.js'
 import { openRepository } from '../../src/distribution/client/index.js'
 import { pushSnapshot, RemoteSnapshot } from '../../src/distribution/index.js'
 import { mountSnapshot } from '../../src/mount/index.js'
-import { cleanMountsAfter, skipMount, trackMount } from './helpers.js'
+import { cleanMountsAfter, cliMount, skipMount, trackMount } from './helpers.js'
 
 cleanMountsAfter()
 const skip = skipMount !== false ? skipMount : skipUnless(['docker-registry'])
@@ -121,5 +124,31 @@ test('a remote snapshot mounted over a registry', { skip }, async (t) => {
       proxy.rule = undefined
       await m.done()
     }
+  })
+
+  await t.test('tessera mount docker://… from the command line, with --prefetch', async () => {
+    proxy.reset()
+    const store = join(root, 'cli-store')
+    const dir = join(root, 'mnt-cli')
+    await mkdir(dir)
+    const m = await cliMount(store, reference, dir, ['--tls-verify=false', '--prefetch'])
+    try {
+      assert.equal(m.ready.dir, dir)
+      assert.match(m.ready.snapshot, /^sha256:[0-9a-f]{64}$/)
+      assert.ok((await readFile(join(dir, 'small.txt'), 'utf8')) === 'read me\n')
+      // The prefetch fetches every chunk once: wait (bounded) until the proxy has relayed them all.
+      const total = FILES['big.bin']!.length + FILES['other.bin']!.length
+      const deadline = Date.now() + 60_000
+      while (proxy.counts().bytesOut < total && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.ok(proxy.counts().bytesOut >= total, `prefetched (${proxy.counts().bytesOut} of ${total} bytes)`)
+      assert.ok(proxy.counts().bytesOut < total + 128 * 1024, `each chunk once (${proxy.counts().bytesOut} bytes for ${total})`)
+      const chunkGets = proxy.ofRoute('GET blob').length
+      assert.ok((await readFile(join(dir, 'big.bin'))).equals(FILES['big.bin']!))
+      assert.ok((await readFile(join(dir, 'other.bin'))).equals(FILES['other.bin']!))
+      assert.equal(proxy.ofRoute('GET blob').length, chunkGets, 'after the prefetch, reads fetch nothing')
+    } finally {
+      m.child.kill('SIGTERM')
+    }
+    assert.deepEqual(await m.exited, { code: 0, signal: null }, m.stderr())
   })
 })
