@@ -10,7 +10,8 @@
  * - a body shorter than its `Content-Length` is
  *   {@link RegistryTruncatedError}, whatever the socket did;
  * - the caller's `AbortSignal` ends the exchange at once with `ERR_ABORTED`;
- * - bytes sent and received (bodies only) are added to `counters`;
+ * - bytes sent and received (bodies only) are added to `counters`, and a
+ *   request is counted when its answer arrives;
  * - network failures are {@link RegistryUnavailableError} (retryable) or
  *   {@link RegistryTlsError}, with the system error as `cause`.
  *
@@ -66,7 +67,8 @@ function isAborted (signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
 }
 
-class TimeoutError extends RegistryUnavailableError {}
+/** A wait on the network that took longer than the timeout (headers, a body chunk, a drain). */
+export class TimeoutError extends RegistryUnavailableError {}
 
 /** A response whose body has not been read yet. */
 export class HttpResponse {
@@ -294,9 +296,10 @@ export async function sendHttp (exchange: HttpExchange, onDone: () => void = () 
       signal?.removeEventListener('abort', onAbort)
       // from here, the body's reader watches the signal and the time
       res.on('error', () => {})
+      // a request counts once answered, as a proxy or an access log counts it
+      exchange.counters.requests++
       resolve(new HttpResponse(res, exchange, onDone))
     })
-    exchange.counters.requests++
     req.on('error', fail)
     signal?.addEventListener('abort', onAbort, { once: true })
     if (exchange.body === undefined) {
