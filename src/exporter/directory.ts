@@ -19,12 +19,12 @@
  * @module
  */
 import { linkSync, mkdirSync, symlinkSync } from 'node:fs'
-import { mkdir, readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
 import { TargetNotEmptyError, throwIfAborted } from '../errors.js'
 import { type ChunkRef, type ContentRef, type DeviceEntry, type Entry, type FileEntry, type InodeAttrs, isHole, type SpecialEntry, type Xattr } from '../format/entry.js'
 import { Limiter } from '../util/limiter.js'
 import { printable } from '../format/names.js'
-import { isRoot, makeDevice, makeFifo, makeSocket, writeXattrs, xattrSupport } from '../platform/index.js'
+import { emptyDirectory, isRoot, makeDevice, makeDirectories, makeFifo, makeSocket, removeTree, writeXattrs, xattrSupport } from '../platform/index.js'
 import { hasPackAccess, hasStoredChunkReads } from '../store/capability-guards.js'
 import type { ChunkLookup, PackLease } from '../store/index.js'
 import { FileWriterPool } from './file-writer-pool.js'
@@ -104,17 +104,32 @@ function * chunkBatches (content: readonly ContentRef[]): Generator<{ refs: Chun
   if (refs.length > 0) yield { refs, holeAfter: 0 }
 }
 
-async function prepareTarget (target: Buffer): Promise<void> {
+/** What {@link prepareTarget} found: the directories it made, or the mode of the empty directory that was there. */
+type PreparedTarget = { made: Buffer } | { mode: number }
+
+async function prepareTarget (target: Buffer): Promise<PreparedTarget> {
   try {
     const names = await readdir(target)
     if (names.length > 0) throw new TargetNotEmptyError(`export target ${printable(target)} is not empty`)
+    return { mode: (await stat(target)).mode & 0o7777 }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      await mkdir(target, { recursive: true, mode: 0o700 })
-      return
+      const made = await makeDirectories(target, 0o700)
+      if (made !== undefined) return { made }
+      return await prepareTarget(target) // made by someone else meanwhile
     }
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new TargetNotEmptyError(`export target ${printable(target)} exists and is not a directory`, { cause: err })
     throw err
+  }
+}
+
+/** Take back what a failed export wrote: the directories it made, or the contents of the empty directory it was given. */
+async function undoExport (target: Buffer, prepared: PreparedTarget, onWarning: ((message: string) => void) | undefined): Promise<void> {
+  try {
+    if ('made' in prepared) await removeTree(prepared.made)
+    else await emptyDirectory(target, prepared.mode)
+  } catch (err) {
+    onWarning?.(`could not remove what the failed export wrote to ${printable(target)}: ${(err as Error).message}`)
   }
 }
 
@@ -132,12 +147,15 @@ interface Pending { abs: Buffer, attrs: InodeAttrs, kind: Entry['kind'] }
 /**
  * Write the snapshot to directory `target`. Throws `TargetNotEmptyError`
  * (`ERR_TARGET_NOT_EMPTY`) if the target exists and is not an empty directory.
+ * A failed or aborted export leaves nothing: the directories it made
+ * (parents included) are removed, or an empty directory it was given is
+ * emptied again.
  */
 export async function exportDirectory (reader: SnapshotReader, target: string | Buffer, options: ExportDirectoryOptions = {}): Promise<ExportProgress> {
   const root = Buffer.isBuffer(target) ? target : Buffer.from(target)
   const { signal, onProgress, onWarning } = options
   const owners = options.owners ?? isRoot()
-  await prepareTarget(root)
+  const prepared = await prepareTarget(root)
   const pending: Pending[] = []
   const xattrItems: Array<{ path: Buffer, xattrs: Xattr[] }> = []
   const skipped = new Set<string>()
@@ -152,6 +170,9 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
   const specials = new Limiter(SPECIALS_AT_ONCE)
   const pool = FileWriterPool.start(options.threads)
   let lease: PackLease | undefined
+  let finished = false
+  /** Special files being made (by child processes): a failed export waits for them before it removes what it made. */
+  const specialsMade: Array<Promise<void>> = []
   try {
     const writes: Array<Promise<void>> = []
     /** Regular files and special files being made, by path: a hard link waits for its target. */
@@ -281,6 +302,7 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
           const made = specials.run(async () => { await makeSpecial(abs, special) })
           made.catch(() => {}) // awaited below with all writes
           writes.push(made)
+          specialsMade.push(made)
           fileWrites.set(rel.toString('latin1'), made)
           break
         }
@@ -304,9 +326,16 @@ export async function exportDirectory (reader: SnapshotReader, target: string | 
     // modes and times can be set in any order (changing a child's metadata
     // does not change its parent's mtime).
     await pool.setModes(pending.map((p) => [p.abs, p.kind === 'symlink', p.attrs.mode, utimesSeconds(p.attrs.mtimeNs)]))
+    finished = true
     return progress
   } finally {
+    // The workers stop here: nothing writes below the target after this
+    // but the special files already being made.
     await pool.close()
     await lease?.close()
+    if (!finished) {
+      await Promise.allSettled(specialsMade)
+      await undoExport(root, prepared, onWarning)
+    }
   }
 }

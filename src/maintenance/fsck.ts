@@ -8,7 +8,9 @@
  * - everything a ref reaches is present (`missing`), and each chunk has the
  *   length its reference says (`length-mismatch`);
  * - every ref decodes (`bad-ref`) and points at a readable snapshot
- *   (`dangling-ref`);
+ *   (`dangling-ref`), and everything that snapshot reaches is present,
+ *   intact and of the stated length (`damaged`, one per ref, naming the
+ *   snapshot and what it lacks; the same for a root provider's objects);
  * - the chunk index `x` matches `c` (`index`) and the counters match a
  *   recount (`counters`);
  * - every pack a chunk location names exists (`pack`); each chunk is read
@@ -25,7 +27,10 @@
  * (so that importing the same content again stores them anew, and
  * including the index entries of chunks whose pack is missing), and it
  * rebuilds the chunk index and the counters. Missing objects stay
- * reported: only a new import of the same content brings them back.
+ * reported, and so does every snapshot that lacks an object (`damaged`):
+ * dropping a corrupt chunk makes it missing, not whole. Only a new import
+ * of the same content brings them back, so a repair that drops an object
+ * something reaches is never `ok`.
  *
  * @module
  */
@@ -42,12 +47,12 @@ import { digestKey } from './mark.js'
 import { registeredRootProviders } from './roots.js'
 
 /** Kinds of problem fsck reports. */
-export type FsckProblemKind = 'corrupt' | 'non-canonical' | 'missing' | 'length-mismatch' | 'bad-ref' | 'dangling-ref' | 'index' | 'counters' | 'pack'
+export type FsckProblemKind = 'corrupt' | 'non-canonical' | 'missing' | 'length-mismatch' | 'bad-ref' | 'dangling-ref' | 'damaged' | 'index' | 'counters' | 'pack'
 
 /** One problem. */
 export interface FsckProblem {
   kind: FsckProblemKind
-  /** The object: `chunk sha256:…`, `tree sha256:…`, `snapshot sha256:…`, `ref NAME`, `index`, `counters`, `pack NNNNNNNN.pack`. */
+  /** The object: `chunk sha256:…`, `tree sha256:…`, `snapshot sha256:…`, `ref NAME`, `index`, `counters`, `pack NNNNNNNN.pack`, a root provider's name. */
   object: string
   message: string
   /** The error code reading the object gave, when there was one. */
@@ -218,6 +223,7 @@ export async function fsck (store: FsckView, options: FsckOptions = {}): Promise
   const checkedUnder = new Set<string>()
   const missingReported = new Set<string>()
   const droppable: Array<{ name: string, problem: FsckProblem }> = []
+  const walked: Array<{ name: string, snapshot: Uint8Array, root: Uint8Array }> = []
   let refs = 0
   for await (const [name, raw] of store.listRawRefs()) {
     refs++
@@ -236,6 +242,7 @@ export async function fsck (store: FsckView, options: FsckOptions = {}): Promise
       continue
     }
     reached.snapshot.add(sk)
+    walked.push({ name, snapshot: snapshotDigest, root: snapshot.root })
     // Walk the trees under this snapshot's inlineMax (iteratively: trees may nest deep).
     const stack: Array<{ digest: Uint8Array, from: string }> = [{ digest: snapshot.root, from: `snapshot ${digestToString(snapshotDigest)}` }]
     while (stack.length > 0) {
@@ -277,16 +284,29 @@ export async function fsck (store: FsckView, options: FsckOptions = {}): Promise
     throwIfAborted(signal)
     onProgress?.({ phase: 'reachability', objects: refs, bytes: bytesRead })
   }
+  // Every snapshot a ref names must be whole: a corrupt object under it
+  // (which repair drops) or a missing one damages it until a new import of
+  // the same content stores the object again.
+  const damage = new DamageFinder(trees, chunkLength, badChunks, badTrees, repair)
+  for (const { name, snapshot, root } of walked) {
+    const lacks = damage.lacking(root)
+    if (lacks !== undefined) report({ kind: 'damaged', object: `ref ${name}`, message: `its snapshot ${digestToString(snapshot)} lacks ${lacks}: importing the same content again heals it` })
+  }
+
   // What the registered root providers keep (the registry's blob records,
   // for one): reached, and must be present.
   for (const provider of registeredRootProviders()) {
+    const corrupt = { chunk: 0, tree: 0, snapshot: 0 }
     try {
       for await (const root of provider.roots(store)) {
         const digest = digestToBytes(root.digest)
         const k = digestKey(digest)
         const [have, bad, tag] = root.kind === 'chunk' ? [chunkLength, badChunks, 'c'] : root.kind === 'tree' ? [trees, badTrees, 't'] : [snapshots, badSnapshots, 's']
         reached[root.kind].add(k)
-        if (!have.has(k) && !bad.has(k) && !missingReported.has(tag + k)) {
+        if (bad.has(k) && !missingReported.has(tag + k)) {
+          missingReported.add(tag + k)
+          corrupt[root.kind]++
+        } else if (!have.has(k) && !bad.has(k) && !missingReported.has(tag + k)) {
           missingReported.add(tag + k)
           report({ kind: 'missing', object: `${root.kind} ${root.digest}`, message: `kept by ${provider.name} but not in the store` })
         }
@@ -294,6 +314,9 @@ export async function fsck (store: FsckView, options: FsckOptions = {}): Promise
     } catch (err) {
       report({ kind: problemKind(err), object: provider.name, message: (err as Error).message, ...(codeOf(err) !== undefined ? { code: codeOf(err) } : {}) })
     }
+    const counts = (['chunk', 'tree', 'snapshot'] as const).filter((kind) => corrupt[kind] > 0).map((kind) => plural(corrupt[kind], kind))
+    const one = corrupt.chunk + corrupt.tree + corrupt.snapshot === 1
+    if (counts.length > 0) report({ kind: 'damaged', object: provider.name, message: `it keeps ${counts.join(', ')} that ${repair ? `${one ? 'was' : 'were'} corrupt (dropped by this repair)` : `${one ? 'is' : 'are'} corrupt`}: storing the same content again heals it` })
   }
 
   const stored = store.counters()
@@ -342,5 +365,88 @@ export async function fsck (store: FsckView, options: FsckOptions = {}): Promise
     bytesRead,
     packs,
     problems
+  }
+}
+
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`
+
+/**
+ * Which objects a snapshot lacks: those under its root tree that are
+ * missing, corrupt or of another length than their tree states. Whether a
+ * tree's closure is whole is worked out once per tree (the trees form a
+ * DAG shared between snapshots); only the trees that are not whole are
+ * walked again to name what each snapshot lacks.
+ */
+class DamageFinder {
+  readonly #whole = new Map<string, boolean>()
+  constructor (
+    private readonly trees: ReadonlyMap<string, TreeInfo>,
+    private readonly chunkLength: ReadonlyMap<string, number>,
+    private readonly badChunks: ReadonlySet<string>,
+    private readonly badTrees: ReadonlySet<string>,
+    private readonly repair: boolean
+  ) {}
+
+  #chunkWhole (c: { digest: Uint8Array, length: number }): boolean {
+    return this.chunkLength.get(digestKey(c.digest)) === c.length
+  }
+
+  /** Whether everything under tree `root` is present and intact (iterative post-order: trees may nest deep). */
+  #isWhole (root: string): boolean {
+    const stack: Array<{ key: string, next: number }> = [{ key: root, next: 0 }]
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!
+      const info = this.trees.get(top.key)
+      if (this.#whole.has(top.key) || info === undefined) {
+        if (info === undefined) this.#whole.set(top.key, false)
+        stack.pop()
+        continue
+      }
+      while (top.next < info.subtrees.length && this.#whole.has(digestKey(info.subtrees[top.next]!))) top.next++
+      if (top.next < info.subtrees.length) {
+        // A tree cannot reach itself (it would hold its own digest), so this ends.
+        stack.push({ key: digestKey(info.subtrees[top.next]!), next: 0 })
+        continue
+      }
+      this.#whole.set(top.key, info.subtrees.every((t) => this.#whole.get(digestKey(t)) === true) && info.chunks.every((c) => this.#chunkWhole(c)))
+      stack.pop()
+    }
+    return this.#whole.get(root)!
+  }
+
+  /** What the snapshot with root tree `root` lacks, in words, or undefined when it is whole. */
+  lacking (root: Uint8Array): string | undefined {
+    if (this.#isWhole(digestKey(root))) return undefined
+    const trees = { corrupt: new Set<string>(), missing: new Set<string>() }
+    const chunks = { corrupt: new Set<string>(), missing: new Set<string>(), length: new Set<string>() }
+    const seen = new Set<string>()
+    const stack = [digestKey(root)]
+    while (stack.length > 0) {
+      const key = stack.pop()!
+      if (seen.has(key) || this.#whole.get(key) === true) continue
+      seen.add(key)
+      const info = this.trees.get(key)
+      if (info === undefined) { (this.badTrees.has(key) ? trees.corrupt : trees.missing).add(key); continue }
+      for (const t of info.subtrees) stack.push(digestKey(t))
+      for (const c of info.chunks) {
+        if (this.#chunkWhole(c)) continue
+        const ck = digestKey(c.digest)
+        if (this.chunkLength.has(ck)) chunks.length.add(ck)
+        else (this.badChunks.has(ck) ? chunks.corrupt : chunks.missing).add(ck)
+      }
+    }
+    const corrupt = this.repair ? 'corrupt, dropped by this repair' : 'corrupt'
+    const parts: string[] = []
+    for (const [what, sets] of [['chunk', chunks], ['tree', trees]] as const) {
+      const total = sets.corrupt.size + sets.missing.size + ('length' in sets ? sets.length.size : 0)
+      if (total === 0) continue
+      const why = [
+        sets.corrupt.size > 0 ? `${sets.corrupt.size === total ? '' : `${sets.corrupt.size} `}${corrupt}` : '',
+        sets.missing.size > 0 ? `${sets.missing.size === total ? '' : `${sets.missing.size} `}not in the store` : '',
+        'length' in sets && sets.length.size > 0 ? `${sets.length.size === total ? '' : `${sets.length.size} `}of another length than its tree states` : ''
+      ].filter((w) => w !== '')
+      parts.push(`${plural(total, what)} (${why.join('; ')})`)
+    }
+    return parts.join(' and ')
   }
 }

@@ -30,7 +30,7 @@ import { type Digest, digestToString } from '../hash/digest.js'
 import { sha256 } from '../hash/index.js'
 import { describeExit, startTool, type ToolExit } from '../platform/tool.js'
 import { IMAGE_ANNOTATIONS } from './annotations.js'
-import { BlobWriter, prepareLayout, readIndex, REF_NAME_ANNOTATION, writeBlob, writeIndex, type OciIndex } from './layout-writer.js'
+import { BlobWriter, prepareLayout, readIndex, undoPreparedLayout, REF_NAME_ANNOTATION, writeBlob, writeIndex, type OciIndex } from './layout-writer.js'
 import { type Descriptor, MEDIA_TYPES, type Platform } from './types.js'
 import { withLayoutLock } from './layout-lock.js'
 
@@ -346,19 +346,34 @@ async function writeLayer (ctx: LayerWriteContext, compression: OciLayerCompress
  * compression), `InvalidImageConfigError` (unusable config annotation),
  * `UnsupportedError` (no `zstd` executable), `ExportError` (writing failed,
  * zstd failed), `AbortedError`, and the reader's errors. A failed export
- * removes its temporary file and leaves `index.json` untouched.
+ * removes its temporary file and leaves `index.json` untouched; a layout it
+ * created (the path was absent or an empty directory) is removed again.
  */
 export async function exportOciLayout (reader: SnapshotReader, layoutPath: string, options: ExportOciLayoutOptions = {}): Promise<ExportOciLayoutResult> {
   const tag = options.tag ?? 'latest'
   if (!REF_NAME_RE.test(tag)) throw new InvalidArgumentError(`invalid tag ${JSON.stringify(tag)}: an OCI layout ref name is components of [A-Za-z0-9] joined by one of -._:@+ or --, separated by /`)
   const compression = options.compression ?? 'gzip'
   if (!Object.hasOwn(LAYER_MEDIA_TYPE, compression)) throw new InvalidArgumentError(`unknown compression ${JSON.stringify(compression)}: expected gzip, zstd or none`)
-  const { signal, onProgress, onWarning } = options
+  const { signal, onWarning } = options
   throwIfAborted(signal)
 
   // Check the config before writing anything.
   const source = sourceConfig(reader)
-  await prepareLayout(layoutPath)
+  const prepared = await prepareLayout(layoutPath)
+  try {
+    return await writeImage(reader, layoutPath, source, tag, compression, options)
+  } catch (err) {
+    // A layout this export created is taken back: a failure leaves nothing.
+    await undoPreparedLayout(layoutPath, prepared).catch((undoErr: Error) => {
+      onWarning?.(`could not remove the layout ${layoutPath} the failed export created: ${undoErr.message}`)
+    })
+    throw err
+  }
+}
+
+/** Write the layer, config and manifest blobs of the image into a prepared layout and tag it in `index.json`. */
+async function writeImage (reader: SnapshotReader, layoutPath: string, source: Record<string, unknown> | undefined, tag: string, compression: OciLayerCompression, options: ExportOciLayoutOptions): Promise<ExportOciLayoutResult> {
+  const { signal, onProgress, onWarning } = options
 
   const progress: OciExportProgress = { files: 0, bytes: 0, tarBytes: 0, layerBytes: 0 }
   const report = (): void => { onProgress?.({ ...progress }) }

@@ -22,6 +22,7 @@ import { join } from 'node:path'
 import { TesseraError, type TesseraErrorOptions, ExportError } from '../errors.js'
 import { type Digest, digestToString } from '../hash/digest.js'
 import { sha256, type HashState } from '../hash/index.js'
+import { emptyDirectory, makeDirectories, removeTree } from '../platform/remove-tree.js'
 import { type Descriptor, MEDIA_TYPES } from './types.js'
 
 /** The path exists but is not an OCI image layout tessera can add to (`ERR_NOT_OCI_LAYOUT`). */
@@ -52,6 +53,8 @@ export interface OciIndex {
 export interface PreparedLayout {
   /** True when the layout did not exist (absent or empty directory) and was created. */
   created: boolean
+  /** The topmost directory made for a created layout (the layout's or a parent), if any were made. */
+  madeDirectory?: string
 }
 
 const TMP_PREFIX = '.tessera-tmp-'
@@ -89,13 +92,14 @@ export function emptyIndex (): OciIndex {
  */
 export async function prepareLayout (layoutPath: string): Promise<PreparedLayout> {
   let names: string[]
+  let madeDirectory: string | undefined
   try {
     const st = await stat(layoutPath)
     if (!st.isDirectory()) throw new NotOciLayoutError(`${layoutPath} exists and is not a directory, so it cannot be an OCI layout`)
     names = await readdir(layoutPath)
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') wrapFs(err, `read ${layoutPath}`)
-    try { await mkdir(layoutPath, { recursive: true }) } catch (err2) { wrapFs(err2, `create ${layoutPath}`) }
+    try { madeDirectory = (await makeDirectories(layoutPath))?.toString() } catch (err2) { wrapFs(err2, `create ${layoutPath}`) }
     names = []
   }
   let created = false
@@ -116,7 +120,21 @@ export async function prepareLayout (layoutPath: string): Promise<PreparedLayout
     await writeFileAtomic(layoutPath, join(layoutPath, OCI_LAYOUT_FILE), Buffer.from(JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION })))
     await writeIndex(layoutPath, emptyIndex())
   }
-  return { created }
+  return madeDirectory !== undefined ? { created, madeDirectory } : { created }
+}
+
+/**
+ * Take back a layout {@link prepareLayout} created for a write that then
+ * failed: the directories it made, or the contents of the empty directory
+ * it was given. Nothing is removed once `index.json` lists an image (a
+ * concurrent export finished into the new layout meanwhile).
+ */
+export async function undoPreparedLayout (layoutPath: string, prepared: PreparedLayout): Promise<void> {
+  if (!prepared.created) return
+  const index = await readIndex(layoutPath).catch(() => undefined)
+  if (index === undefined || index.manifests.length > 0) return
+  if (prepared.madeDirectory !== undefined) await removeTree(prepared.madeDirectory)
+  else await emptyDirectory(layoutPath)
 }
 
 async function checkLayoutFile (layoutPath: string): Promise<void> {

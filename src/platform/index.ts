@@ -26,7 +26,8 @@
  *   given, and an error (after the whole run) when it is not.
  *
  * Modules: `xattr.ts` (bulk xattrs), `special-files.ts` (FIFOs, devices,
- * sockets), `stat.ts` (root check, `rdev` numbers), `errors.ts`. Internal:
+ * sockets), `stat.ts` (root check, `rdev` numbers), `remove-tree.ts`
+ * (making a target's directories, removing what a failed write made), `errors.ts`. Internal:
  * `xattr-dump.ts` (the getfattr/setfattr text format), `tool.ts` (running a
  * tool), `dir-fd.ts` (the `/proc/self/fd` naming).
  *
@@ -39,4 +40,5 @@ export {
   type XattrItem, type WriteXattrsResult, type XattrSupportOptions
 } from './xattr.js'
 export { makeFifo, makeDevice, makeSocket, type DeviceKind, type MknodOptions } from './special-files.js'
+export { emptyDirectory, makeDirectories, removeTree } from './remove-tree.js'
 export { isRoot, deviceNumbers, makeRdev, LINUX_MAX_MAJOR, LINUX_MAX_MINOR, type DeviceNumbers } from './stat.js'

@@ -85,7 +85,11 @@ test('outside src/store/, modules take store capabilities, never the concrete st
     const rel = relative(root, file)
     if (rel.startsWith('store/')) continue
     const text = readFileSync(file, 'utf8')
-    if (/\bLevelObjectStore\b/.test(text) || importsOf(file).some((spec) => spec.endsWith('/level-store.js'))) offenders.push(rel)
+    const specs = importsOf(file).map((spec) => relative(root, resolve(dirname(file), spec)))
+    if (/\bLevelObjectStore\b/.test(text)) offenders.push(`${rel} names LevelObjectStore`)
+    for (const spec of specs) if (spec.startsWith('store/level/')) offenders.push(`${rel} imports ${spec}`)
+    // Everything the local store can do together is for whoever opens one and hands it on.
+    if (/\bLocalObjectStore\b/.test(text) && !specs.includes('store/open.js')) offenders.push(`${rel} takes LocalObjectStore but opens no store`)
   }
   assert.deepEqual(offenders, [])
 })

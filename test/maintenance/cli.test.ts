@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ClassicLevel } from 'classic-level'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { decodeLocation, packFileName } from '../../src/store/pack/index.js'
 import { makeTree } from './helpers.js'
 
 const bin = fileURLToPath(new URL('../../../bin/tessera', import.meta.url))
@@ -51,4 +53,51 @@ test('fsck exits 1 on a dangling ref; --repair drops it and exits 0', async () =
   assert.equal(fixed.code, 0, fixed.stdout)
   assert.equal(JSON.parse(fixed.stdout).problems[0].repaired, true)
   assert.equal(run('fsck').code, 0)
+})
+
+test('fsck --repair that drops a corrupt chunk names the damaged snapshot and exits 1 until it is imported again', async () => {
+  const dir = join(root, 'damaged-store')
+  const tool = (...args: string[]): { code: number | null, stdout: string, stderr: string } => {
+    const r = spawnSync(bin, ['--store', dir, ...args], { encoding: 'utf8' })
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+  assert.equal(tool('import', `dir:${join(root, 'a')}`, '--name', 'a').code, 0)
+  const snapshot = JSON.parse(tool('snapshots', '--json').stdout)[0].snapshot as string
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  const [, value] = (await db.sublevel<Uint8Array, Uint8Array>('c', { keyEncoding: 'view', valueEncoding: 'view' }).iterator({ limit: 1 }).all())[0]!
+  await db.close()
+  const loc = decodeLocation(value)
+  const pack = join(dir, 'packs', packFileName(loc.pack))
+  const bytes = readFileSync(pack)
+  bytes[loc.offset + loc.storedLength - 1]! ^= 0x01
+  writeFileSync(pack, bytes)
+
+  const repaired = tool('fsck', '--repair')
+  assert.equal(repaired.code, 1, repaired.stdout)
+  assert.match(repaired.stdout, /^repaired corrupt: chunk sha256:/m)
+  assert.match(repaired.stdout, new RegExp(`^problem damaged: ref a: its snapshot ${snapshot} lacks 1 chunk \\(corrupt, dropped by this repair\\)`, 'm'))
+  assert.doesNotMatch(repaired.stdout, /no problems/)
+  const after = tool('fsck')
+  assert.equal(after.code, 1, after.stdout)
+  assert.match(after.stdout, new RegExp(`^problem damaged: ref a: its snapshot ${snapshot} lacks 1 chunk \\(not in the store\\)`, 'm'))
+  assert.equal(tool('import', `dir:${join(root, 'a')}`, '--name', 'a', '--replace').code, 0)
+  const healed = tool('fsck')
+  assert.equal(healed.code, 0, healed.stdout)
+  assert.match(healed.stdout, /no problems/)
+})
+
+test('tessera gc and fsck load no compression port (what runs, not only what imports)', () => {
+  const dir = join(root, 'loads-store')
+  const log = join(root, 'modules.log')
+  const hooks = new URL('../helpers/module-log.js', import.meta.url).href
+  assert.equal(spawnSync(bin, ['--store', dir, 'import', `dir:${join(root, 'a')}`, '--name', 'a']).status, 0)
+  for (const command of ['gc', 'fsck']) {
+    rmSync(log, { force: true })
+    const r = spawnSync(bin, ['--store', dir, command], { encoding: 'utf8', env: { ...process.env, TESSERA_MODULE_LOG: log, NODE_OPTIONS: `--import=${hooks}` } })
+    assert.equal(r.status, 0, r.stderr)
+    const loaded = readFileSync(log, 'utf8').split('\n').filter((u) => u.includes('/dist/src/'))
+    assert.ok(loaded.some((u) => u.endsWith(`/dist/src/maintenance/${command}.js`)), 'the log works')
+    assert.ok(loaded.some((u) => u.endsWith('/dist/src/registry/backend/gc-roots.js')), 'the registry root provider is loaded')
+    assert.deepEqual(loaded.filter((u) => u.includes('/dist/src/compression/')), [], `${command} loads a compression port`)
+  }
 })

@@ -112,7 +112,7 @@ test('a flipped bit in a pack record is caught by reads and by fsck, and --repai
     // Stored forms are handed out unverified (the caller decodes them), but the record must be the chunk's.
     if (where !== 'stored') await assert.rejects(store.readStoredChunks([chunks[0]!, victim]), expectCode('ERR_INTEGRITY'))
     const report = await fsck(store)
-    assert.deepEqual(report.problems.map((p) => [p.kind, p.object]), [['corrupt', `chunk ${digestToString(victim)}`]], where)
+    assert.deepEqual(report.problems.map((p) => [p.kind, p.object]), [['corrupt', `chunk ${digestToString(victim)}`], ['damaged', 'ref a']], where)
     bytes[at]! ^= 0x04
     assert.equal((await store.getChunk(victim)).length > 0, true)
   }
@@ -121,7 +121,7 @@ test('a flipped bit in a pack record is caught by reads and by fsck, and --repai
   packs.contents(loc.pack)![loc.offset]! ^= 0xff
   const repaired = await fsck(store, { repair: true })
   assert.ok(repaired.problems.some((p) => p.kind === 'corrupt' && p.repaired), JSON.stringify(repaired.problems))
-  assert.deepEqual((await fsck(store)).problems.map((p) => [p.kind, p.object]), [['missing', `chunk ${digestToString(victim)}`]])
+  assert.deepEqual((await fsck(store)).problems.map((p) => [p.kind, p.object]), [['missing', `chunk ${digestToString(victim)}`], ['damaged', 'ref a']])
   // Importing the same content again stores it anew (in a new record) and heals the snapshot.
   await importDirectory(store, srcA, { ...opts, name: 'a', replace: true })
   await assertClean(store)
@@ -148,8 +148,9 @@ test('a missing pack file is reported by fsck and --repair drops the index entri
   const repaired = await fsck(store, { repair: true })
   assert.ok(repaired.problems.filter((p) => p.kind === 'corrupt' || p.kind === 'pack').every((p) => p.repaired))
   const after = await fsck(store)
-  assert.deepEqual([...new Set(after.problems.map((p) => p.kind))], ['missing'])
-  assert.equal(after.problems.length, lost.length)
+  assert.deepEqual([...new Set(after.problems.map((p) => p.kind))], ['missing', 'damaged'])
+  assert.equal(after.problems.filter((p) => p.kind === 'missing').length, lost.length)
+  assert.match(after.problems.find((p) => p.kind === 'damaged')!.message, new RegExp(`lacks ${lost.length} chunks? \\(not in the store\\)`))
   assert.ok(chunks.length > lost.length)
   // Importing the content again brings the chunks back.
   await importDirectory(store, srcA, { ...opts, name: 'a', replace: true })

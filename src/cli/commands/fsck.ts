@@ -15,7 +15,8 @@ export const fsckCommand = defineCommand({
   description: 'Re-read and verify every object, ref, the chunk index and the counters; print one line per\n' +
     'problem (problem KIND: OBJECT: message) and exit 1 if any is left. Objects no name reaches are counted,\n' +
     'not problems. --repair deletes refs and objects that do not verify and rebuilds the index and counters;\n' +
-    'it never deletes intact data.',
+    'it never deletes intact data. A snapshot left lacking an object is reported damaged (ref and digest)\n' +
+    'and the exit status stays 1 until its content is imported again.',
   operands: [0, 0],
   store: 'existing',
   options: {
