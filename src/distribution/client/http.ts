@@ -208,15 +208,25 @@ export class HttpResponse {
     }
   }
 
-  /** Drop the body: read small ones to the end (to keep the connection), end the others. */
+  /**
+   * Drop the body: a HEAD answer or an empty body is consumed (so the
+   * connection goes back to the pool), a small body read to its end in the
+   * background, any other ends the connection.
+   */
   discard (): void {
     if (this.#done) return
     const declared = this.contentLength
-    if (declared !== undefined && declared <= 64 * 1024 && this.#exchange.method !== 'HEAD') {
+    if (this.#exchange.method === 'HEAD' || declared === 0 || this.status === 204 || this.status === 304) {
+      this.#res.resume()
+      this.#finish()
+      return
+    }
+    if (declared !== undefined && declared <= 64 * 1024) {
       this.readPrefix(declared + 1).catch(() => {})
       return
     }
     if (!this.#res.complete) this.#res.destroy()
+    else this.#res.resume()
     this.#finish()
   }
 }

@@ -221,7 +221,7 @@ export class RegistrySession {
       ...(body !== undefined ? { body } : {}), ...(signal !== undefined ? { signal } : {})
     }
     if (!limited) return await sendHttp(exchange)
-    await this.#limiter.acquire()
+    await this.#acquire(signal)
     let released = false
     const release = (): void => { if (!released) { released = true; this.#limiter.release() } }
     try {
@@ -230,6 +230,29 @@ export class RegistrySession {
       release()
       throw err
     }
+  }
+
+  /** Wait for a slot, or for the signal (a slot granted after an abort is given back at once). */
+  async #acquire (signal: AbortSignal | undefined): Promise<void> {
+    const slot = this.#limiter.acquire()
+    if (signal === undefined) { await slot; return }
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted')
+      if (signal.aborted) resolve('aborted')
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
+    const won = await Promise.race([slot.then(() => 'slot' as const), aborted])
+    signal.removeEventListener('abort', onAbort!)
+    if (won === 'aborted') {
+      slot.then(() => this.#limiter.release(), () => {})
+      throw new AbortedError(undefined, { cause: signal.reason })
+    }
+  }
+
+  /** Wait before the next try after `failures` failures (exponential, jittered, abortable). */
+  async backoff (failures: number, signal?: AbortSignal): Promise<void> {
+    await sleep(this.#backoff(Math.max(0, failures - 1)), signal)
   }
 
   async #withRetries (spec: RequestSpec, attempt: () => Promise<HttpResponse>): Promise<HttpResponse> {
