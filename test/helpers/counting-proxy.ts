@@ -29,6 +29,7 @@
  * - `truncateAt`: send that many body bytes, then cut the connection;
  * - `stallAt`: send that many body bytes, then nothing more, keeping the
  *   connection open (until the client gives up or the proxy closes);
+ * - `dripMs`: send the body one byte every `dripMs` (a slow-drip answer);
  * - `delayMs`: wait before answering;
  * - `replaceBody`: a function of the whole upstream body (buffered, for
  *   small answers) giving the body to send; `Content-Length` is adjusted
@@ -69,6 +70,7 @@ export interface Misbehaviour {
   flipByteAt?: number
   truncateAt?: number
   stallAt?: number
+  dripMs?: number
   delayMs?: number
   replaceBody?: (body: Buffer, upstream: IncomingMessage) => Buffer
 }
@@ -257,6 +259,16 @@ async function relayBody (body: AsyncIterable<Buffer> | Buffer, res: ServerRespo
       }
       // stallAt: send nothing more; the connection stays open until someone closes it
       return
+    }
+    if (m?.dripMs !== undefined) {
+      for (let i = 0; i < chunk.length; i++) {
+        if (res.destroyed) return
+        entry.bytesOut++
+        res.write(chunk.subarray(i, i + 1))
+        await new Promise((resolve) => setTimeout(resolve, m.dripMs))
+      }
+      at += chunk.length
+      continue
     }
     at += chunk.length
     entry.bytesOut += chunk.length

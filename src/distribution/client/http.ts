@@ -1,10 +1,11 @@
 /**
  * One HTTP exchange over `node:http`/`node:https`: no retries, no
  * redirects, no auth (the session does those). What it guarantees:
- * - time is bounded: waiting for the response headers, each wait for the
- *   next body chunk, and each wait for the server to take more of the
- *   request body are bounded by `timeoutMs` (a consumer that is slow to
- *   read does not count: only waits on the network do);
+ * - time is bounded: waiting for the response headers, waiting for each
+ *   KiB of the body (so a body dripping a byte at a time times out too),
+ *   and each wait for the server to take more of the request body are
+ *   bounded by `timeoutMs` (a consumer that is slow to read does not
+ *   count: only waits on the network do);
  * - memory is bounded: {@link HttpResponse.readAll} stops at `maxBytes`,
  *   before buffering more, and refuses a declared `Content-Length` over it;
  * - a body shorter than its `Content-Length` is
@@ -61,6 +62,9 @@ export function networkError (err: unknown, url: URL, what = 'request'): Tessera
   }
   return new RegistryUnavailableError(`${what} to ${url.host} failed: ${code !== '' ? `${code}: ` : ''}${message}`, { cause: err })
 }
+
+/** Body bytes that must arrive within each `timeoutMs` of waiting. */
+const PROGRESS_BYTES = 1024
 
 /** Whether `signal` has fired (a function, so checks after an await are not narrowed away). */
 function isAborted (signal: AbortSignal | undefined): boolean {
@@ -133,17 +137,26 @@ export class HttpResponse {
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       if (signal?.aborted === true) throw new AbortedError(undefined, { cause: signal.reason })
+      // the clock runs only while waiting on the network, and is reset by each
+      // PROGRESS_BYTES that arrive (or the end): a body dripping a byte at a
+      // time cannot hold the request open for ever
+      let budget = timeoutMs
+      let progress = 0
       for (;;) {
         let next: IteratorResult<Buffer>
+        const waitStart = Date.now()
         try {
           next = await new Promise<IteratorResult<Buffer>>((resolve, reject) => {
             timer = setTimeout(() => {
-              const err = new TimeoutError(`${this.url.host} sent no body data for ${timeoutMs} ms`)
+              const err = new TimeoutError(`the body from ${this.url.host} stalled (less than ${PROGRESS_BYTES} bytes in ${timeoutMs} ms)`)
               res.destroy(err)
               reject(err)
-            }, timeoutMs)
+            }, budget)
             it.next().then(resolve, reject)
           })
+          budget -= Date.now() - waitStart
+          progress += next.done === true ? 0 : next.value.length
+          if (progress >= PROGRESS_BYTES) { budget = timeoutMs; progress = 0 }
         } catch (err) {
           if (isAborted(signal)) throw new AbortedError(undefined, { cause: signal?.reason })
           if (err instanceof TimeoutError) throw err

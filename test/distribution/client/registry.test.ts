@@ -293,7 +293,11 @@ t('5xx are retried a bounded number of times, then ERR_REGISTRY_UNAVAILABLE', as
 
 t('stalls are timeouts: no headers, or a body that stops', async () => {
   proxy.rule = (r) => r.route === 'GET blob' ? { stallAt: 1000 } : undefined
-  await assert.rejects(open(proxy.host, 'lib/app', { timeoutMs: 300, retries: 1 }).getBlob(blobDigest, blob.length), (err: any) => code('ERR_REGISTRY_UNAVAILABLE')(err) && /no body data for 300 ms/.test(err.message))
+  await assert.rejects(open(proxy.host, 'lib/app', { timeoutMs: 300, retries: 1 }).getBlob(blobDigest, blob.length), (err: any) => code('ERR_REGISTRY_UNAVAILABLE')(err) && /stalled \(less than 1024 bytes in 300 ms\)/.test(err.message))
+  // a body that drips a byte at a time is a stall too
+  proxy.rule = (r) => r.route === 'GET manifest' ? { dripMs: 20 } : undefined
+  await pushImage(open(registry.host, 'lib/drip'), 'v1')
+  await assert.rejects(open(proxy.host, 'lib/drip', { timeoutMs: 300, retries: 0 }).getManifest('v1'), (err: any) => code('ERR_REGISTRY_UNAVAILABLE')(err) && /stalled/.test(err.message))
   proxy.rule = (r) => r.route === 'HEAD blob' ? { delayMs: 5000 } : undefined
   const start = Date.now()
   await assert.rejects(open(proxy.host, 'lib/app', { timeoutMs: 300, retries: 0 }).statBlob(blobDigest), (err: any) => code('ERR_REGISTRY_UNAVAILABLE')(err) && /no response headers/.test(err.message))
