@@ -15,8 +15,12 @@ export interface BlobInfo {
   digest: string
   /** Size in bytes of the blob exactly as pushed. */
   size: number
-  /** How the blob is kept: from chunks and a recipe, or its bytes as they are. */
-  storage: 'reproduced' | 'whole'
+  /**
+   * How the blob is kept: a layer rebuilt from chunks and a recipe, a
+   * tessera pack blob rebuilt from the chunks of its records and a pack
+   * recipe, or its bytes as they are.
+   */
+  storage: 'reproduced' | 'pack' | 'whole'
 }
 
 /** What a client claims about a blob it uploads; verified before anything is committed. */
@@ -101,7 +105,7 @@ export interface RegistryStats {
    * it was first pushed to (docs/FORMAT.md §9 defines it exactly).
    */
   storedBytes: number
-  /** Layer blobs rebuilt from chunks. */
+  /** Blobs rebuilt from chunks: layers (from recipes) and tessera pack blobs (from pack recipes). */
   reproducedBlobs: number
   /** Blobs kept as their bytes (layers whose compression could not be recreated, configs, other blobs). */
   wholeBlobs: number

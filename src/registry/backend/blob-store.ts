@@ -37,7 +37,7 @@ export function blobInfo (digest: string, record: BlobRecord): BlobInfo {
 
 /** What one blob adds to a repository's counters when linked there. */
 export function linkCounters (record: BlobRecord, sign: 1 | -1): Partial<RegistryCounters> {
-  const reproduced = record.body.storage === 'reproduced'
+  const reproduced = record.body.storage !== 'whole'
   return {
     pushedBytes: sign * record.size,
     reproducedBlobs: reproduced ? sign : 0,
