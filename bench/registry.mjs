@@ -36,7 +36,8 @@ const label = labelAt >= 0 ? args[labelAt + 1] : undefined
 const positional = args.filter((a, i) => !a.startsWith('--') && i !== labelAt + 1)
 const source = resolve(positional[0] ?? process.env.TESSERA_REGISTRY_CORPUS ?? join(repoRoot, 'bench/corpus/debian-4/oci'))
 const TAGS = ['bookworm', 'trixie', 'bookworm-python3', 'bookworm-nodejs']
-const bin = join(repoRoot, 'bin/tessera')
+// The CLI under test: bench/run.mjs passes its frozen copy.
+const bin = process.env.TESSERA_BIN || join(repoRoot, 'bin/tessera')
 
 const work = await mkdtemp(join(tmpdir(), 'tessera-registry-bench-'))
 const corpus = decompress ? await decompressedLayout(source, join(work, 'plain')) : source

@@ -5,14 +5,21 @@
 // compared as ratios to a peer measured in the same run.
 //
 //   node bench/run.mjs [--corpus debian-4|npm-ts-10|all] [--tools tessera,restic,casync,borg,oci]
-//                      [--keep] [--timeout SECONDS]
+//                      [--no-warm] [--tessera-bin PATH] [--baseline PATH] [--keep] [--timeout SECONDS]
+//
+// Each tool ingests twice, into fresh repositories: from a cold page cache
+// (sync + drop_caches first, as root) and warm (the corpus just read);
+// restores from a cold page cache, each restore followed by `sync -f` of
+// its target; wall and CPU seconds (user + system) of every command.
+// --baseline PATH also measures another build's bin/tessera (an older
+// commit's checkout) side by side, for before/after ratios.
 //
 // Writes bench/results/latest.json (every raw number), latest.md (the tables)
 // and chart.svg, and prints the tables. Plain ESM, no dependencies.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, lstatSync, symlinkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
@@ -22,16 +29,18 @@ const RESULTS = join(BENCH, 'results')
 // The CLI under test: a frozen copy of bin/ and dist/ taken at the start
 // (others rebuild dist/ while they work; one run must measure one build).
 let TESSERA = join(ROOT, 'bin', 'tessera')
+// Another build measured beside it (--baseline), for before/after ratios.
+let BASELINE = null
 const TIME = '/usr/bin/time'
 const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0
-const ALL_TOOLS = ['oci', 'tessera', 'restic', 'casync', 'borg']
+const ALL_TOOLS = ['oci', 'tessera', 'tessera-baseline', 'restic', 'casync', 'borg']
 const ALL_CORPORA = ['debian-4', 'npm-ts-10']
 const BORG_CHUNKER = 'buzhash,14,18,16,4095'
 const RESTIC_PASSWORD = 'tessera-bench'
 
 // ---------------------------------------------------------------- options
 function parseOptions (argv) {
-  const opts = { corpus: 'all', tools: ALL_TOOLS.join(','), keep: false, timeout: 300 }
+  const opts = { corpus: 'all', tools: ALL_TOOLS.filter((t) => t !== 'tessera-baseline').join(','), keep: false, timeout: 300, warm: true, tesseraBin: null, baseline: process.env.TESSERA_BASELINE || null }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const value = () => {
@@ -41,6 +50,9 @@ function parseOptions (argv) {
       return argv[++i]
     }
     if (a === '--keep') opts.keep = true
+    else if (a === '--no-warm') opts.warm = false
+    else if (a === '--tessera-bin' || a.startsWith('--tessera-bin=')) opts.tesseraBin = value()
+    else if (a === '--baseline' || a.startsWith('--baseline=')) opts.baseline = value()
     else if (a === '--corpus' || a.startsWith('--corpus=')) opts.corpus = value()
     else if (a === '--tools' || a.startsWith('--tools=')) opts.tools = value()
     else if (a === '--timeout' || a.startsWith('--timeout=')) opts.timeout = Number(value())
@@ -52,11 +64,22 @@ function parseOptions (argv) {
   const tools = opts.tools.split(',').map((t) => t.trim()).filter(Boolean)
   for (const t of tools) if (!ALL_TOOLS.includes(t)) usage(`unknown tool ${t}`)
   if (!(opts.timeout > 0)) usage('--timeout takes a positive number of seconds')
-  return { corpora, tools, keep: opts.keep, timeoutMs: opts.timeout * 1000 }
+  const bin = (path, what) => {
+    const abs = resolve(path)
+    if (!existsSync(abs) || !statSync(abs).isFile()) usage(`${what} ${path}: no such file (give a checkout's bin/tessera, built with npx tsc -p .)`)
+    return abs
+  }
+  const tesseraBin = opts.tesseraBin === null ? null : bin(opts.tesseraBin, '--tessera-bin')
+  const baseline = opts.baseline === null ? null : bin(opts.baseline, '--baseline')
+  // The baseline runs right after tessera, so that the two see the same machine state.
+  if (baseline !== null && !tools.includes('tessera-baseline')) tools.splice(tools.includes('tessera') ? tools.indexOf('tessera') + 1 : tools.length, 0, 'tessera-baseline')
+  if (baseline === null && tools.includes('tessera-baseline')) usage('tessera-baseline needs --baseline PATH (or $TESSERA_BASELINE)')
+  return { corpora, tools, keep: opts.keep, timeoutMs: opts.timeout * 1000, warm: opts.warm, tesseraBin, baseline }
 }
 
 function usage (error) {
-  const text = `usage: node bench/run.mjs [--corpus debian-4|npm-ts-10|all] [--tools ${ALL_TOOLS.join(',')}] [--keep] [--timeout SECONDS]`
+  const text = `usage: node bench/run.mjs [--corpus debian-4|npm-ts-10|all] [--tools ${ALL_TOOLS.join(',')}] [--no-warm]\n` +
+    '                        [--tessera-bin PATH] [--baseline PATH] [--keep] [--timeout SECONDS]'
   if (error) { process.stderr.write(`bench: ${error}\n${text}\n`); process.exit(2) }
   process.stdout.write(text + '\n'); process.exit(0)
 }
@@ -70,19 +93,22 @@ let TIMEOUT_MS = 300000
 
 /**
  * Run one command under /usr/bin/time, with a timeout. Resolves (never
- * rejects) to { code, signal, seconds, rssKiB, stdout, stderr, timedOut,
- * error }. stdout is kept (up to maxStdout bytes; `bytes` counts all of it).
+ * rejects) to { code, signal, seconds, rssKiB, cpuSeconds, stdout, stderr,
+ * timedOut, error }: wall seconds, peak RSS and CPU seconds (user + system,
+ * of the command and every child it waited for: worker threads, LevelDB's
+ * threads and helper processes included). stdout is kept (up to maxStdout
+ * bytes; `bytes` counts all of it).
  */
 function run (cmd, args, { cwd = ROOT, env = {}, timeoutMs = TIMEOUT_MS, maxStdout = 1 << 20, measure = true } = {}) {
   return new Promise((resolvePromise) => {
     const timeFile = join(WORK, `.time-${process.pid}-${++counter}`)
-    const argv = measure ? ['-f', '%M', '-o', timeFile, cmd, ...args] : args
+    const argv = measure ? ['-f', '%M %U %S', '-o', timeFile, cmd, ...args] : args
     const started = process.hrtime.bigint()
     let child
     try {
       child = spawn(measure ? TIME : cmd, argv, { cwd, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     } catch (error) {
-      resolvePromise({ code: null, signal: null, seconds: 0, rssKiB: null, stdout: '', stderr: String(error), bytes: 0, timedOut: false, error: String(error) })
+      resolvePromise({ code: null, signal: null, seconds: 0, rssKiB: null, cpuSeconds: null, stdout: '', stderr: String(error), bytes: 0, timedOut: false, error: String(error) })
       return
     }
     const out = []; let outLen = 0; let bytes = 0
@@ -100,16 +126,19 @@ function run (cmd, args, { cwd = ROOT, env = {}, timeoutMs = TIMEOUT_MS, maxStdo
       clearTimeout(timer)
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
       let rssKiB = null
+      let cpuSeconds = null
       if (measure) {
         try {
+          // The last line (a failed command's status line comes first): "%M %U %S".
           const lines = readFileSync(timeFile, 'utf8').trim().split('\n')
-          const v = Number(lines[lines.length - 1])
-          if (Number.isFinite(v)) rssKiB = v
+          const [rss, user, sys] = lines[lines.length - 1].trim().split(/\s+/).map(Number)
+          if (Number.isFinite(rss)) rssKiB = rss
+          if (Number.isFinite(user) && Number.isFinite(sys)) cpuSeconds = user + sys
         } catch {}
         rmSync(timeFile, { force: true })
       }
       const stderr = Buffer.concat(err).toString('utf8')
-      const result = { code, signal, seconds, rssKiB, stdout: Buffer.concat(out).toString('utf8'), stdoutBuffer: Buffer.concat(out), stderr, bytes, timedOut, error: null }
+      const result = { code, signal, seconds, rssKiB, cpuSeconds, stdout: Buffer.concat(out).toString('utf8'), stdoutBuffer: Buffer.concat(out), stderr, bytes, timedOut, error: null }
       if (timedOut) result.error = `timed out after ${timeoutMs / 1000} s`
       else if (spawnError) result.error = spawnError
       else if (code !== 0) result.error = `exit ${code ?? signal}: ${lastLines(stderr.replace(/^Command exited with non-zero status \d+\n?/m, ''), 3)}`
@@ -168,21 +197,23 @@ function loadCorpus (name) {
   return { name, base, items, tgz: join(base, 'tgz') }
 }
 
-/** Largest regular file under dir (lstat, no symlinks followed). */
+/** Call `onFile(path, stat)` for every regular file under dir (lstat, no symlinks followed; unreadable entries skipped). */
+function eachFile (dir, onFile) {
+  let names
+  try { names = readdirSync(dir) } catch { return }
+  for (const n of names) {
+    const p = join(dir, n)
+    let st
+    try { st = lstatSync(p) } catch { continue }
+    if (st.isDirectory()) eachFile(p, onFile)
+    else if (st.isFile()) onFile(p, st)
+  }
+}
+
+/** Largest regular file under dir. */
 function largestFile (dir) {
   let best = null
-  const walk = (d) => {
-    let names
-    try { names = readdirSync(d) } catch { return }
-    for (const n of names) {
-      const p = join(d, n)
-      let st
-      try { st = lstatSync(p) } catch { continue }
-      if (st.isDirectory()) walk(p)
-      else if (st.isFile() && (best === null || st.size > best.size)) best = { path: relative(dir, p), size: st.size }
-    }
-  }
-  walk(dir)
+  eachFile(dir, (p, st) => { if (best === null || st.size > best.size) best = { path: relative(dir, p), size: st.size } })
   return best
 }
 
@@ -230,24 +261,46 @@ function median (xs) {
   return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
-function newPhase () { return { seconds: 0, peakRssKiB: 0, items: [], errors: [] } }
-function account (phase, name, r, extra = {}) {
-  phase.seconds += r.seconds
+function newPhase () { return { seconds: 0, cpuSeconds: 0, peakRssKiB: 0, items: [], errors: [] } }
+/**
+ * Add one command's wall time, CPU time and peak RSS to a phase; for a
+ * restore, also those of the `sync` after it (`synced`), which is part of
+ * what a user waits for.
+ */
+function account (phase, name, r, extra = {}, synced = null) {
+  const seconds = r.seconds + (synced?.seconds ?? 0)
+  const cpu = r.cpuSeconds === null || (synced !== null && synced.cpuSeconds === null) ? null : r.cpuSeconds + (synced?.cpuSeconds ?? 0)
+  phase.seconds += seconds
+  if (cpu === null) phase.cpuIncomplete = true
+  else phase.cpuSeconds += cpu
   if (r.rssKiB !== null) phase.peakRssKiB = Math.max(phase.peakRssKiB, r.rssKiB)
-  const item = { name, seconds: round(r.seconds, 3), rssKiB: r.rssKiB, ...extra }
-  if (r.error) { item.error = r.error; phase.errors.push(`${name}: ${r.error}`) }
+  const item = { name, seconds: round(seconds, 3), cpuSeconds: round(cpu, 3), rssKiB: r.rssKiB, ...extra }
+  if (synced !== null) { item.commandSeconds = round(r.seconds, 3); item.syncSeconds = round(synced.seconds, 3) }
+  const error = r.error ?? synced?.error
+  if (error) { item.error = error; phase.errors.push(`${name}: ${error}`) }
   phase.items.push(item)
   return item
+}
+
+/**
+ * Run one restore command, then `sync -f TARGET` (syncfs of the target's
+ * filesystem: the restored bytes are on disk, as a user who waits for
+ * them sees it), and account both as one restore.
+ */
+async function restoreInto (phase, name, target, cmd, args, opts = {}) {
+  const r = await run(cmd, args, opts)
+  const synced = r.error ? null : await run('sync', ['-f', target])
+  return account(phase, name, r, {}, synced)
 }
 
 const tools = {
   tessera: {
     package: null,
-    version: () => `git ${sh('git', ['-C', ROOT, 'describe', '--always', '--dirty', '--abbrev=12']) ?? '?'}`,
+    version: () => describeCheckout(OPTIONS.tesseraBin === null ? ROOT : checkoutOf(OPTIONS.tesseraBin)),
     async ingest (c) {
       const ph = newPhase()
       for (const it of c.corpus.items) {
-        const r = await run(TESSERA, ['--store', c.store, 'import', `dir:${it.path}`, '--name', it.name, '--json'])
+        const r = await run(c.bin, ['--store', c.store, 'import', `dir:${it.path}`, '--name', it.name, '--json'])
         let json = null
         try { json = JSON.parse(r.stdout) } catch {}
         account(ph, it.name, r, { tessera: json })
@@ -260,8 +313,7 @@ const tools = {
       const devices = IS_ROOT ? ['--devices'] : []
       for (const [i, it] of c.corpus.items.entries()) {
         const target = join(c.restoreDir, it.name)
-        const r = await run(TESSERA, ['--store', c.store, 'export', it.name, `dir:${target}`, ...devices])
-        account(ph, it.name, r)
+        await restoreInto(ph, it.name, target, c.bin, ['--store', c.store, 'export', it.name, `dir:${target}`, ...devices])
         if (i === 0) ph.restored = target
       }
       return ph
@@ -296,8 +348,7 @@ const tools = {
         const target = join(c.restoreDir, it.name)
         const id = ingest.snapshots?.[it.name]
         if (!id) { ph.errors.push(`${it.name}: no snapshot`); continue }
-        const r = await run('restic', ['restore', id, '--target', target], { env })
-        account(ph, it.name, r)
+        await restoreInto(ph, it.name, target, 'restic', ['restore', id, '--target', target], { env })
         if (i === 0) ph.restored = [join(target, it.name), join(target, it.path)].find((p) => existsSync(p)) ?? join(target, it.name)
       }
       return ph
@@ -321,8 +372,7 @@ const tools = {
       const ph = newPhase()
       for (const [i, it] of c.corpus.items.entries()) {
         const target = join(c.restoreDir, it.name)
-        const r = await run('casync', ['extract', `--store=${join(c.store, 'default.castr')}`, join(c.store, `${it.name}.caidx`), target])
-        account(ph, it.name, r)
+        await restoreInto(ph, it.name, target, 'casync', ['extract', `--store=${join(c.store, 'default.castr')}`, join(c.store, `${it.name}.caidx`), target])
         if (i === 0) ph.restored = target
       }
       return ph
@@ -349,13 +399,24 @@ const tools = {
       for (const [i, it] of c.corpus.items.entries()) {
         const target = join(c.restoreDir, it.name)
         mkdirSync(target, { recursive: true })
-        const r = await run('borg', ['extract', `${c.store}::${it.name}`], { env, cwd: target })
-        account(ph, it.name, r)
+        await restoreInto(ph, it.name, target, 'borg', ['extract', `${c.store}::${it.name}`], { env, cwd: target })
         if (i === 0) ph.restored = target
       }
       return ph
     }
   }
+}
+
+// The other build, measured as tessera is (without the extras below).
+tools['tessera-baseline'] = { ...tools.tessera, version: () => describeCheckout(checkoutOf(BASELINE)) }
+
+/** The checkout a `bin/tessera` belongs to. */
+function checkoutOf (bin) { return dirname(dirname(bin)) }
+
+/** What a checkout is: `git describe` there, else its directory's name (name an extracted `git archive` after its commit). */
+function describeCheckout (dir) {
+  const d = sh('git', ['-C', dir, 'describe', '--always', '--dirty', '--abbrev=12'])
+  return d ? `git ${d}` : basename(dir)
 }
 
 // ---------------------------------------------------------------- tessera extras
@@ -427,6 +488,22 @@ async function ociImport (c) {
   return res
 }
 
+/**
+ * Read every regular file of the corpus once (untimed), so that the next
+ * ingest finds it in the page cache; returns the bytes read.
+ */
+function readCorpus (corpus) {
+  const buf = Buffer.alloc(1 << 20)
+  let bytes = 0
+  const read = (p) => {
+    let fd
+    try { fd = openSync(p, 'r') } catch { return }
+    try { for (let k; (k = readSync(fd, buf, 0, buf.length, null)) > 0;) bytes += k } catch {} finally { closeSync(fd) }
+  }
+  for (const it of corpus.items) eachFile(it.path, read)
+  return bytes
+}
+
 // ---------------------------------------------------------------- one corpus
 async function benchCorpus (corpusName, toolList) {
   const corpus = loadCorpus(corpusName)
@@ -455,30 +532,55 @@ async function benchCorpus (corpusName, toolList) {
       const dir = join(WORK, corpusName, tool)
       rmSync(dir, { recursive: true, force: true })
       mkdirSync(join(dir, 'tmp'), { recursive: true })
-      const c = { corpus, store: join(dir, 'repo'), tmp: join(dir, 'tmp'), restoreDir: join(dir, 'restore') }
-      log(`${corpusName}: ${tool} ingest (${corpus.items.length} directories)`)
+      const bin = tool === 'tessera-baseline' ? BASELINE : TESSERA
+      const c = { corpus, bin, store: join(dir, 'repo'), tmp: join(dir, 'tmp'), restoreDir: join(dir, 'restore') }
+      // Cold: sync, drop the page cache, ingest into a fresh repository:
+      // every byte of the corpus is read from disk.
+      log(`${corpusName}: ${tool} ingest, cold page cache (${corpus.items.length} directories)`)
       entry.cacheDropped = dropCaches()
       const ing = await spec.ingest(c)
+      ing.cache = entry.cacheDropped ? 'cold' : 'not dropped (not root)'
       entry.ingest = ing
       entry.errors.push(...ing.errors)
       const du = duBytes(c.store)
       entry.storedBytes = du.bytes; entry.diskKiB = du.diskKiB
-      if (tool === 'tessera') {
-        const s = await run(TESSERA, ['--store', c.store, 'stats', '--json'], { measure: false })
+      if (tool.startsWith('tessera')) {
+        const s = await run(bin, ['--store', c.store, 'stats', '--json'], { measure: false })
         try { entry.stats = JSON.parse(s.stdout) } catch { entry.errors.push(`stats: ${s.error ?? 'bad json'}`) }
       }
-      log(`${corpusName}: ${tool} stored ${mib(entry.storedBytes)} MiB in ${ing.seconds.toFixed(1)} s, peak ${mib(ing.peakRssKiB * 1024)} MiB; restore`)
+      log(`${corpusName}: ${tool} stored ${mib(entry.storedBytes)} MiB in ${ing.seconds.toFixed(1)} s (CPU ${fmt(ing.cpuSeconds, 1)} s), peak ${mib(ing.peakRssKiB * 1024)} MiB`)
+      if (OPTIONS.warm && ing.errors.length === 0) {
+        // Warm: every file of the corpus was just read (as a rootfs just
+        // built is in the page cache), the previous writes are on disk;
+        // ingest into another fresh repository, removed after.
+        const w = { ...c, store: join(dir, 'repo-warm'), tmp: join(dir, 'tmp-warm') }
+        mkdirSync(w.tmp, { recursive: true })
+        const warmed = readCorpus(corpus)
+        spawnSync('sync', [], { timeout: 300000 })
+        log(`${corpusName}: ${tool} ingest, warm page cache (${mib(warmed)} MiB read just before)`)
+        const warm = await spec.ingest(w)
+        warm.cache = 'warm'
+        warm.readBeforeBytes = warmed
+        entry.ingestWarm = warm
+        entry.errors.push(...warm.errors.map((e) => `warm ingest ${e}`))
+        log(`${corpusName}: ${tool} warm ingest ${warm.seconds.toFixed(1)} s (CPU ${fmt(warm.cpuSeconds, 1)} s)`)
+        rmSync(w.store, { recursive: true, force: true })
+        rmSync(w.tmp, { recursive: true, force: true })
+      }
       if (tool === 'tessera' && ing.errors.length === 0) {
         entry.rangeRead = await rangeRead(c.store, corpus.items[0])
         log(`${corpusName}: tessera range read median ${entry.rangeRead.cold?.medianSeconds ?? entry.rangeRead.warm?.medianSeconds} s`)
       }
+      // Restore from a cold page cache, each snapshot followed by a sync of
+      // what it wrote.
       mkdirSync(c.restoreDir, { recursive: true })
-      dropCaches()
+      const restoreCold = dropCaches()
       const rest = await spec.restore(c, ing)
+      rest.cache = restoreCold ? 'cold' : 'not dropped (not root)'
       entry.restore = rest
       entry.errors.push(...rest.errors.map((e) => `restore ${e}`))
       entry.verify = { snapshot: corpus.items[0].name, ...(await verifyTree(rest.restored, corpus.items[0].path)) }
-      log(`${corpusName}: ${tool} restore ${rest.seconds.toFixed(1)} s, verify ${entry.verify.ok ? 'ok' : 'FAILED: ' + entry.verify.detail}`)
+      log(`${corpusName}: ${tool} restore + sync ${rest.seconds.toFixed(1)} s (CPU ${fmt(rest.cpuSeconds, 1)} s), verify ${entry.verify.ok ? 'ok' : 'FAILED: ' + entry.verify.detail}`)
       rmSync(c.restoreDir, { recursive: true, force: true })
       if (tool === 'tessera' && corpusName === 'debian-4') {
         log('debian-4: tessera OCI import')
@@ -489,7 +591,7 @@ async function benchCorpus (corpusName, toolList) {
         const pushes = [[corpus.oci.layout], [corpus.oci.layout, '--decompress']]
         if (existsSync(corpus.oci.flatLayout)) pushes.push([corpus.oci.flatLayout, '--label', 'of four independently built one-layer images (`debian-4/oci-flat`)'])
         for (const extra of pushes) {
-          const r = await run(process.execPath, [join(BENCH, 'registry.mjs'), ...extra], { measure: false })
+          const r = await run(process.execPath, [join(BENCH, 'registry.mjs'), ...extra], { measure: false, env: { TESSERA_BIN: TESSERA } })
           let g
           try { g = JSON.parse(r.stdout) } catch { g = { error: (r.error ?? r.stderr ?? 'no output').toString().slice(0, 300) } }
           entry.registryPush.push(g)
@@ -531,8 +633,8 @@ function freezeTessera () {
 const availability = {}
 function available (tool) {
   if (tool in availability) return availability[tool]
-  const cmd = tool === 'tessera' ? null : tool
-  let ok = cmd === null ? existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')) : which(cmd) !== null
+  const cmd = tool.startsWith('tessera') ? null : tool
+  let ok = cmd === null ? existsSync(tool === 'tessera' ? TESSERA : BASELINE) : which(cmd) !== null
   if (!ok && cmd !== null && IS_ROOT) {
     log(`installing ${tools[tool].package} with apt-get`)
     spawnSync('apt-get', ['install', '-y', '-qq', tools[tool].package], { stdio: 'ignore', timeout: 300000 })
@@ -549,53 +651,151 @@ const fmt = (x, d = 1) => x === null || x === undefined || !Number.isFinite(x) ?
 const TOOL_LABEL = {
   oci: 'OCI layout (tar.gz, umoci)',
   tessera: 'tessera',
+  'tessera-baseline': 'tessera baseline',
   restic: 'restic (--compression auto)',
   casync: 'casync (64 KiB avg)',
   borg: `borg (${BORG_CHUNKER}, zstd,3)`
 }
-const SHORT_LABEL = { oci: 'OCI tar.gz (umoci)', tessera: 'tessera', restic: 'restic', casync: 'casync 64K', borg: 'borg 64K zstd,3' }
+const SHORT_LABEL = { oci: 'OCI tar.gz (umoci)', tessera: 'tessera', 'tessera-baseline': 'tessera baseline', restic: 'restic', casync: 'casync 64K', borg: 'borg 64K zstd,3' }
+const label = (tool, report) => tool === 'tessera-baseline' ? `tessera baseline (${report.versions.tesseraBaseline})` : tool === 'tessera' && report.versions.tesseraBaseline ? `tessera (${report.versions.tessera})` : TOOL_LABEL[tool]
 
+/** A phase's wall and CPU seconds, when it ran without errors. */
+const timed = (phase) => phase && phase.errors.length === 0 ? { wall: phase.seconds, cpu: phase.cpuIncomplete ? null : phase.cpuSeconds } : null
+const ratio = (a, b) => a === null || a === undefined || !b ? null : round(a / b, 2)
+
+/** Every figure of one tool in one corpus, with its ratios to the reference peers (ingest: borg; restore: restic). */
 function rows (r) {
-  const borg = r.tools.borg?.ingest && r.tools.borg.errors.length === 0 ? r.tools.borg.ingest.seconds : null
-  const restic = r.tools.restic?.restore && r.tools.restic.errors.length === 0 ? r.tools.restic.restore.seconds : null
+  const ok = (tool) => r.tools[tool] && r.tools[tool].errors.length === 0 ? r.tools[tool] : null
+  const borg = ok('borg')
+  const restic = ok('restic')
+  const ref = { cold: timed(borg?.ingest), warm: timed(borg?.ingestWarm), restore: timed(restic?.restore) }
   return Object.entries(r.tools).map(([tool, e]) => {
-    const ing = e.ingest?.seconds ?? null
-    const rest = e.restore?.seconds ?? null
+    const cold = timed(e.ingest)
+    const warm = timed(e.ingestWarm)
+    const rest = timed(e.restore)
     const notes = [...e.notes]
     if (e.verify) notes.push(e.verify.ok ? `restore of ${e.verify.snapshot} ${e.verify.detail}` : `restore of ${e.verify.snapshot} DIFFERS: ${e.verify.detail}`)
-    if (tool === 'tessera' && e.stats) notes.push(`dedup ${fmt(e.stats.dedupRatio, 2)}x, metadata ${fmt(e.stats.metadataBytes / 1048576, 2)} MiB`)
-    if (tool === 'tessera' && IS_ROOT) notes.push('export with --devices')
+    if (tool.startsWith('tessera') && e.stats) notes.push(`dedup ${fmt(e.stats.dedupRatio, 2)}x, metadata ${fmt(e.stats.metadataBytes / 1048576, 2)} MiB`)
+    if (tool.startsWith('tessera') && IS_ROOT) notes.push('export with --devices')
+    if (e.ingest?.cache && e.ingest.cache !== 'cold') notes.push(`page cache ${e.ingest.cache}`)
     if (e.errors.length > 0) notes.push(`ERRORS: ${e.errors.join('; ')}`)
     if (e.skipped) notes.push('skipped')
     return {
       tool,
       storedMiB: mib(e.storedBytes),
-      ingestSeconds: round(ing, 2),
-      ingestRatioToBorg: ing !== null && borg ? round(ing / borg, 2) : null,
+      ingestSeconds: round(cold?.wall, 2),
+      ingestCpuSeconds: round(cold?.cpu, 2),
+      ingestWarmSeconds: round(warm?.wall, 2),
+      ingestWarmCpuSeconds: round(warm?.cpu, 2),
+      ingestRatioToBorg: ratio(cold?.wall, ref.cold?.wall),
+      ingestWarmRatioToBorg: ratio(warm?.wall, ref.warm?.wall),
+      ingestCpuRatioToBorg: ratio(cold?.cpu, ref.cold?.cpu),
+      ingestWarmCpuRatioToBorg: ratio(warm?.cpu, ref.warm?.cpu),
       peakRssMiB: e.ingest ? mib(e.ingest.peakRssKiB * 1024) : null,
       restorePeakRssMiB: e.restore ? mib(e.restore.peakRssKiB * 1024) : null,
-      restoreSeconds: round(rest, 2),
-      restoreRatioToRestic: rest !== null && restic ? round(rest / restic, 2) : null,
+      restoreSeconds: round(rest?.wall, 2),
+      restoreCpuSeconds: round(rest?.cpu, 2),
+      restoreSyncSeconds: e.restore ? round(e.restore.items.reduce((n, i) => n + (i.syncSeconds ?? 0), 0), 2) : null,
+      restoreRatioToRestic: ratio(rest?.wall, ref.restore?.wall),
+      restoreCpuRatioToRestic: ratio(rest?.cpu, ref.restore?.cpu),
       notes: notes.join('; ')
     }
   })
 }
 
+/** "10.6 s, CPU 21.0 s" */
+const wallCpu = (wall, cpu) => wall === null ? '–' : `${fmt(wall, 1)} s, CPU ${fmt(cpu, 1)} s`
+/** " (0.89x / 1.9x borg)": wall and CPU ratios to the reference peer. */
+const ratios = (wall, cpu, peer) => wall === null ? '' : ` (${fmt(wall, 2)}x / ${fmt(cpu, 2)}x ${peer})`
+
+/** The table for the README: one row per corpus and tool, wall and CPU seconds side by side, with their ratios to the peer. */
+function readmeTable (report) {
+  const out = []
+  out.push('| corpus | tool | stored MiB | ingest, cold page cache | ingest, warm page cache | restore + sync |')
+  out.push('|---|---|---:|---:|---:|---:|')
+  for (const r of report.corpora) {
+    if (r.error) continue
+    for (const x of rows(r)) {
+      if (x.tool === 'oci') { out.push(`| ${r.corpus} | ${SHORT_LABEL.oci} | ${fmt(x.storedMiB, 1)} | – | – | – |`); continue }
+      out.push(`| ${r.corpus} | ${x.tool === 'tessera-baseline' ? label(x.tool, report) : SHORT_LABEL[x.tool]} | ${fmt(x.storedMiB, 1)} | ` +
+        `${wallCpu(x.ingestSeconds, x.ingestCpuSeconds)}${x.tool === 'borg' ? '' : ratios(x.ingestRatioToBorg, x.ingestCpuRatioToBorg, 'borg')} | ` +
+        `${wallCpu(x.ingestWarmSeconds, x.ingestWarmCpuSeconds)}${x.tool === 'borg' ? '' : ratios(x.ingestWarmRatioToBorg, x.ingestWarmCpuRatioToBorg, 'borg')} | ` +
+        `${wallCpu(x.restoreSeconds, x.restoreCpuSeconds)}${x.tool === 'restic' ? '' : ratios(x.restoreRatioToRestic, x.restoreCpuRatioToRestic, 'restic')} |`)
+    }
+  }
+  return out
+}
+
+const MEASURES = [
+  ['stored bytes', (x) => x.storedMiB, 'MiB'],
+  ['cold ingest wall time', (x) => x.ingestSeconds, 's'],
+  ['cold ingest CPU time', (x) => x.ingestCpuSeconds, 's'],
+  ['warm ingest wall time', (x) => x.ingestWarmSeconds, 's'],
+  ['warm ingest CPU time', (x) => x.ingestWarmCpuSeconds, 's'],
+  ['restore + sync wall time', (x) => x.restoreSeconds, 's'],
+  ['restore CPU time', (x) => x.restoreCpuSeconds, 's'],
+  ['ingest peak RSS', (x) => x.peakRssMiB, 'MiB'],
+  ['restore peak RSS', (x) => x.restorePeakRssMiB, 'MiB']
+]
+
+/** Every measure on which a peer of the same run beats tessera, plainly. */
+function behind (r) {
+  const rs = rows(r)
+  const t = rs.find((x) => x.tool === 'tessera')
+  if (!t) return []
+  const out = []
+  for (const [what, get, unit] of MEASURES) {
+    const mine = get(t)
+    if (mine === null || mine === undefined) continue
+    const better = rs.filter((x) => !x.tool.startsWith('tessera') && get(x) !== null && get(x) !== undefined && get(x) > 0 && mine / get(x) >= 1.01)
+      .map((x) => `${fmt(mine / get(x), 2)}x ${SHORT_LABEL[x.tool]}'s (${fmt(mine, 1)} vs ${fmt(get(x), 1)} ${unit})`)
+    if (better.length > 0) out.push(`- ${what}: ${better.join(', ')}`)
+  }
+  return out
+}
+
+/** tessera against the baseline build, measure by measure, and each one's ratio to the reference peer. */
+function beforeAfter (r, report) {
+  const rs = rows(r)
+  const t = rs.find((x) => x.tool === 'tessera')
+  const b = rs.find((x) => x.tool === 'tessera-baseline')
+  if (!t || !b) return []
+  const out = ['', `**Before / after**: tessera (${report.versions.tessera}) against the baseline build (${report.versions.tesseraBaseline}), same run.`, '']
+  out.push('| measure | baseline | tessera | tessera / baseline | baseline to peer | tessera to peer |', '|---|---:|---:|---:|---:|---:|')
+  const peer = {
+    'cold ingest wall time': ['ingestRatioToBorg', 'borg'], 'cold ingest CPU time': ['ingestCpuRatioToBorg', 'borg'],
+    'warm ingest wall time': ['ingestWarmRatioToBorg', 'borg'], 'warm ingest CPU time': ['ingestWarmCpuRatioToBorg', 'borg'],
+    'restore + sync wall time': ['restoreRatioToRestic', 'restic'], 'restore CPU time': ['restoreCpuRatioToRestic', 'restic']
+  }
+  for (const [what, get, unit] of MEASURES) {
+    const [key, name] = peer[what] ?? [null, null]
+    const toPeer = (x) => key === null || x[key] === null ? '–' : `${fmt(x[key], 2)}x ${name}`
+    out.push(`| ${what} | ${fmt(get(b), 1)} ${unit} | ${fmt(get(t), 1)} ${unit} | ${fmt(ratio(get(t), get(b)), 2)} | ${toPeer(b)} | ${toPeer(t)} |`)
+  }
+  return out
+}
+
 function markdown (report) {
   const out = []
   out.push('# tessera benchmark: latest run', '')
-  out.push(`${report.date} · ${report.machine.cpu} · ${report.machine.nproc} cores · ${fmt(report.machine.memTotalBytes / 2 ** 30, 1)} GiB RAM · node ${report.versions.node} · tessera ${report.versions.tessera}`)
+  out.push(`${report.date} · ${report.machine.cpu} · ${report.machine.nproc} cores · ${fmt(report.machine.memTotalBytes / 2 ** 30, 1)} GiB RAM · node ${report.versions.node} · tessera ${report.versions.tessera}${report.versions.tesseraBaseline ? ` · baseline ${report.versions.tesseraBaseline}` : ''}`)
   out.push(`restic ${report.versions.restic ?? '–'} · ${report.versions.borg ?? 'borg –'} · casync ${report.versions.casync ?? '–'} · ${report.versions.umoci ?? 'umoci –'}`)
-  out.push('', `Page cache dropped before every ingest and restore phase: ${report.cacheDropped ? 'yes' : 'no (not root)'}. Stored = \`du -sb\` of the store after all ingests. Ingest and restore are the sums of the wall times of the per-directory commands; peak RSS is the max over those commands (\`/usr/bin/time -f %M\`), ingest / restore. Ratios are to a peer in this same run (lower is better). Whole run: ${fmt(report.totalSeconds, 0)} s.`, '')
+  out.push('', `Each tool ingests every directory of the corpus, one after another, twice, each time into a fresh repository: **cold** (\`sync\` and \`echo 3 > /proc/sys/vm/drop_caches\` first: ${report.cacheDropped ? 'done' : 'NOT done, not root'}) and **warm** (${report.options.warm ? 'every file of the corpus read just before, as a rootfs just built is cached' : 'skipped: --no-warm'}). **Restore** starts from a cold page cache and includes a \`sync -f\` of each restored directory. Times are the sums over the per-directory commands: wall seconds and CPU seconds (user + system of the command and its threads and children, \`/usr/bin/time -f "%M %U %S"\`); peak RSS is the max over those commands. Stored = \`du -sb\` of the repository after the cold ingest. Ratios are to a peer in this same run, ingest to borg and restore to restic, wall / CPU (lower is better). Whole run: ${fmt(report.totalSeconds, 0)} s.`, '')
   for (const r of report.corpora) {
     if (r.error) { out.push(`## ${r.corpus}`, '', `failed: ${r.error}`, ''); continue }
     out.push(`## ${r.corpus}`, '', `${r.items.length} directories (${r.items.join(', ')}), ${fmt(r.sourceBytes / 1048576, 1)} MiB (\`du -sb\`).`, '')
-    out.push('| tool | stored MiB | ingest s | ingest ratio to borg | peak RSS MiB (ingest / restore) | restore s | restore ratio to restic | notes |')
-    out.push('|---|---:|---:|---:|---:|---:|---:|---|')
+    out.push('| tool | stored MiB | ingest cold s (CPU s) | ingest warm s (CPU s) | ingest to borg, cold / warm (CPU) | restore + sync s (CPU s) | restore to restic (CPU) | peak RSS MiB (ingest / restore) | notes |')
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|---|')
+    const pair = (w, c) => w === null ? '–' : `${fmt(w, 1)} (${fmt(c, 1)})`
     for (const x of rows(r)) {
       const rss = x.peakRssMiB === null ? '–' : `${fmt(x.peakRssMiB, 0)} / ${fmt(x.restorePeakRssMiB, 0)}`
-      out.push(`| ${TOOL_LABEL[x.tool]} | ${fmt(x.storedMiB, 1)} | ${fmt(x.ingestSeconds, 1)} | ${fmt(x.ingestRatioToBorg, 2)} | ${rss} | ${fmt(x.restoreSeconds, 1)} | ${fmt(x.restoreRatioToRestic, 2)} | ${x.notes.replace(/\|/g, '\\|')} |`)
+      const toBorg = x.ingestRatioToBorg === null && x.ingestWarmRatioToBorg === null ? '–' : `${fmt(x.ingestRatioToBorg, 2)} / ${fmt(x.ingestWarmRatioToBorg, 2)} (${fmt(x.ingestCpuRatioToBorg, 2)} / ${fmt(x.ingestWarmCpuRatioToBorg, 2)})`
+      const toRestic = x.restoreRatioToRestic === null ? '–' : `${fmt(x.restoreRatioToRestic, 2)} (${fmt(x.restoreCpuRatioToRestic, 2)})`
+      out.push(`| ${label(x.tool, report)} | ${fmt(x.storedMiB, 1)} | ${pair(x.ingestSeconds, x.ingestCpuSeconds)} | ${pair(x.ingestWarmSeconds, x.ingestWarmCpuSeconds)} | ${toBorg} | ${pair(x.restoreSeconds, x.restoreCpuSeconds)} | ${toRestic} | ${rss} | ${x.notes.replace(/\|/g, '\\|')} |`)
     }
+    const lag = behind(r)
+    out.push('', lag.length > 0 ? `**Where tessera is behind** (a peer of this run is at least 1% better):` : '**Where tessera is behind**: nowhere in this run.', ...(lag.length > 0 ? ['', ...lag] : []))
+    out.push(...beforeAfter(r, report))
     const t = r.tools.tessera
     if (t?.rangeRead && !t.rangeRead.error) {
       const rr = t.rangeRead
@@ -617,13 +817,14 @@ function markdown (report) {
     }
     out.push('')
   }
+  out.push('## For the README', '', 'Wall time, then CPU time (user + system); in brackets the ratios to borg (ingest) or restic (restore), wall / CPU.', '', ...readmeTable(report), '')
   return out.join('\n')
 }
 
 function esc (s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') }
 
 function chart (report) {
-  const COLORS = { oci: '#9e9e9e', tessera: '#d1495b', restic: '#2e86ab', casync: '#edae49', borg: '#66a182' }
+  const COLORS = { oci: '#9e9e9e', tessera: '#d1495b', 'tessera-baseline': '#e8a0a8', restic: '#2e86ab', casync: '#edae49', borg: '#66a182' }
   const W = 960; const labelW = 150; const panelW = (W - labelW - 40) / 2 - 20; const barH = 20; const gap = 6
   const parts = []; let y = 50
   const title = `tessera vs peers: stored MiB and ingest seconds (${report.date.slice(0, 10)}, ${report.machine.nproc} cores)`
@@ -676,8 +877,10 @@ async function main () {
   mkdirSync(WORK, { recursive: true })
   mkdirSync(RESULTS, { recursive: true })
   if (!existsSync(TIME)) { process.stderr.write('bench: /usr/bin/time is required (apt-get install time)\n'); process.exit(1) }
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) { process.stderr.write('bench: tessera is not built: run npx tsc -p . first\n'); process.exit(1) }
-  const build = freezeTessera()
+  if (OPTIONS.tesseraBin === null && !existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) { process.stderr.write('bench: tessera is not built: run npx tsc -p . first\n'); process.exit(1) }
+  // Another checkout's build (--tessera-bin, --baseline) is run where it is: nobody rebuilds it meanwhile.
+  const build = OPTIONS.tesseraBin === null ? freezeTessera() : (TESSERA = OPTIONS.tesseraBin, { bin: TESSERA })
+  BASELINE = OPTIONS.baseline
   const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m) ?? [])[1] ?? cpus()[0]?.model ?? '?'
   const report = {
     date: new Date().toISOString(),
@@ -685,15 +888,16 @@ async function main () {
     versions: {
       node: process.version,
       tessera: tools.tessera.version(),
-      tesseraCommit: sh('git', ['-C', ROOT, 'rev-parse', 'HEAD']),
-      tesseraWorkingTreeDirty: (sh('git', ['-C', ROOT, 'status', '--porcelain', '--', 'src']) ?? '') !== '',
+      tesseraCommit: sh('git', ['-C', OPTIONS.tesseraBin === null ? ROOT : checkoutOf(OPTIONS.tesseraBin), 'rev-parse', 'HEAD']),
+      tesseraWorkingTreeDirty: (sh('git', ['-C', OPTIONS.tesseraBin === null ? ROOT : checkoutOf(OPTIONS.tesseraBin), 'status', '--porcelain', '--', 'src']) ?? '') !== '',
       tesseraBuild: build,
+      ...(BASELINE !== null ? { tesseraBaseline: tools['tessera-baseline'].version(), tesseraBaselineBin: BASELINE, tesseraBaselineCommit: sh('git', ['-C', checkoutOf(BASELINE), 'rev-parse', 'HEAD']) } : {}),
       restic: which('restic') ? sh('restic', ['version']) : null,
       borg: which('borg') ? sh('borg', ['--version']) : null,
       casync: which('casync') ? sh('casync', ['--version']) : null,
       umoci: which('umoci') ? sh('umoci', ['--version']) : null
     },
-    options: { corpora: OPTIONS.corpora, tools: OPTIONS.tools, timeoutSeconds: TIMEOUT_MS / 1000, borgChunker: BORG_CHUNKER, root: IS_ROOT },
+    options: { corpora: OPTIONS.corpora, tools: OPTIONS.tools, warm: OPTIONS.warm, timeoutSeconds: TIMEOUT_MS / 1000, borgChunker: BORG_CHUNKER, root: IS_ROOT },
     cacheDropped: dropCaches(),
     corpora: []
   }

@@ -9,7 +9,8 @@
  * @module
  */
 import { createReadStream } from 'node:fs'
-import { access } from 'node:fs/promises'
+import { constants } from 'node:fs'
+import { access, stat } from 'node:fs/promises'
 import { InvalidArgumentError, UnreadableSourceError } from '../errors.js'
 import { SnapshotReader, type ReaderStore } from '../exporter/snapshot-reader.js'
 import { DEFAULT_SNAPSHOT_PARAMS, type SnapshotParams, validateSnapshotParams } from '../format/snapshot.js'
@@ -18,6 +19,7 @@ import { DEFAULT_LAYER_LIMITS, type LayerLimits } from '../flatten/limits.js'
 import { loadSnapshotTree } from '../flatten/load.js'
 import type { ObjectStore } from '../store/index.js'
 import { autoDecompress } from '../tar/compression.js'
+import { TarNotArchiveError } from '../tar/errors.js'
 import type { TarDialect } from '../tar/dialect.js'
 import { commitImport, type CommitImportOptions, type ImportResult } from './commit.js'
 import type { MtimePolicy } from '../format/mtime.js'
@@ -52,7 +54,27 @@ export function openLayerFile (path: string, options: { maxLayerBytes?: number, 
   })
 }
 
-/** Apply the layer at `path` and commit the result. */
+/**
+ * The layer's tar stream, refused when it holds no bytes at all: a user's
+ * empty file is a mistake, not a layer (an empty layer is a tar of two
+ * zero blocks). Image layers are read as the runtimes read them instead,
+ * which take an empty blob as an empty archive.
+ */
+async function * notEmpty (tar: AsyncIterable<Uint8Array>, path: string, fileSize: number): AsyncGenerator<Uint8Array> {
+  let any = false
+  for await (const bytes of tar) {
+    if (bytes.length > 0) any = true
+    yield bytes
+  }
+  if (!any) throw new TarNotArchiveError(`${path}: not a tar archive: ${fileSize === 0 ? 'the file is empty (0 bytes)' : 'it decompresses to no bytes'}; an empty layer is a tar of two zero blocks`)
+}
+
+/**
+ * Apply the layer at `path` and commit the result. A file that holds no
+ * bytes, or is not a tar (plain, gzip or zstd) at all, is
+ * `TarNotArchiveError` (`ERR_TAR_NOT_ARCHIVE`); a directory or a file that
+ * cannot be read is `UnreadableSourceError` (`ERR_UNREADABLE_SOURCE`).
+ */
 export async function importLayerFile (store: Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'> & ReaderStore, path: string, options: ImportLayerFileOptions = {}): Promise<ImportResult> {
   // A session pins what the import writes or reuses, so a gc running
   // meanwhile in this process keeps it (docs/FORMAT.md §6.1).
@@ -60,9 +82,14 @@ export async function importLayerFile (store: Pick<ObjectStore, 'putChunk' | 'pu
 }
 
 async function importLayerFileInSession (store: Pick<ObjectStore, 'putChunk' | 'putTree' | 'commitSnapshot' | 'flush'> & ReaderStore, path: string, options: ImportLayerFileOptions): Promise<ImportResult> {
+  let size: number
   try {
-    await access(path)
+    await access(path, constants.R_OK)
+    const st = await stat(path)
+    if (st.isDirectory()) throw new UnreadableSourceError(`cannot read layer ${path}: it is a directory (dir:${path} imports a directory)`)
+    size = st.size
   } catch (err) {
+    if (err instanceof UnreadableSourceError) throw err
     throw new UnreadableSourceError(`cannot read layer ${path}: ${(err as Error).message}`, { cause: err })
   }
   const baseReader = options.base !== undefined ? await SnapshotReader.open(store, options.base) : undefined
@@ -77,7 +104,7 @@ async function importLayerFileInSession (store: Pick<ObjectStore, 'putChunk' | '
   }
   const base = baseReader !== undefined ? await loadSnapshotTree(baseReader, options.signal !== undefined ? { signal: options.signal } : {}) : undefined
   const limits = { ...DEFAULT_LAYER_LIMITS, ...options.limits }
-  const open = (): AsyncIterable<Uint8Array> => openLayerFile(path, { maxLayerBytes: limits.maxLayerBytes, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
+  const open = (): AsyncIterable<Uint8Array> => notEmpty(openLayerFile(path, { maxLayerBytes: limits.maxLayerBytes, ...(options.signal !== undefined ? { signal: options.signal } : {}) }), path, size)
   const flat = await flattenLayers(store, [{ label: path, open }], {
     params,
     maxEntrySize: limits.maxEntryBytes,
@@ -89,6 +116,9 @@ async function importLayerFileInSession (store: Pick<ObjectStore, 'putChunk' | '
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
     ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
     ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {})
+  }).catch((err: unknown) => {
+    if (err instanceof TarNotArchiveError && !err.message.startsWith(path)) throw new TarNotArchiveError(`${path}: ${err.message}`, { cause: err })
+    throw err
   })
   const { files, logicalBytes, newChunks, newBytes, holeBytes } = flat
   return await commitImport(store, params, flat.root, { files, logicalBytes, newChunks, newBytes, holeBytes }, options)

@@ -35,7 +35,7 @@ import {
   CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, parseConfig, parseIndex, parseManifest, parseOciLayoutFile,
   resolveLimits, type ImageIndex, type OciLimits, type ResolvedOciLimits
 } from './json.js'
-import { formatPlatform, isAttestationManifest, platformMatches, resolvePlatformOption } from './platform.js'
+import { formatPlatform, isAttestationManifest, platformMatches, resolvePlatformOption, selectByPlatform } from './platform.js'
 import { LAYER_MEDIA_TYPES, type Descriptor, type LayerSource, type Platform, type SourceImage } from './types.js'
 
 /** The annotation naming an image in a layout's `index.json`. */
@@ -62,8 +62,11 @@ export interface OpenOciLayoutOptions {
   reference?: string
   /**
    * The platform picked in indexes (`linux/arm64`, or an object). Default:
-   * the host's ({@link defaultPlatform}). Not checked against a manifest
-   * reached without an index.
+   * the host's ({@link defaultPlatform}). When given, a manifest reached
+   * without an index must be of this platform too (its `index.json`
+   * entry's `platform`, else its config's `os`, `architecture` and
+   * `variant`): `ERR_OCI_PLATFORM_NOT_FOUND` otherwise. Without it, such a
+   * manifest is taken whatever its platform.
    */
   platform?: string | Platform
   /** Bounds on sizes and counts, see {@link OciLimits}. */
@@ -78,6 +81,8 @@ interface Context {
   platform: Platform
   signal: AbortSignal | undefined
   indexes: Map<string, ImageIndex>
+  /** Set once an index entry was chosen for matching {@link platform}. */
+  platformMatched?: boolean
 }
 
 /** The path of a blob; the digest is checked again here, whatever the caller did. */
@@ -155,36 +160,24 @@ function entryNames (entries: readonly Descriptor[]): string[] {
   return names
 }
 
-function platformName (d: Descriptor): string {
-  return d.platform === undefined ? `(no platform) ${d.digest}` : formatPlatform(d.platform)
+/** {@link selectByPlatform}, noting in `ctx` that the platform asked for was matched by an index entry. */
+function selectIn (ctx: Context, entries: readonly Descriptor[], where: string): Descriptor {
+  const d = selectByPlatform(ctx.platform, entries, where)
+  if (d.platform !== undefined && platformMatches(ctx.platform, d.platform)) ctx.platformMatched = true
+  return d
 }
 
-function isImageType (mediaType: string): boolean {
-  return MANIFEST_MEDIA_TYPES.has(mediaType) || INDEX_MEDIA_TYPES.has(mediaType)
+/** The platform an image config declares (`os`, `architecture`, `variant`), if it declares one. */
+function configPlatform (config: Record<string, unknown>): Platform | undefined {
+  const { os, architecture, variant } = config
+  if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') return undefined
+  return typeof variant === 'string' && variant !== '' ? { os, architecture, variant } : { os, architecture }
 }
 
-/**
- * Pick the entry of an index for the requested platform. Attestation
- * manifests and entries of other media types are skipped; an entry without
- * a platform is taken only when it is the index's only image.
- */
-function selectByPlatform (ctx: Context, entries: readonly Descriptor[], where: string): Descriptor {
-  const images = entries.filter((d) => !isAttestationManifest(d) && isImageType(d.mediaType))
-  if (images.length === 0) {
-    const other = entries.find((d) => !isAttestationManifest(d))
-    if (other !== undefined) {
-      throw new OciUnsupportedMediaTypeError(`${where} lists no image; its entries are of media type ${quote(other.mediaType)}`, other.mediaType)
-    }
-    throw new OciInvalidError(`${where} lists no image`)
-  }
-  const match = images.find((d) => d.platform !== undefined && platformMatches(ctx.platform, d.platform))
-  if (match !== undefined) return match
-  const only = images[0]
-  if (images.length === 1 && only !== undefined && only.platform === undefined) return only
-  if (images.every((d) => d.platform === undefined)) {
-    throw new OciAmbiguousReferenceError(`${where} lists ${images.length} images without platforms`, images.map((d) => d.digest))
-  }
-  throw new OciPlatformNotFoundError(formatPlatform(ctx.platform), [...new Set(images.map(platformName))], where)
+/** Refuse an image chosen without an index when it is not of the platform asked for. */
+function checkImagePlatform (want: Platform, have: Platform | undefined, where: string): void {
+  if (have !== undefined && platformMatches(want, have)) return
+  throw new OciPlatformNotFoundError(formatPlatform(want), [have !== undefined ? formatPlatform(have) : '(no platform in its config)'], where)
 }
 
 /** Find a descriptor by digest in index.json or the indexes it leads to (bounded). */
@@ -232,7 +225,7 @@ async function selectTop (ctx: Context, index: ImageIndex, reference: string | u
     const distinct = new Set(matches.map((d) => d.digest))
     if (distinct.size === 1) return { d: first, reference }
     // several entries share the tag: one per platform is an index in disguise
-    if (matches.every((d) => d.platform !== undefined)) return { d: selectByPlatform(ctx, matches, `tag ${quote(reference)}`), reference }
+    if (matches.every((d) => d.platform !== undefined)) return { d: selectIn(ctx, matches, `tag ${quote(reference)}`), reference }
     throw new OciAmbiguousReferenceError(`tag ${quote(reference)} names ${distinct.size} different images in index.json`, [...distinct])
   }
   const candidates = entries.filter((d) => !isAttestationManifest(d))
@@ -243,7 +236,7 @@ async function selectTop (ctx: Context, index: ImageIndex, reference: string | u
     return tag === undefined ? { d } : { d, reference: tag }
   }
   if (candidates.every((d) => tagOf(d) === undefined) && candidates.some((d) => d.platform !== undefined)) {
-    return { d: selectByPlatform(ctx, candidates, 'index.json') }
+    return { d: selectIn(ctx, candidates, 'index.json') }
   }
   throw new OciAmbiguousReferenceError(`the layout holds ${candidates.length} images and no reference was given`, entryNames(candidates))
 }
@@ -261,7 +254,7 @@ async function resolveManifest (ctx: Context, d: Descriptor, depth: number): Pro
     }
     const index = await readIndexBlob(ctx, d)
     depth++
-    d = selectByPlatform(ctx, index.manifests, `index ${d.digest}`)
+    d = selectIn(ctx, index.manifests, `index ${d.digest}`)
   }
 }
 
@@ -342,7 +335,10 @@ export async function openOciLayout (path: string, options: OpenOciLayoutOptions
     }
   })
   const config = await readBlob(ctx, configDesc, 'config', ctx.limits.maxConfigBytes)
-  parseConfig(config, { limits: ctx.limits, what: `config ${configDesc.digest}` })
+  const configObject = parseConfig(config, { limits: ctx.limits, what: `config ${configDesc.digest}` })
+  if (options.platform !== undefined && ctx.platformMatched !== true) {
+    checkImagePlatform(ctx.platform, manifestDesc.platform ?? configPlatform(configObject), `${selected.reference !== undefined ? `image ${quote(selected.reference)}` : `the layout's image ${manifestDesc.digest}`} (of one platform)`)
+  }
 
   for (const [i, l] of manifest.layers.entries()) {
     throwIfAborted(ctx.signal)

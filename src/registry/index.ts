@@ -19,6 +19,6 @@ export type * from './types.js'
 export * from './errors.js'
 export {
   openRegistryStore, registryChunkRoots, LevelRegistryStore, LevelBlobStore, DEFAULT_MAX_MANIFEST_BYTES, assertRepositoryName, assertTag, isTag, parseReference,
-  type RegistryStoreOptions, type BlobStoreOptions
+  type RegistryStoreOptions, type BlobStoreOptions, type RegistryBackingStore
 } from './backend/index.js'
 export * from './server/index.js'

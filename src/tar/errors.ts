@@ -59,6 +59,17 @@ export class TarChecksumError extends TarHeaderError {
 }
 
 /**
+ * The stream is not a tar archive at all: its first block fails as a
+ * header and does not even start like one (nor like a compressed stream
+ * tessera knows), or the stream is shorter than one header. A first block
+ * that starts like a header but has a wrong checksum is a corrupt archive
+ * instead ({@link TarChecksumError}).
+ */
+export class TarNotArchiveError extends TarChecksumError {
+  static override readonly code: string = 'ERR_TAR_NOT_ARCHIVE'
+}
+
+/**
  * A PAX extended header, GNU long name or link, or sparse map declares more
  * bytes than the reader's `maxHeaderSize` allows. Raised from the declared
  * size, before anything is read or allocated.

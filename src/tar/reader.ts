@@ -8,13 +8,13 @@ import { ByteSource } from './byte-source.js'
 import { DEFAULT_TAR_DIALECT, TAR_DIALECTS, type TarDialect } from './dialect.js'
 import type { TarEntryType } from './entry.js'
 import {
-  TarContentUnavailableError, TarEntryTooLargeError, TarHeaderError, TarHeaderTooLargeError, TarTruncatedError,
-  UnsupportedCompressionError
+  TarChecksumError, TarContentUnavailableError, TarEntryTooLargeError, TarHeaderError, TarHeaderTooLargeError, TarNotArchiveError,
+  TarTruncatedError, UnsupportedCompressionError
 } from './errors.js'
 import { TAR_BLOCK_SIZE, decodeUstarHeader, isZeroBlock, type DecodedUstarHeader } from './header.js'
 import { PAX_XATTR_PREFIX, decodePaxRecords, parsePaxTime, xattrNameFromKeyword } from './pax.js'
 import { describeBytes } from './path.js'
-import { sniffCompression } from './sniff.js'
+import { couldStartHeader, looksLikeHeaderStart, sniffCompression } from './sniff.js'
 import {
   OLDGNU_EXTENSION_ISEXTENDED_OFFSET, OLDGNU_ISEXTENDED_OFFSET, OLDGNU_SPARSE_IN_EXTENSION, OLDGNU_SPARSE_IN_HEADER,
   OLDGNU_SPARSE_OFFSET, SparseMapParser, checkSparseMap, pairSegments, parseDecimal, parseSparseMapValue,
@@ -518,7 +518,8 @@ function longNameValue (data: Uint8Array): Uint8Array {
 
 /**
  * The first entry: as {@link readEntry}, but when the first block is no
- * tar header, a compressed stream is told apart (`ERR_UNSUPPORTED_COMPRESSION`).
+ * tar header, a compressed stream is told apart (`ERR_UNSUPPORTED_COMPRESSION`),
+ * and so are bytes that are no tar at all (`ERR_TAR_NOT_ARCHIVE`).
  */
 async function readFirstEntry (ctx: Context): Promise<{ entry: TarReadEntry, body: EntryContent } | undefined> {
   try {
@@ -527,8 +528,23 @@ async function readFirstEntry (ctx: Context): Promise<{ entry: TarReadEntry, bod
     const head = ctx.head
     if (!(err instanceof TarHeaderError || err instanceof TarTruncatedError) || head === undefined || head.length === 0) throw err
     const kind = sniffCompression(head)
-    if (kind === undefined) throw err
-    throw new UnsupportedCompressionError(`the tar stream is ${kind}-compressed, which is not supported here (decompress it, or recompress it with gzip or zstd)`, kind, { cause: err })
+    if (kind !== undefined) throw new UnsupportedCompressionError(`the tar stream is ${kind}-compressed, which is not supported here (decompress it, or recompress it with gzip or zstd)`, kind, { cause: err })
+    // Only when the first block itself is at fault, and does not start like a header.
+    const short = head.length < TAR_BLOCK_SIZE
+    if (short ? couldStartHeader(head) : !(err instanceof TarChecksumError) || looksLikeHeaderStart(head) || !headerFails(head, ctx.dialect)) throw err
+    throw new TarNotArchiveError(short
+      ? `not a tar archive: the stream is ${head.length} bytes long, shorter than one tar header (512 bytes)`
+      : 'not a tar archive: its first 512 bytes are not a tar header (a plain, gzip or zstd tar was expected)', { cause: err })
+  }
+}
+
+/** Whether the 512 bytes of `block` cannot be decoded as a tar header. */
+function headerFails (block: Uint8Array, dialect: TarDialect): boolean {
+  try {
+    decodeUstarHeader(block, { dialect })
+    return false
+  } catch {
+    return true
   }
 }
 

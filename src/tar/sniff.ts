@@ -32,18 +32,28 @@ const NUMERIC_FIELDS: ReadonlyArray<readonly [number, number]> = [[100, 8], [108
  * header: the numeric fields hold only octal digits, spaces and NULs (or
  * a base-256 size), and the magic, when there, is `ustar` or absent.
  */
-function looksLikeHeaderStart (bytes: Uint8Array): boolean {
+export function looksLikeHeaderStart (bytes: Uint8Array): boolean {
   if (bytes.length < 156 || bytes[0] === 0) return false
+  return couldStartHeader(bytes)
+}
+
+/**
+ * Whether `bytes`, however few, could be the start of a tar header (or of
+ * a zero block): no byte seen contradicts the numeric fields or the magic.
+ * A stream shorter than a header that could start one is a truncated tar,
+ * not something else.
+ */
+export function couldStartHeader (bytes: Uint8Array): boolean {
   for (const [o, w] of NUMERIC_FIELDS) {
     if (o === 124 && bytes[o] === 0x80) continue
-    for (let i = o; i < o + w; i++) {
+    for (let i = o; i < Math.min(o + w, bytes.length); i++) {
       const c = bytes[i] ?? 0
       if (!(c === 0 || c === 0x20 || (c >= 0x30 && c <= 0x37))) return false
     }
   }
-  if (bytes.length >= 262) {
-    const magic = Buffer.from(bytes.subarray(257, 262)).toString('latin1')
-    if (magic !== 'ustar' && !bytes.subarray(257, 262).every((c) => c === 0)) return false
+  if (bytes.length > 257) {
+    const seen = bytes.subarray(257, 262)
+    if (!seen.every((c, i) => c === 'ustar'.charCodeAt(i)) && !seen.every((c) => c === 0)) return false
   }
   return true
 }

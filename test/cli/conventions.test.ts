@@ -125,6 +125,26 @@ test('a snapshot may be named by a unique digest prefix, as `snapshots` prints i
   assert.match(run('cat', absent, 'data').stderr, /^tessera: ERR_NOT_FOUND: no snapshot named .*no named snapshot's digest starts with/)
 })
 
+test('import tar: --base takes a snapshot as the read commands do: a name, a digest or a unique prefix', () => {
+  const layer = join(root, 'other-layer.tar')
+  assert.equal(run('export', 'other', `tar:${layer}`).code, 0)
+  const s0 = listing().find((s) => s.name === 's0')!.snapshot
+  for (const [i, base] of [s0, s0.slice(0, 19), s0.slice(7, 15), 's0'].entries()) {
+    const r = run('import', `tar:${layer}`, '--name', `layered-${i}`, '--base', base, '--json')
+    assert.equal(r.code, 0, `--base ${base}: ${r.stderr}`)
+    assert.equal(text('cat', `layered-${i}`, 'data'), 'other data\n', 'the layer replaced data')
+    assert.equal(text('cat', `layered-${i}`, 'etc/os-release'), 'ID=test\n', `the base's files are there (--base ${base})`)
+  }
+  const ambiguous = run('import', `tar:${layer}`, '--name', 'never', '--base', 'sha256:')
+  assert.equal(ambiguous.code, 1)
+  assert.match(ambiguous.stderr, /^tessera: ERR_NOT_FOUND: no snapshot named "sha256:"\n$/)
+  const byDigit = new Map<string, number>()
+  for (const s of listing()) byDigit.set(s.snapshot[7]!, (byDigit.get(s.snapshot[7]!) ?? 0) + 1)
+  const shared = [...byDigit].find(([, n]) => n > 1)![0]
+  assert.match(run('import', `tar:${layer}`, '--name', 'never', '--base', `sha256:${shared}`).stderr, /^tessera: ERR_AMBIGUOUS_SNAPSHOT: /)
+  assert.ok(!listing().some((s) => s.name === 'never'))
+})
+
 test('diff exits 0 when the snapshots are equal, 1 when they differ, 2 on an error', () => {
   const same = run('diff', 's0', 's0')
   assert.equal(same.code, 0, same.stderr)

@@ -12,6 +12,7 @@ import {
   readJsonBlob, rejectsWith, tagDescriptor, tarNames, writeBlob, writeIndex, type JsonDescriptor
 } from './helpers.js'
 import { missingTools } from '../helpers/tools.js'
+import { runTessera } from '../helpers/cli.js'
 
 const skip = missingTools('umoci')
 const work = await mkdtemp(join(tmpdir(), 'tessera-oci-layout-'))
@@ -250,8 +251,45 @@ test('a digest reference finds a manifest listed only in a nested index', { skip
   const index = await readIndex(l)
   const multi = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === 'multi')!
   await writeIndex(l, { ...index, manifests: [multi] })
-  const img = await openOciLayout(l, { reference: top.digest, platform: 'linux/amd64' })
+  const img = await openOciLayout(l, { reference: top.digest })
   assert.equal(img.manifestDigest, top.digest)
+  // The nested index lists it as linux/arm64/v8: a platform asked for must be that one.
+  assert.equal((await openOciLayout(l, { reference: top.digest, platform: 'linux/arm64' })).manifestDigest, top.digest)
+  await rejectsWith(openOciLayout(l, { reference: top.digest, platform: 'linux/amd64' }), 'ERR_OCI_PLATFORM_NOT_FOUND', /available: "linux\/arm64\/v8"/)
+})
+
+/** A copy of the layout whose `base` image's config says `platform` (a new config, manifest and index entry). */
+async function retargeted (platform: { os: string, architecture: string, variant?: string }): Promise<string> {
+  const l = await fresh()
+  const desc = await tagDescriptor(l, 'base')
+  const manifest = await readJsonBlob(l, desc.digest)
+  const config = { ...await readJsonBlob(l, manifest.config.digest), ...platform }
+  manifest.config = await writeBlob(l, config, manifest.config.mediaType)
+  const moved = await writeBlob(l, manifest, desc.mediaType)
+  await writeIndex(l, { schemaVersion: 2, manifests: [{ ...moved, annotations: desc.annotations }] })
+  return l
+}
+
+test('a platform asked for must be the platform of a single-platform image', { skip }, async () => {
+  const arm = await retargeted({ os: 'linux', architecture: 'arm64', variant: 'v8' })
+  // Not asked: taken whatever its platform (an image for another machine may be imported to export it again).
+  assert.ok((await openOciLayout(arm)).manifestDigest.startsWith('sha256:'))
+  for (const platform of ['linux/arm64', 'linux/arm64/v8', { os: 'linux', architecture: 'aarch64' }]) {
+    assert.ok((await openOciLayout(arm, { platform })).manifestDigest.startsWith('sha256:'), JSON.stringify(platform))
+  }
+  const err = await rejectsWith(openOciLayout(arm, { platform: 'linux/amd64' }), 'ERR_OCI_PLATFORM_NOT_FOUND',
+    /^image "base" \(of one platform\) has no image for platform "linux\/amd64"; available: "linux\/arm64\/v8"$/) as OciPlatformNotFoundError
+  assert.deepEqual(err.available, ['linux/arm64/v8'])
+  await rejectsWith(openOciLayout(await retargeted({ os: 'linux', architecture: 'amd64' }), { platform: 'linux/arm64' }), 'ERR_OCI_PLATFORM_NOT_FOUND', /available: "linux\/amd64"/)
+  await rejectsWith(openOciLayout(await retargeted({ os: 'windows', architecture: 'amd64' }), { platform: 'linux/amd64' }), 'ERR_OCI_PLATFORM_NOT_FOUND', /available: "windows\/amd64"/)
+  await rejectsWith(openOciLayout(await retargeted({ os: '', architecture: '' }), { platform: 'linux/amd64' }), 'ERR_OCI_PLATFORM_NOT_FOUND', /\(no platform in its config\)/)
+  // The CLI's --platform: one line, nothing imported.
+  const store = join(work, 'platform-store')
+  const refused = runTessera(['import', `oci:${arm}`, '--name', 'x', '--platform', 'linux/amd64'], { store })
+  assert.equal(refused.code, 1)
+  assert.equal(refused.stderr, 'tessera: ERR_OCI_PLATFORM_NOT_FOUND: image "base" (of one platform) has no image for platform "linux/amd64"; available: "linux/arm64/v8"\n')
+  assert.equal(runTessera(['import', `oci:${arm}`, '--name', 'x', '--platform', 'linux/arm64'], { store }).code, 0)
+  assert.deepEqual(JSON.parse(runTessera(['snapshots', '--json'], { store }).stdout.toString()).map((r: { name: string }) => r.name), ['x'])
 })
 
 test('indexes nested deeper than the limit are refused', { skip }, async () => {

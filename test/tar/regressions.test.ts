@@ -151,8 +151,31 @@ test('bzip2, xz, compress, lzip, lz4 and brotli streams are ERR_UNSUPPORTED_COMP
   // a tar whose first name looks like a magic number is still a tar
   const [e] = await readAll([cat(header({ name: b('BZh91AY'), size: 0 }), END)])
   assert.equal(key(e!.entry.path), 'BZh91AY')
-  // and garbage is still a bad header
-  assert.equal(await errorCode(readAll([new Uint8Array(512).fill(0x41)])), 'ERR_TAR_BAD_CHECKSUM')
+  // and garbage is no tar at all (a TarChecksumError still, with its own code)
+  assert.equal(await errorCode(readAll([new Uint8Array(512).fill(0x41)])), 'ERR_TAR_NOT_ARCHIVE')
+})
+
+test('bytes that are no tar are ERR_TAR_NOT_ARCHIVE; a tar with a damaged first header is ERR_TAR_BAD_CHECKSUM; a cut one ERR_TAR_TRUNCATED', async () => {
+  const file = cat(header({ name: b('a.txt'), size: 3 }), padded(b('abc')), END)
+  const noise = new Uint8Array(3000).map((_, i) => (i * 7919 + 13) % 251)
+  const damaged = Uint8Array.from(file)
+  damaged[101] = damaged[101] === 0x37 ? 0x36 : 0x37 // one octal digit of the mode, checksum not updated
+  const cases: Array<[string, Uint8Array, string]> = [
+    ['noise', noise, 'ERR_TAR_NOT_ARCHIVE'],
+    ['a text file', b('#!/bin/sh\necho hello\n'.repeat(40)), 'ERR_TAR_NOT_ARCHIVE'],
+    ['a JSON document shorter than a header', b(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', size: 2 }, layers: [] })), 'ERR_TAR_NOT_ARCHIVE'],
+    // eight bytes all inside the name field could start a header: cut short, not refused as no tar
+    ['eight bytes', b('{"a": 1}'), 'ERR_TAR_TRUNCATED'],
+    ['a header cut in its name', file.subarray(0, 3), 'ERR_TAR_TRUNCATED'],
+    ['a header cut after its magic', file.subarray(0, 300), 'ERR_TAR_TRUNCATED'],
+    // one digit of the mode field: still a header, with a wrong checksum
+    ['a damaged first header', damaged, 'ERR_TAR_BAD_CHECKSUM']
+  ]
+  for (const [what, bytes, code] of cases) {
+    for (const dialect of ['go', 'gnu'] as const) assert.equal(await errorCode(readAll([bytes], { dialect })), code, `${what} (${dialect})`)
+  }
+  assert.equal((await readAll([file])).length, 1, 'the intact tar reads')
+  assert.deepEqual(await readAll([new Uint8Array(0)]), [], 'an empty stream is an empty archive, as Go and the runtimes read it')
 })
 
 test('PAX times past 2262 and before 1677 are read exactly (whether they can be stored is the importer\'s call)', async () => {

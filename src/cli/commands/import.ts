@@ -49,7 +49,7 @@ export const importCommand = defineCommand({
     name: { type: 'string', value: 'NAME', help: 'the snapshot name to commit (required)' },
     replace: { type: 'boolean', help: 're-point NAME if it exists' },
     mtime: { type: 'string', value: 'keep|zero|SECONDS', help: 'file times: kept, zero, or a fixed time such as $SOURCE_DATE_EPOCH' },
-    base: { type: 'string', value: 'NAME', help: 'tar: only: apply the layer on top of this snapshot' },
+    base: { type: 'string', value: 'NAME', help: 'tar: only: apply the layer on top of this snapshot (a name, digest or unique digest prefix)' },
     'tar-dialect': { type: 'string', value: 'go|gnu', help: 'tar: only: read the tar as Go\'s archive/tar (default, as the runtimes) or GNU tar does' },
     platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', help: 'oci: only: the image of this platform (default: this machine\'s)' },
     'chunk-min': chunkOption('smallest chunk'),
@@ -100,8 +100,11 @@ export const importCommand = defineCommand({
           break
         }
         case 'tar': {
-          const { importLayerFile } = await import('../../importer/layer-file.js')
-          result = await importLayerFile(store, source.path, { ...common, ...(options.base !== undefined ? { base: options.base } : {}), ...(dialect !== undefined ? { dialect } : {}) })
+          const [{ importLayerFile }, { resolveSnapshot }] = await Promise.all([import('../../importer/layer-file.js'), import('../snapshot-arg.js')])
+          // --base is a snapshot operand like any other: a name, a digest or a unique digest prefix.
+          const base = options.base !== undefined ? await resolveSnapshot(store, options.base) : undefined
+          const baseOption = base === undefined ? {} : { base: 'name' in base ? base.name : base.digest }
+          result = await importLayerFile(store, source.path, { ...common, ...baseOption, ...(dialect !== undefined ? { dialect } : {}) })
           break
         }
         default: {

@@ -20,7 +20,11 @@
  *   `ERR_REGISTRY_TRUNCATED` (a body shorter than declared),
  *   `ERR_REGISTRY_TOO_LARGE` (a body over the limit),
  *   `ERR_INTEGRITY` (bytes that do not match their digest),
- *   `ERR_MANIFEST_TOO_LARGE` (the registry refused a manifest for its size).
+ *   `ERR_MANIFEST_TOO_LARGE` (the registry refused a manifest for its size),
+ *   `ERR_REGISTRY_REJECTED` (another 4xx: the registry refused the request),
+ *   `ERR_REGISTRY_TLS` (the TLS handshake failed),
+ *   `ERR_INVALID_REFERENCE` (a reference, tag or digest that does not parse),
+ *   `ERR_INVALID_RANGE` (a range outside the blob), `ERR_ABORTED`.
  * - Every call takes an `AbortSignal`; retries and waits are bounded.
  *
  * @module
@@ -48,8 +52,14 @@ export interface RegistryClientOptions {
   authFile?: string
   /** Simultaneous requests to one registry. Default 6. */
   maxConcurrency?: number
-  /** Per-request timeout for headers and for each body stall, in ms. */
+  /** Per-request timeout for headers and for each body stall, in ms. Default 30000. */
   timeoutMs?: number
+  /** Retries of a failing request (429, 5xx, resets, timeouts), as skopeo's `--retry-times`. Default 4. */
+  retries?: number
+  /** The first retry's delay in ms, doubled for each next one (skopeo's `--retry-delay`). Default 250. */
+  retryDelayMs?: number
+  /** The longest `Retry-After` honoured, in ms; a registry asking for more fails at once with `ERR_REGISTRY_RATE_LIMITED`. Default 30000. */
+  maxRetryAfterMs?: number
 }
 
 /** An OCI descriptor as the transfer code needs it. */

@@ -1,0 +1,268 @@
+/**
+ * The requests of one client to one registry: where they go, who we say
+ * we are, how many at once, and what happens when they fail.
+ *
+ * - **Scheme.** `tlsVerify: true` (the default) uses `https://` only.
+ *   `tlsVerify: false` accepts any certificate and plain HTTP, and finds
+ *   which one the registry speaks on the first request: `http://` first
+ *   for a loopback host (127.0.0.0/8, `::1`, `localhost`: a local test
+ *   registry almost always speaks plain HTTP, and a TLS probe against it
+ *   would cost a failed connection per session), `https://` first for any
+ *   other host (as skopeo does for insecure registries). A connection
+ *   refused or a TLS failure moves on to the other scheme; the first
+ *   answer fixes the scheme for the session. `docker.io` is reached at
+ *   `registry-1.docker.io`.
+ * - **Auth.** `./authenticator.ts` answers 401 challenges once per request.
+ * - **Concurrency.** At most `maxConcurrency` exchanges are in flight; a
+ *   slot is held from sending the request until its body has been read
+ *   or dropped (token requests do not take a slot).
+ * - **Retries.** Requests whose body can be sent again are retried up to
+ *   `retries` times with exponential backoff from `retryDelayMs` on 429
+ *   (waiting at least `Retry-After`, but failing at once with
+ *   `ERR_REGISTRY_RATE_LIMITED` when it asks for more than
+ *   `maxRetryAfterMs`), on 500/502/503/504 and on network failures and
+ *   timeouts before the response headers. After the last try: 429 is
+ *   `ERR_REGISTRY_RATE_LIMITED`, the others `ERR_REGISTRY_UNAVAILABLE`.
+ * - **Redirects** (301/302/303/307/308) of GET and HEAD are followed, at
+ *   most 5; `Authorization` goes only to the registry's own origin, so it
+ *   is dropped on a redirect to blob storage. `https` never redirects to
+ *   `http` unless `tlsVerify` is false.
+ *
+ * @module
+ */
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
+import { isIP } from 'node:net'
+import { AbortedError, throwIfAborted } from '../../errors.js'
+import { Limiter } from '../../util/limiter.js'
+import { Authenticator } from './authenticator.js'
+import { parseChallenges } from './challenge.js'
+import { findCredentials, type Credentials, type CredentialSources } from './credentials.js'
+import { RegistryAuthError, RegistryProtocolError, RegistryRateLimitedError, RegistryTlsError, RegistryUnavailableError, quoteRemote } from './errors.js'
+import { HttpResponse, isRetryable, sendHttp, type HttpExchange, type RequestBody } from './http.js'
+import { describeRequest, errorFromResponse } from './response-error.js'
+import type { TransferCounters } from './types.js'
+
+/** Session settings (the client options, resolved). */
+export interface SessionOptions extends CredentialSources {
+  registry: string
+  repository: string
+  tlsVerify: boolean
+  maxConcurrency: number
+  timeoutMs: number
+  retries: number
+  retryDelayMs: number
+  maxRetryAfterMs: number
+}
+
+/** One request as the repository code asks for it. */
+export interface RequestSpec {
+  method: string
+  /** A path with query under the registry (`/v2/...`), or an absolute URL (an upload `Location`, a `Link`). */
+  target: string | URL
+  headers?: Record<string, string>
+  /** Bytes, or a function giving the body stream afresh for each try. */
+  body?: Uint8Array | (() => AsyncIterable<Uint8Array>)
+  /** The token scopes the request needs (`repository:NAME:pull`). */
+  scopes: readonly string[]
+  signal?: AbortSignal
+  /** Retry on 429/5xx/network failures (default: for GET, HEAD, PUT and DELETE). */
+  retry?: boolean
+}
+
+const RETRY_STATUS = new Set([429, 500, 502, 503, 504])
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308])
+const MAX_REDIRECTS = 5
+const MAX_BACKOFF_MS = 10_000
+
+/** Whether `hostname` is a loopback name or address. */
+export function isLoopback (hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  if (h === 'localhost' || h.endsWith('.localhost')) return true
+  if (isIP(h) === 4) return h.startsWith('127.')
+  return h === '::1' || h === '0:0:0:0:0:0:0:1'
+}
+
+/** Milliseconds a `Retry-After` asks for (delta seconds or an HTTP date), undefined when absent or malformed. */
+export function parseRetryAfter (value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined
+  const v = value.trim()
+  if (/^[0-9]{1,10}$/.test(v)) return Number(v) * 1000
+  const t = Date.parse(v)
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now)
+}
+
+async function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal)
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => { clearTimeout(timer); reject(new AbortedError(undefined, { cause: signal?.reason })) }
+    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** The requests to one registry. */
+export class RegistrySession {
+  readonly counters: TransferCounters = { requests: 0, bytesReceived: 0, bytesSent: 0 }
+  readonly options: SessionOptions
+  readonly #limiter: Limiter
+  readonly #agents: HttpExchange['agents']
+  readonly #auth: Authenticator
+  readonly #host: string
+  #origin: URL | undefined
+  #candidates: URL[]
+  #credentials: Promise<Credentials | undefined> | undefined
+
+  constructor (options: SessionOptions) {
+    this.options = options
+    this.#limiter = new Limiter(options.maxConcurrency)
+    this.#agents = {
+      http: new HttpAgent({ keepAlive: true, maxSockets: options.maxConcurrency }),
+      https: new HttpsAgent({ keepAlive: true, maxSockets: options.maxConcurrency })
+    }
+    this.#host = options.registry === 'docker.io' ? 'registry-1.docker.io' : options.registry
+    const https = new URL(`https://${this.#host}`)
+    const http = new URL(`http://${this.#host}`)
+    this.#candidates = options.tlsVerify ? [https] : isLoopback(https.hostname) ? [http, https] : [https, http]
+    this.#auth = new Authenticator({
+      credentials: async () => await this.#getCredentials(),
+      send: async (url, headers, signal) => await this.#withRetries({ method: 'GET', target: url, headers, scopes: [], signal }, async () => await this.#send(url, 'GET', headers, undefined, signal, false)),
+      mayCarryCredentials: (url) => url.protocol === 'https:' || !this.options.tlsVerify || isLoopback(url.hostname)
+    })
+  }
+
+  /** The registry's origin once known (else the preferred candidate), for messages. */
+  get origin (): URL { return this.#origin ?? this.#candidates[0]! }
+
+  async #getCredentials (): Promise<Credentials | undefined> {
+    this.#credentials ??= findCredentials(this.options.registry, this.options.repository, this.options)
+    return await this.#credentials
+  }
+
+  /** Close idle connections. */
+  close (): void {
+    this.#agents.http.destroy()
+    this.#agents.https.destroy()
+  }
+
+  /**
+   * Send a request (auth, redirects, retries as the module comment says)
+   * and resolve with the final answer, whatever its status, except:
+   * 401 after the challenge was answered and 429/5xx after the last retry
+   * throw. The caller must read or `discard()` the body.
+   */
+  async request (spec: RequestSpec): Promise<HttpResponse> {
+    return await this.#withRetries(spec, async () => await this.#attempt(spec))
+  }
+
+  #resolve (target: string | URL, origin: URL): URL {
+    return typeof target === 'string' ? new URL(target, origin) : target
+  }
+
+  async #attempt (spec: RequestSpec): Promise<HttpResponse> {
+    if (this.#origin !== undefined) return await this.#attemptAt(spec, this.#origin)
+    let first: unknown
+    for (const candidate of this.#candidates) {
+      try {
+        const res = await this.#attemptAt(spec, candidate)
+        this.#origin = candidate
+        return res
+      } catch (err) {
+        if (!(err instanceof RegistryTlsError || (err instanceof RegistryUnavailableError && /ECONNREFUSED|ECONNRESET|EPROTO/.test(String((err.cause as NodeJS.ErrnoException)?.code))))) throw err
+        first ??= err
+      }
+    }
+    throw first
+  }
+
+  async #attemptAt (spec: RequestSpec, origin: URL): Promise<HttpResponse> {
+    const body = (): RequestBody | undefined => spec.body === undefined || spec.body instanceof Uint8Array ? spec.body : spec.body()
+    let url = this.#resolve(spec.target, origin)
+    let method = spec.method
+    let authorization = url.origin === origin.origin ? await this.#auth.header(spec.scopes, url, spec.signal) : undefined
+    let answered = false
+    let hops = 0
+    for (;;) {
+      const headers: Record<string, string> = { ...spec.headers }
+      const ours = url.origin === origin.origin
+      if (authorization !== undefined && ours) headers.authorization = authorization
+      const res = await this.#send(url, method, headers, body(), spec.signal, true)
+      if (res.status === 401 && ours) {
+        if (answered) throw await errorFromResponse(res, method)
+        const challenges = parseChallenges(res.headerAll('www-authenticate'))
+        res.discard()
+        authorization = await this.#auth.answer(challenges, spec.scopes, url, authorization, spec.signal)
+        answered = true
+        continue
+      }
+      if (REDIRECT_STATUS.has(res.status) && (method === 'GET' || method === 'HEAD')) {
+        const location = res.header('location')
+        res.discard()
+        if (location === undefined) throw new RegistryProtocolError(`${describeRequest(method, url)}: HTTP ${res.status} without a Location`, { status: res.status })
+        if (++hops > MAX_REDIRECTS) throw new RegistryProtocolError(`${describeRequest(method, url)}: more than ${MAX_REDIRECTS} redirects`, { status: res.status })
+        let next: URL
+        try { next = new URL(location, url) } catch { throw new RegistryProtocolError(`${describeRequest(method, url)}: redirect to an invalid Location ${quoteRemote(location)}`) }
+        if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RegistryProtocolError(`${describeRequest(method, url)}: redirect to a non-HTTP Location ${quoteRemote(next.protocol)}`)
+        if (url.protocol === 'https:' && next.protocol === 'http:' && this.options.tlsVerify) throw new RegistryProtocolError(`${describeRequest(method, url)}: redirect from https to plain http refused (--tls-verify=false allows it)`)
+        url = next
+        if (res.status === 303) method = 'GET'
+        continue
+      }
+      return res
+    }
+  }
+
+  async #send (url: URL, method: string, headers: Record<string, string>, body: RequestBody | undefined, signal: AbortSignal | undefined, limited: boolean): Promise<HttpResponse> {
+    const exchange: HttpExchange = {
+      url, method, headers, insecure: !this.options.tlsVerify, timeoutMs: this.options.timeoutMs, counters: this.counters, agents: this.#agents,
+      ...(body !== undefined ? { body } : {}), ...(signal !== undefined ? { signal } : {})
+    }
+    if (!limited) return await sendHttp(exchange)
+    await this.#limiter.acquire()
+    let released = false
+    const release = (): void => { if (!released) { released = true; this.#limiter.release() } }
+    try {
+      return await sendHttp(exchange, release)
+    } catch (err) {
+      release()
+      throw err
+    }
+  }
+
+  async #withRetries (spec: RequestSpec, attempt: () => Promise<HttpResponse>): Promise<HttpResponse> {
+    const replayable = spec.body === undefined || spec.body instanceof Uint8Array || typeof spec.body === 'function'
+    const retry = replayable && (spec.retry ?? ['GET', 'HEAD', 'PUT', 'DELETE'].includes(spec.method))
+    const tries = retry ? this.options.retries + 1 : 1
+    for (let i = 0; ; i++) {
+      throwIfAborted(spec.signal)
+      const last = i + 1 >= tries
+      let res: HttpResponse
+      try {
+        res = await attempt()
+      } catch (err) {
+        if (last || !isRetryable(err) || err instanceof RegistryAuthError) throw err
+        await sleep(this.#backoff(i), spec.signal)
+        continue
+      }
+      if (!RETRY_STATUS.has(res.status)) return res
+      const wait = res.status === 429 ? parseRetryAfter(res.header('retry-after')) : undefined
+      if (wait !== undefined && wait > this.options.maxRetryAfterMs) {
+        const err = await errorFromResponse(res, spec.method)
+        throw new RegistryRateLimitedError(`${err.message} (asks to retry after ${Math.ceil(wait / 1000)} s, more than the ${Math.ceil(this.options.maxRetryAfterMs / 1000)} s this client waits)`, { status: 429, registryCodes: err.registryCodes })
+      }
+      if (last) {
+        const err = await errorFromResponse(res, spec.method)
+        if (!retry) throw err
+        const Class = res.status === 429 ? RegistryRateLimitedError : RegistryUnavailableError
+        throw new Class(`${err.message} (after ${tries} tries)`, { status: res.status, registryCodes: err.registryCodes })
+      }
+      res.discard()
+      await sleep(Math.max(wait ?? 0, this.#backoff(i)), spec.signal)
+    }
+  }
+
+  #backoff (attempt: number): number {
+    const base = Math.min(MAX_BACKOFF_MS, this.options.retryDelayMs * 2 ** attempt)
+    return Math.round(base * (0.75 + Math.random() * 0.5))
+  }
+}
