@@ -12,10 +12,27 @@
 import { AbortedError, IntegrityError, NotFoundError, StoreError, throwIfAborted } from '../../errors.js'
 import { sha256 } from '../../hash/index.js'
 import { hasEncodedChunkWrites, hasStoredChunkReads, type ChunkReader, type MeasuredChunkWriter, type ObjectWriter, type StoredChunkReader } from '../../store/index.js'
-import { decodePackRecipe, decomposeLayer, rebuildLayer, rebuildPack, splitPack, type LayerDecomposition } from '../recipe/index.js'
+import { buildPackRecipe, decodePackRecipe, decomposeLayer, rebuildLayer, rebuildLayerTar, rebuildPack, splitPack, type BuiltPackRecipe, type LayerDecomposition } from '../recipe/index.js'
 import type { ByteRange, OperationOptions } from '../types.js'
 import type { BlobRecord } from './records.js'
 import { readWholeBlob, storeWholeFile } from './whole-blob.js'
+
+/** `store` as a chunk writer and reader that adds up what its `putChunk`s stored. */
+function measuring (store: MeasuredChunkWriter & ChunkReader & Partial<Pick<ObjectWriter, 'flush'>>): { store: Pick<ObjectWriter, 'putChunk' | 'flush'> & ChunkReader, written: () => number } {
+  let written = 0
+  return {
+    store: {
+      putChunk: async (digest: Uint8Array, bytes: Uint8Array) => {
+        const r = await store.putChunkMeasured(digest, bytes)
+        written += r.storedBytes
+        return r.result
+      },
+      getChunk: async (digest: Uint8Array) => await store.getChunk(digest),
+      flush: async () => { await store.flush?.() }
+    },
+    written: () => written
+  }
+}
 
 /** Failures that must reach the caller rather than make the blob whole. */
 const FATAL = new Set([AbortedError.code, StoreError.code])
@@ -27,20 +44,12 @@ const FATAL = new Set([AbortedError.code, StoreError.code])
  * attempt wrote are counted nowhere and wait for `gc`.
  */
 export async function storeBlobFile (store: MeasuredChunkWriter & ChunkReader & Pick<ObjectWriter, 'flush'>, path: string, blob: { digest: string, size: number }, options: OperationOptions = {}): Promise<Omit<BlobRecord, 'owner'>> {
-  let decomposedBytes = 0
-  const measuring = {
-    putChunk: async (digest: Uint8Array, bytes: Uint8Array) => {
-      const r = await store.putChunkMeasured(digest, bytes)
-      decomposedBytes += r.storedBytes
-      return r.result
-    },
-    getChunk: async (digest: Uint8Array) => await store.getChunk(digest),
-    flush: async () => { await store.flush() }
-  }
+  const measured = measuring(store)
+  const measuredStore = measured.store
   let outcome: LayerDecomposition | undefined
   if (hasEncodedChunkWrites(store) && hasStoredChunkReads(store)) {
     const packStore = {
-      ...measuring,
+      ...measuredStore,
       putEncodedChunk: store.putEncodedChunk.bind(store),
       readStoredChunks: store.readStoredChunks.bind(store)
     }
@@ -49,14 +58,14 @@ export async function storeBlobFile (store: MeasuredChunkWriter & ChunkReader & 
       return {
         size: blob.size,
         isLayer: false,
-        storedBytes: decomposedBytes + pack.encodedBytes + pack.recipe.length,
+        storedBytes: measured.written() + pack.encodedBytes + pack.recipe.length,
         body: { storage: 'pack', recipe: pack.recipe }
       }
     }
     if (pack.kind === 'bad') outcome = { kind: 'whole', isLayer: false, reason: `a tessera pack blob kept whole: ${pack.reason}` }
   }
   try {
-    outcome ??= await decomposeLayer(path, blob, measuring, options)
+    outcome ??= await decomposeLayer(path, blob, measuredStore, options)
   } catch (err) {
     const code = (err as { code?: string }).code
     if (code !== undefined && FATAL.has(code)) throw err
@@ -67,7 +76,7 @@ export async function storeBlobFile (store: MeasuredChunkWriter & ChunkReader & 
     return {
       size: blob.size,
       isLayer: true,
-      storedBytes: decomposedBytes + outcome.recipe.length,
+      storedBytes: measured.written() + outcome.recipe.length,
       body: { storage: 'reproduced', format: outcome.format, recipe: outcome.recipe }
     }
   }
@@ -144,4 +153,25 @@ async function * readPack (store: ChunkReader, digest: string, recipe: Uint8Arra
     }
   }
   yield * rebuildPack(decodePackRecipe(recipe), chunks, options)
+}
+
+/**
+ * Make a pack blob of chunks the store holds (see `buildPackRecipe`) and
+ * describe it: the record (but its owner), counting as `storedBytes` the
+ * recipe's own stream chunks written and the recipe's length.
+ */
+export async function storeChunkPack (
+  store: MeasuredChunkWriter & ChunkReader & StoredChunkReader,
+  chunks: ReadonlyArray<{ digest: Uint8Array, length: number }>,
+  options: { signal?: AbortSignal } = {}
+): Promise<BuiltPackRecipe & { record: Omit<BlobRecord, 'owner'> }> {
+  const measured = measuring(store)
+  const built = await buildPackRecipe(chunks, { ...measured.store, readStoredChunks: async (digests) => await store.readStoredChunks(digests) }, options)
+  return { ...built, record: { size: built.size, isLayer: false, storedBytes: measured.written() + built.recipe.length, body: { storage: 'pack', recipe: built.recipe } } }
+}
+
+/** The uncompressed tar of a blob kept as a layer recipe (chunks verified), undefined for other blobs. */
+export function readLayerTar (store: ChunkReader, digest: string, record: BlobRecord, options: { signal?: AbortSignal }): AsyncIterable<Uint8Array> | undefined {
+  if (record.body.storage !== 'reproduced') return undefined
+  return rebuildLayerTar(record.body.recipe, recordChunks(store, digest), options)
 }

@@ -28,7 +28,9 @@ export const SUBLEVELS = {
   /** Referrers: repository 0x00 subject digest, referrer digest → empty. */
   referrers: 'gr',
   /** Counters: 0x00 (overall) or 0x01 repository → {@link RegistryCounters}. */
-  stats: 'gs'
+  stats: 'gs',
+  /** Snapshot offers: image manifest digest → the digest (32 bytes) of the tessera manifest offered for it. */
+  offers: 'go'
 } as const
 
 /** Version number heading blob and manifest records. */

@@ -53,7 +53,7 @@
  */
 export { decomposeLayer } from './decompose.js'
 export type { LayerDecomposition, DecomposeOptions } from './decompose.js'
-export { rebuildLayer } from './rebuild.js'
+export { rebuildLayer, rebuildLayerTar } from './rebuild.js'
 export { recipeChunks, packRecipeChunks } from './recipe-chunks.js'
 export { splitPack, type PackSplit, type PackSplitStore } from './pack-split.js'
 export { rebuildPack, type PackRebuildOptions } from './pack-rebuild.js'

@@ -72,3 +72,12 @@ export function rebuildLayer (recipe: Uint8Array, store: Pick<ObjectStore, 'getC
   const decoded = decodeRecipe(recipe)
   return rebuildRecipe(decoded, store, options)
 }
+
+/**
+ * The uncompressed tar of an encoded recipe, from its chunks, without
+ * recompressing (every chunk verified; the tar's own digest is the
+ * caller's to check, e.g. against the image config's `diff_ids`).
+ */
+export function rebuildLayerTar (recipe: Uint8Array, store: Pick<ObjectStore, 'getChunk'>, options: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+  return rebuildTar(store, decodeRecipe(recipe), options)
+}
