@@ -490,6 +490,10 @@ export interface ImageManifest {
   config: Descriptor
   layers: Descriptor[]
   annotations?: Record<string, string>
+  /** The `artifactType` field, when present. */
+  artifactType?: string
+  /** The `subject` descriptor, when present. */
+  subject?: Descriptor
 }
 
 /** Options of the document parsers. */
@@ -590,7 +594,8 @@ export function parseManifest (bytes: Uint8Array, options: ParseDocumentOptions 
     layers: layers.map((d, i) => parseDescriptor(d, `${what}.layers[${i}]`))
   }
   if (has(o, 'annotations')) manifest.annotations = stringMap(own(o, 'annotations'), `${what}.annotations`)
-  if (has(o, 'subject')) parseDescriptor(own(o, 'subject'), `${what}.subject`)
+  if (has(o, 'subject')) manifest.subject = parseDescriptor(own(o, 'subject'), `${what}.subject`)
+  if (has(o, 'artifactType')) manifest.artifactType = checkMediaType(own(o, 'artifactType'), `${what}.artifactType`)
   return manifest
 }
 

@@ -35,7 +35,7 @@ import {
   CONFIG_MEDIA_TYPES, INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES, parseConfig, parseIndex, parseManifest, parseOciLayoutFile,
   resolveLimits, type ImageIndex, type OciLimits, type ResolvedOciLimits
 } from './json.js'
-import { formatPlatform, isAttestationManifest, platformMatches, resolvePlatformOption } from './platform.js'
+import { formatPlatform, isAttestationManifest, platformMatches, resolvePlatformOption, selectByPlatform } from './platform.js'
 import { LAYER_MEDIA_TYPES, type Descriptor, type LayerSource, type Platform, type SourceImage } from './types.js'
 
 /** The annotation naming an image in a layout's `index.json`. */
@@ -160,36 +160,11 @@ function entryNames (entries: readonly Descriptor[]): string[] {
   return names
 }
 
-function platformName (d: Descriptor): string {
-  return d.platform === undefined ? `(no platform) ${d.digest}` : formatPlatform(d.platform)
-}
-
-function isImageType (mediaType: string): boolean {
-  return MANIFEST_MEDIA_TYPES.has(mediaType) || INDEX_MEDIA_TYPES.has(mediaType)
-}
-
-/**
- * Pick the entry of an index for the requested platform. Attestation
- * manifests and entries of other media types are skipped; an entry without
- * a platform is taken only when it is the index's only image.
- */
-function selectByPlatform (ctx: Context, entries: readonly Descriptor[], where: string): Descriptor {
-  const images = entries.filter((d) => !isAttestationManifest(d) && isImageType(d.mediaType))
-  if (images.length === 0) {
-    const other = entries.find((d) => !isAttestationManifest(d))
-    if (other !== undefined) {
-      throw new OciUnsupportedMediaTypeError(`${where} lists no image; its entries are of media type ${quote(other.mediaType)}`, other.mediaType)
-    }
-    throw new OciInvalidError(`${where} lists no image`)
-  }
-  const match = images.find((d) => d.platform !== undefined && platformMatches(ctx.platform, d.platform))
-  if (match !== undefined) { ctx.platformMatched = true; return match }
-  const only = images[0]
-  if (images.length === 1 && only !== undefined && only.platform === undefined) return only
-  if (images.every((d) => d.platform === undefined)) {
-    throw new OciAmbiguousReferenceError(`${where} lists ${images.length} images without platforms`, images.map((d) => d.digest))
-  }
-  throw new OciPlatformNotFoundError(formatPlatform(ctx.platform), [...new Set(images.map(platformName))], where)
+/** {@link selectByPlatform}, noting in `ctx` that the platform asked for was matched by an index entry. */
+function selectIn (ctx: Context, entries: readonly Descriptor[], where: string): Descriptor {
+  const d = selectByPlatform(ctx.platform, entries, where)
+  if (d.platform !== undefined && platformMatches(ctx.platform, d.platform)) ctx.platformMatched = true
+  return d
 }
 
 /** The platform an image config declares (`os`, `architecture`, `variant`), if it declares one. */
@@ -250,7 +225,7 @@ async function selectTop (ctx: Context, index: ImageIndex, reference: string | u
     const distinct = new Set(matches.map((d) => d.digest))
     if (distinct.size === 1) return { d: first, reference }
     // several entries share the tag: one per platform is an index in disguise
-    if (matches.every((d) => d.platform !== undefined)) return { d: selectByPlatform(ctx, matches, `tag ${quote(reference)}`), reference }
+    if (matches.every((d) => d.platform !== undefined)) return { d: selectIn(ctx, matches, `tag ${quote(reference)}`), reference }
     throw new OciAmbiguousReferenceError(`tag ${quote(reference)} names ${distinct.size} different images in index.json`, [...distinct])
   }
   const candidates = entries.filter((d) => !isAttestationManifest(d))
@@ -261,7 +236,7 @@ async function selectTop (ctx: Context, index: ImageIndex, reference: string | u
     return tag === undefined ? { d } : { d, reference: tag }
   }
   if (candidates.every((d) => tagOf(d) === undefined) && candidates.some((d) => d.platform !== undefined)) {
-    return { d: selectByPlatform(ctx, candidates, 'index.json') }
+    return { d: selectIn(ctx, candidates, 'index.json') }
   }
   throw new OciAmbiguousReferenceError(`the layout holds ${candidates.length} images and no reference was given`, entryNames(candidates))
 }
@@ -279,7 +254,7 @@ async function resolveManifest (ctx: Context, d: Descriptor, depth: number): Pro
     }
     const index = await readIndexBlob(ctx, d)
     depth++
-    d = selectByPlatform(ctx, index.manifests, `index ${d.digest}`)
+    d = selectIn(ctx, index.manifests, `index ${d.digest}`)
   }
 }
 

@@ -13,7 +13,8 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.js'
-import { quote } from './errors.js'
+import { OciAmbiguousReferenceError, OciInvalidError, OciPlatformNotFoundError, OciUnsupportedMediaTypeError, quote } from './errors.js'
+import { INDEX_MEDIA_TYPES, MANIFEST_MEDIA_TYPES } from './json.js'
 import type { Descriptor, Platform } from './types.js'
 
 const COMPONENT_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/
@@ -132,4 +133,36 @@ export const DOCKER_REFERENCE_TYPE_ANNOTATION = 'vnd.docker.reference.type'
 export function isAttestationManifest (d: Descriptor): boolean {
   if (d.annotations?.[DOCKER_REFERENCE_TYPE_ANNOTATION] === 'attestation-manifest') return true
   return d.platform !== undefined && d.platform.os === 'unknown' && d.platform.architecture === 'unknown'
+}
+
+function platformName (d: Descriptor): string {
+  return d.platform === undefined ? `(no platform) ${d.digest}` : formatPlatform(d.platform)
+}
+
+function isImageType (mediaType: string): boolean {
+  return MANIFEST_MEDIA_TYPES.has(mediaType) || INDEX_MEDIA_TYPES.has(mediaType)
+}
+
+/**
+ * Pick the entry of an index for the requested platform. Attestation
+ * manifests and entries of other media types are skipped; an entry without
+ * a platform is taken only when it is the index's only image.
+ */
+export function selectByPlatform (platform: Platform, entries: readonly Descriptor[], where: string): Descriptor {
+  const images = entries.filter((d) => !isAttestationManifest(d) && isImageType(d.mediaType))
+  if (images.length === 0) {
+    const other = entries.find((d) => !isAttestationManifest(d))
+    if (other !== undefined) {
+      throw new OciUnsupportedMediaTypeError(`${where} lists no image; its entries are of media type ${quote(other.mediaType)}`, other.mediaType)
+    }
+    throw new OciInvalidError(`${where} lists no image`)
+  }
+  const match = images.find((d) => d.platform !== undefined && platformMatches(platform, d.platform))
+  if (match !== undefined) return match
+  const only = images[0]
+  if (images.length === 1 && only !== undefined && only.platform === undefined) return only
+  if (images.every((d) => d.platform === undefined)) {
+    throw new OciAmbiguousReferenceError(`${where} lists ${images.length} images without platforms`, images.map((d) => d.digest))
+  }
+  throw new OciPlatformNotFoundError(formatPlatform(platform), [...new Set(images.map(platformName))], where)
 }

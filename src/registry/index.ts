@@ -3,10 +3,13 @@
  * use to keep OCI blobs and manifests deduplicated at the chunk level.
  *
  * - `types.ts`: the contract ({@link BlobStore}, {@link RegistryStore}).
- * - `layer/`: decomposing a layer blob (tar, tar+gzip, tar+zstd) into file
- *   contents stored as chunks plus a recipe that rebuilds it bit for bit.
- * - `store/`: the LevelDB-backed implementation of the contract.
+ * - `recipe/`: decomposing a layer blob (tar, tar+gzip, tar+zstd) into file
+ *   contents stored as chunks plus a recipe that rebuilds it bit for bit;
+ *   the same for tessera pack blobs (pack recipes).
+ * - `backend/`: the LevelDB-backed implementation of the contract.
  * - `server/`: the OCI distribution-spec v1.1 HTTP API over a {@link RegistryStore}.
+ * - `offer/`: images pushed as layers offered in tessera's format
+ *   (docs/FORMAT.md §11.5), built from the chunks the store holds.
  *
  * Rules every implementation keeps:
  * - Nothing is committed before its bytes matched the expected digest and size.
@@ -19,6 +22,7 @@ export type * from './types.js'
 export * from './errors.js'
 export {
   openRegistryStore, registryChunkRoots, LevelRegistryStore, LevelBlobStore, DEFAULT_MAX_MANIFEST_BYTES, assertRepositoryName, assertTag, isTag, parseReference,
-  type RegistryStoreOptions, type BlobStoreOptions
+  type RegistryStoreOptions, type BlobStoreOptions, type RegistryBackingStore
 } from './backend/index.js'
 export * from './server/index.js'
+export * from './offer/index.js'

@@ -15,8 +15,12 @@ export interface BlobInfo {
   digest: string
   /** Size in bytes of the blob exactly as pushed. */
   size: number
-  /** How the blob is kept: from chunks and a recipe, or its bytes as they are. */
-  storage: 'reproduced' | 'whole'
+  /**
+   * How the blob is kept: a layer rebuilt from chunks and a recipe, a
+   * tessera pack blob rebuilt from the chunks of its records and a pack
+   * recipe, or its bytes as they are.
+   */
+  storage: 'reproduced' | 'pack' | 'whole'
 }
 
 /** What a client claims about a blob it uploads; verified before anything is committed. */
@@ -71,8 +75,33 @@ export interface BlobStore {
   getBlob (digest: string, options?: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array>
   /** Remove the blob; false if absent. Its chunks stay until `gc`. */
   deleteBlob (digest: string): Promise<boolean>
+  /**
+   * Optional: the uncompressed tar of a layer blob kept as a recipe,
+   * rebuilt from its chunks without recompressing (every chunk verified;
+   * the tar's digest is the caller's to check); undefined for a blob kept
+   * otherwise. Throws `ERR_REGISTRY_BLOB_UNKNOWN` if absent.
+   */
+  layerTar? (digest: string, options?: { signal?: AbortSignal }): Promise<AsyncIterable<Uint8Array> | undefined>
+  /**
+   * Optional: store a tessera pack blob (docs/FORMAT.md §11.3) of one
+   * record per chunk, in the order given, made of the stored objects this
+   * store holds (`ERR_NOT_FOUND` if it lacks one), linked into
+   * `repository` when given. The same chunks give the same blob as long as
+   * the store keeps their stored objects. Idempotent.
+   */
+  putChunkPack? (chunks: ReadonlyArray<{ digest: Uint8Array, length: number }>, options?: OperationOptions & { repository?: string }): Promise<{ info: BlobInfo, table: PackBlobTable }>
   /** Every blob, in digest order. */
   listBlobs (): AsyncIterable<BlobInfo>
+}
+
+/** Where the chunks of a pack blob lie in it: a `pack` of the metadata blob (docs/FORMAT.md §11.2) without its digest and size. */
+export interface PackBlobTable {
+  /** The chunk digests, 32 bytes each, in record order. */
+  chunks: Uint8Array
+  /** Per chunk: the offset of its stored object in the blob, that object's length, the chunk's length. */
+  offsets: number[]
+  storedLengths: number[]
+  lengths: number[]
 }
 
 /** A manifest or index, stored exactly as pushed. */
@@ -101,7 +130,7 @@ export interface RegistryStats {
    * it was first pushed to (docs/FORMAT.md §9 defines it exactly).
    */
   storedBytes: number
-  /** Layer blobs rebuilt from chunks. */
+  /** Blobs rebuilt from chunks: layers (from recipes) and tessera pack blobs (from pack recipes). */
   reproducedBlobs: number
   /** Blobs kept as their bytes (layers whose compression could not be recreated, configs, other blobs). */
   wholeBlobs: number
@@ -142,4 +171,30 @@ export interface RegistryStore {
   listReferrers (repository: string, digest: string, options?: { artifactType?: string }): Promise<ReferrerDescriptor[]>
   /** Overall and per-repository figures. */
   stats (): Promise<{ overall: RegistryStats, repositories: Record<string, RegistryStats> }>
+  /**
+   * Optional: the tessera manifest offered for the image manifest `digest`
+   * (docs/FORMAT.md §11.5), if one was recorded and is still stored
+   * (verified against its digest); it need not be linked in any repository.
+   */
+  getSnapshotOffer? (digest: string): Promise<StoredManifest | undefined>
+  /** Optional: record `manifest` (a stored manifest's digest) as the tessera manifest offered for the image manifest `digest`. */
+  setSnapshotOffer? (digest: string, manifest: string): Promise<void>
+}
+
+/**
+ * Offering images pushed as ordinary layers in tessera's format
+ * (docs/FORMAT.md §11.5): what the server asks before it lists referrers.
+ */
+export interface SnapshotOffers {
+  /**
+   * Make sure the tessera manifest of the image manifest `digest` of
+   * `repository` is linked there as its referrer, building it (or linking
+   * one built for another repository) when it is not; undefined when the
+   * manifest is absent, not an image whose layers can be flattened, or
+   * its import failed (the reason is remembered, not retried until the
+   * process restarts). Concurrent calls for one image share one build.
+   */
+  offer (repository: string, digest: string, options?: { signal?: AbortSignal }): Promise<ReferrerDescriptor | undefined>
+  /** Stop building (builds in progress are aborted) and wait for them. */
+  close (): Promise<void>
 }

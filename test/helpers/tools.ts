@@ -45,7 +45,9 @@ export const TOOL_PACKAGES = {
   debootstrap: 'debootstrap',
   mkfifo: 'coreutils',
   mknod: 'coreutils',
-  script: 'bsdutils'
+  script: 'bsdutils',
+  openssl: 'openssl',
+  perl: 'perl-base'
 } as const satisfies Record<string, string>
 
 /** A tool the tests know the package of. */

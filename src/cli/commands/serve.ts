@@ -25,7 +25,8 @@ export const serveCommand = defineCommand({
     'serve --hash-password'
   ],
   description: 'Run an OCI distribution-spec v1.1 registry on the store until SIGINT or SIGTERM. Prints its URL on\n' +
-    'stdout and one line per request on stderr; upload sessions live in <store>/uploads.\n' +
+    'stdout and one line per request on stderr; upload sessions live in <store>/uploads. Tessera images pushed\n' +
+    'to it keep their chunks once; images pushed as layers are also offered in tessera\'s format, as referrers.\n' +
     '--hash-password reads a password on stdin and prints its hash for the --auth file (it opens no store).',
   operands: [0, 0],
   store: 'create',
@@ -46,17 +47,22 @@ export const serveCommand = defineCommand({
       out(await hashPassword(password))
       return 0
     }
-    const [{ openRegistryStore }, { createRegistryServer, loadAuthConfig }] = await Promise.all([import('../../registry/backend/index.js'), import('../../registry/server/index.js')])
+    const [{ openRegistryStore }, { createRegistryServer, loadAuthConfig }, { createSnapshotOffers }] = await Promise.all([
+      import('../../registry/backend/index.js'), import('../../registry/server/index.js'), import('../../registry/offer/index.js')
+    ])
     const maxManifestBytes = options['max-manifest-bytes']
     const maxUploadBytes = options['max-upload-bytes']
     const auth = options.auth !== undefined ? await loadAuthConfig(options.auth) : undefined
     const uploads = join(context.storeDir, 'uploads')
-    const registry = await openRegistryStore(await context.store(), { tempDirectory: uploads, ...(maxManifestBytes !== undefined ? { maxManifestBytes } : {}) })
+    const store = await context.store()
+    const registry = await openRegistryStore(store, { tempDirectory: uploads, ...(maxManifestBytes !== undefined ? { maxManifestBytes } : {}) })
+    const log = (line: string): void => { process.stderr.write(`tessera serve: ${line}\n`) }
     const server = await createRegistryServer(registry, {
       uploadDirectory: uploads,
+      offers: createSnapshotOffers(registry, store, { onLog: log }),
       ...(auth !== undefined ? { auth } : {}),
       limits: { ...(maxManifestBytes !== undefined ? { maxManifestBytes } : {}), ...(maxUploadBytes !== undefined ? { maxUploadBytes } : {}) },
-      onLog: (line) => { process.stderr.write(`tessera serve: ${line}\n`) }
+      onLog: log
     })
     let stop: (signal: string) => void = () => {}
     const stopped = new Promise<string>((resolve) => { stop = resolve })

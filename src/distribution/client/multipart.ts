@@ -69,7 +69,6 @@ class ByteReader {
   }
 
   get available (): number { return this.#buf.length - this.#pos }
-  get eof (): boolean { return this.#eof && this.available === 0 }
 
   async #more (): Promise<boolean> {
     if (this.#eof) return false
@@ -97,7 +96,7 @@ class ByteReader {
   peek (n: number): Uint8Array { return this.#buf.subarray(this.#pos, this.#pos + n) }
   skip (n: number): void { this.#pos += n }
 
-  /** Offset of `pattern` from the read position, searching at most `limit` bytes; -1 when absent. */
+  /** Offset of `pattern` from the read position, searching at most `limit` bytes; -1 when not within the limit, -2 when the body ended first. */
   async find (pattern: Uint8Array, limit: number): Promise<number> {
     let from = 0
     for (;;) {
@@ -106,7 +105,7 @@ class ByteReader {
       if (at >= 0 && at <= limit) return at
       if (this.available >= limit + pattern.length) return -1
       from = Math.max(0, this.available - pattern.length + 1)
-      if (!await this.#more()) return -1
+      if (!await this.#more()) return -2
     }
   }
 
@@ -150,7 +149,8 @@ export async function * parseByteranges (body: AsyncIterable<Uint8Array>, bounda
       at = 0
     } else {
       at = await reader.find(delimiter, MAX_PREAMBLE)
-      if (at < 0) { if (reader.eof) truncated('the body ended before the first boundary'); protocol(`no boundary in the first ${MAX_PREAMBLE} bytes`) }
+      if (at === -2) protocol('the body holds no boundary')
+      if (at < 0) protocol(`no boundary in the first ${MAX_PREAMBLE} bytes`)
       at += 2
     }
     reader.skip(at + dash.length)
@@ -163,7 +163,8 @@ export async function * parseByteranges (body: AsyncIterable<Uint8Array>, bounda
         break
       }
       const eol = await reader.find(CRLF, 64)
-      if (eol < 0) { if (reader.eof) truncated('the body ended after a boundary'); protocol('a boundary line is not ended by CRLF') }
+      if (eol === -2) truncated('the body ended after a boundary')
+      if (eol < 0) protocol('a boundary line is not ended by CRLF')
       if (!/^[ \t]*$/.test(Buffer.from(reader.peek(eol)).toString('latin1'))) protocol('a boundary line has extra characters')
       reader.skip(eol + 2)
       // part headers
@@ -172,7 +173,8 @@ export async function * parseByteranges (body: AsyncIterable<Uint8Array>, bounda
         reader.skip(2)
       } else {
         const end = await reader.find(CRLFCRLF, MAX_PART_HEADERS)
-        if (end < 0) { if (reader.eof) truncated('the body ended in the headers of a part'); protocol(`the headers of a part are longer than ${MAX_PART_HEADERS} bytes`) }
+        if (end === -2) truncated('the body ended in the headers of a part')
+        if (end < 0) protocol(`the headers of a part are longer than ${MAX_PART_HEADERS} bytes`)
         const text = Buffer.from(reader.peek(end)).toString('latin1')
         reader.skip(end + 4)
         for (const line of text.split('\r\n')) {

@@ -9,16 +9,17 @@
  */
 import { withStoreSession } from '../../store/session.js'
 import { tmpdir } from 'node:os'
-import { InvalidRangeError, throwIfAborted } from '../../errors.js'
+import { InvalidRangeError, throwIfAborted, UnsupportedError } from '../../errors.js'
+import { hasStoredChunkReads } from '../../store/index.js'
 import { digestToBytes, digestToString } from '../../hash/digest.js'
 import { quoteInput, RegistryBlobUnknownError, RegistrySizeInvalidError } from '../errors.js'
-import type { BlobExpectation, BlobInfo, BlobStore, ByteRange, OperationOptions } from '../types.js'
+import type { BlobExpectation, BlobInfo, BlobStore, ByteRange, OperationOptions, PackBlobTable } from '../types.js'
 import type { RegistryBackingStore, RegistryDatabase, Transaction } from './database.js'
 import { KeyedMutex } from './mutex.js'
 import { assertRepositoryName, assertSha256Digest } from './names.js'
 import { decodeBlobRecord, digestRepositoryKey, encodeBlobRecord, OVERALL_STATS_KEY, repositoryKey, repositoryStatsKey, type BlobRecord, type RegistryCounters } from './records.js'
 import { spoolBlob, verifyBlobFile, type SpooledBlob } from './spool.js'
-import { readBlob, storeBlobFile } from './layer-bridge.js'
+import { readBlob, readLayerTar, storeBlobFile, storeChunkPack } from './layer-bridge.js'
 
 /** Options of {@link LevelBlobStore}. */
 export interface BlobStoreOptions {
@@ -37,7 +38,7 @@ export function blobInfo (digest: string, record: BlobRecord): BlobInfo {
 
 /** What one blob adds to a repository's counters when linked there. */
 export function linkCounters (record: BlobRecord, sign: 1 | -1): Partial<RegistryCounters> {
-  const reproduced = record.body.storage === 'reproduced'
+  const reproduced = record.body.storage !== 'whole'
   return {
     pushedBytes: sign * record.size,
     reproducedBlobs: reproduced ? sign : 0,
@@ -135,6 +136,38 @@ export class LevelBlobStore implements BlobStore {
     } finally {
       await spooled.remove()
     }
+  }
+
+  async putChunkPack (chunks: ReadonlyArray<{ digest: Uint8Array, length: number }>, options: OperationOptions & { repository?: string } = {}): Promise<{ info: BlobInfo, table: PackBlobTable }> {
+    const repository = options.repository
+    if (repository !== undefined) assertRepositoryName(repository, this.#maxNameLength)
+    const store = this.#store
+    if (!hasStoredChunkReads(store)) throw new UnsupportedError('this store cannot read stored chunks, so it cannot make pack blobs')
+    return await withStoreSession(store, async () => {
+      const built = await storeChunkPack(store, chunks, { signal: options.signal })
+      const digest = digestToString(built.digest)
+      const table: PackBlobTable = { chunks: built.chunks, offsets: built.offsets, storedLengths: built.storedLengths, lengths: built.lengths }
+      const info = await this.#putLocks.run(digest, async () => {
+        const present = await this.record(digest)
+        const record: BlobRecord = present ?? { ...built.record, owner: repository ?? '' }
+        await this.#db.transaction(async (tx) => {
+          if (present === undefined) {
+            tx.put(this.#db.blobs, built.digest, encodeBlobRecord(record))
+            await tx.count(OVERALL_STATS_KEY, { ...linkCounters(record, 1), storedBytes: record.storedBytes })
+            if (repository !== undefined) await tx.count(repositoryStatsKey(repository), { storedBytes: record.storedBytes })
+          }
+          if (repository !== undefined) await this.linkIn(tx, repository, digest, record)
+        })
+        return blobInfo(digest, record)
+      })
+      return { info, table }
+    })
+  }
+
+  async layerTar (digest: string, options: { signal?: AbortSignal } = {}): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const record = await this.record(digest)
+    if (record === undefined) throw new RegistryBlobUnknownError(digest)
+    return readLayerTar(this.#store, digest, record, options)
   }
 
   async statBlob (digest: string): Promise<BlobInfo | undefined> {

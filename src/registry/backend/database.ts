@@ -76,6 +76,7 @@ export class RegistryDatabase {
   readonly tags: RecordSublevel
   readonly referrers: RecordSublevel
   readonly stats: RecordSublevel
+  readonly offers: RecordSublevel
   readonly #lock = new Mutex()
 
   constructor (store: RegistryBackingStore) {
@@ -89,6 +90,7 @@ export class RegistryDatabase {
     this.tags = store.recordSublevel(SUBLEVELS.tags)
     this.referrers = store.recordSublevel(SUBLEVELS.referrers)
     this.stats = store.recordSublevel(SUBLEVELS.stats)
+    this.offers = store.recordSublevel(SUBLEVELS.offers)
   }
 
   /**

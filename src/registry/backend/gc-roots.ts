@@ -11,13 +11,13 @@ import { hasRecords } from '../../store/capability-guards.js'
 import type { ChunkReader, RecordStore } from '../../store/index.js'
 import { digestToString } from '../../hash/digest.js'
 import { registerRootProvider, type RootProvider } from '../../maintenance/roots.js'
-import { recipeChunks } from '../recipe/recipe-chunks.js'
+import { packRecipeChunks, recipeChunks } from '../recipe/recipe-chunks.js'
 import { decodeBlobRecord, SUBLEVELS } from './records.js'
 
 /**
  * Every chunk digest (32 bytes) a registry blob record needs: the chunk
  * lists of whole blobs and the chunks of every reproduced layer's recipe
- * (duplicates are possible). `gc` MUST treat each as a root, besides the
+ * and of every pack blob's pack recipe (duplicates are possible). `gc` MUST treat each as a root, besides the
  * chunks reachable from refs: deleting a registry blob or manifest only
  * removes records, and their chunks stay until a `gc` that no longer finds
  * them here. Call it on an open store while nothing writes registry
@@ -30,8 +30,10 @@ export async function * registryChunkRoots (store: Pick<RecordStore, 'recordSubl
     if (record.body.storage === 'whole') {
       const chunks = record.body.chunks
       for (let at = 0; at < chunks.length; at += 32) yield chunks.slice(at, at + 32)
-    } else {
+    } else if (record.body.storage === 'reproduced') {
       yield * recipeChunks(record.body.recipe, store)
+    } else {
+      yield * packRecipeChunks(record.body.recipe, store)
     }
   }
 }

@@ -1,19 +1,38 @@
 /**
- * How a verified blob file becomes a blob record body, through the layer
- * module (`../layer/`): a layer whose bytes can be rebuilt exactly from
- * chunks is kept as a recipe; anything else (not a tar, or a compressed
- * stream that cannot be recreated) is kept whole as chunks. And the way
- * back: its bytes, verified.
+ * How a verified blob file becomes a blob record body, through the recipe
+ * module (`../recipe/`): a tessera pack blob (recognised by its bytes) is
+ * kept as its records' chunks and a pack recipe when the store takes
+ * stored forms; a layer whose bytes can be rebuilt exactly from chunks is
+ * kept as a recipe; anything else (not a tar, a compressed stream that
+ * cannot be recreated, a pack with a bad record) is kept whole as chunks.
+ * And the way back: its bytes, verified.
  *
  * @module
  */
 import { AbortedError, IntegrityError, NotFoundError, StoreError, throwIfAborted } from '../../errors.js'
 import { sha256 } from '../../hash/index.js'
-import type { ChunkReader, MeasuredChunkWriter, ObjectWriter } from '../../store/index.js'
-import { decomposeLayer, rebuildLayer, type LayerDecomposition } from '../recipe/index.js'
+import { hasEncodedChunkWrites, hasStoredChunkReads, type ChunkReader, type MeasuredChunkWriter, type ObjectWriter, type StoredChunkReader } from '../../store/index.js'
+import { buildPackRecipe, decodePackRecipe, decomposeLayer, rebuildLayer, rebuildLayerTar, rebuildPack, splitPack, type BuiltPackRecipe, type LayerDecomposition } from '../recipe/index.js'
 import type { ByteRange, OperationOptions } from '../types.js'
 import type { BlobRecord } from './records.js'
 import { readWholeBlob, storeWholeFile } from './whole-blob.js'
+
+/** `store` as a chunk writer and reader that adds up what its `putChunk`s stored. */
+function measuring (store: MeasuredChunkWriter & ChunkReader & Partial<Pick<ObjectWriter, 'flush'>>): { store: Pick<ObjectWriter, 'putChunk' | 'flush'> & ChunkReader, written: () => number } {
+  let written = 0
+  return {
+    store: {
+      putChunk: async (digest: Uint8Array, bytes: Uint8Array) => {
+        const r = await store.putChunkMeasured(digest, bytes)
+        written += r.storedBytes
+        return r.result
+      },
+      getChunk: async (digest: Uint8Array) => await store.getChunk(digest),
+      flush: async () => { await store.flush?.() }
+    },
+    written: () => written
+  }
+}
 
 /** Failures that must reach the caller rather than make the blob whole. */
 const FATAL = new Set([AbortedError.code, StoreError.code])
@@ -25,19 +44,28 @@ const FATAL = new Set([AbortedError.code, StoreError.code])
  * attempt wrote are counted nowhere and wait for `gc`.
  */
 export async function storeBlobFile (store: MeasuredChunkWriter & ChunkReader & Pick<ObjectWriter, 'flush'>, path: string, blob: { digest: string, size: number }, options: OperationOptions = {}): Promise<Omit<BlobRecord, 'owner'>> {
-  let decomposedBytes = 0
-  const measuring = {
-    putChunk: async (digest: Uint8Array, bytes: Uint8Array) => {
-      const r = await store.putChunkMeasured(digest, bytes)
-      decomposedBytes += r.storedBytes
-      return r.result
-    },
-    getChunk: async (digest: Uint8Array) => await store.getChunk(digest),
-    flush: async () => { await store.flush() }
+  const measured = measuring(store)
+  const measuredStore = measured.store
+  let outcome: LayerDecomposition | undefined
+  if (hasEncodedChunkWrites(store) && hasStoredChunkReads(store)) {
+    const packStore = {
+      ...measuredStore,
+      putEncodedChunk: store.putEncodedChunk.bind(store),
+      readStoredChunks: store.readStoredChunks.bind(store)
+    }
+    const pack = await splitPack(path, blob, packStore, { signal: options.signal })
+    if (pack.kind === 'pack') {
+      return {
+        size: blob.size,
+        isLayer: false,
+        storedBytes: measured.written() + pack.encodedBytes + pack.recipe.length,
+        body: { storage: 'pack', recipe: pack.recipe }
+      }
+    }
+    if (pack.kind === 'bad') outcome = { kind: 'whole', isLayer: false, reason: `a tessera pack blob kept whole: ${pack.reason}` }
   }
-  let outcome: LayerDecomposition
   try {
-    outcome = await decomposeLayer(path, blob, measuring, options)
+    outcome ??= await decomposeLayer(path, blob, measuredStore, options)
   } catch (err) {
     const code = (err as { code?: string }).code
     if (code !== undefined && FATAL.has(code)) throw err
@@ -48,7 +76,7 @@ export async function storeBlobFile (store: MeasuredChunkWriter & ChunkReader & 
     return {
       size: blob.size,
       isLayer: true,
-      storedBytes: decomposedBytes + outcome.recipe.length,
+      storedBytes: measured.written() + outcome.recipe.length,
       body: { storage: 'reproduced', format: outcome.format, recipe: outcome.recipe }
     }
   }
@@ -76,12 +104,11 @@ function recordChunks (store: ChunkReader, blob: string): ChunkReader {
 }
 
 /**
- * A reproduced blob's bytes. A full read is hashed here as well (whatever
+ * A blob rebuilt from chunks. A full read is hashed here as well (whatever
  * the recipe claims) and its last piece withheld until the digest and size
  * match; a ranged read relies on the chunks' own verification.
  */
-async function * readReproducedBlob (store: ChunkReader, digest: string, size: number, recipe: Uint8Array, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
-  const stream = rebuildLayer(recipe, recordChunks(store, digest), options)
+async function * readRebuiltBlob (stream: AsyncIterable<Uint8Array>, digest: string, size: number, options: { range?: ByteRange }): AsyncIterable<Uint8Array> {
   if (options.range !== undefined) { yield * stream; return }
   const hash = sha256.create()
   let count = 0
@@ -94,14 +121,57 @@ async function * readReproducedBlob (store: ChunkReader, digest: string, size: n
     held = piece
   }
   const actual = `sha256:${Buffer.from(hash.digest()).toString('hex')}`
-  if (actual !== digest || count !== size) throw new IntegrityError(`blob ${digest} rebuilt from its recipe has digest ${actual} and ${count} bytes (expected ${size})`)
+  if (actual !== digest || count !== size) throw new IntegrityError(`blob ${digest} rebuilt from its chunks has digest ${actual} and ${count} bytes (expected ${size})`)
   if (held !== undefined) yield held
 }
 
-/** The blob's bytes (or `range` of them), verified as {@link readWholeBlob} and {@link readReproducedBlob} say. */
+/** The blob's bytes (or `range` of them), verified as {@link readWholeBlob} and {@link readRebuiltBlob} say. */
 export function readBlob (store: ChunkReader, digest: string, record: BlobRecord, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
-  if (record.body.storage === 'whole') {
-    return readWholeBlob(store, { digest, size: record.size, chunks: record.body.chunks, lengths: record.body.lengths }, options)
+  const body = record.body
+  switch (body.storage) {
+    case 'whole':
+      return readWholeBlob(store, { digest, size: record.size, chunks: body.chunks, lengths: body.lengths }, options)
+    case 'reproduced':
+      return readRebuiltBlob(rebuildLayer(body.recipe, recordChunks(store, digest), options), digest, record.size, options)
+    case 'pack':
+      return readRebuiltBlob(readPack(store, digest, body.recipe, options), digest, record.size, options)
   }
-  return readReproducedBlob(store, digest, record.size, record.body.recipe, options)
+}
+
+/** A pack blob's bytes from its recipe; a store without stored-form reads cannot hold one. */
+async function * readPack (store: ChunkReader, digest: string, recipe: Uint8Array, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
+  if (!hasStoredChunkReads(store)) throw new IntegrityError(`blob ${digest} is a pack, and this store cannot read stored chunks`)
+  const chunks: ChunkReader & StoredChunkReader = {
+    ...recordChunks(store, digest),
+    readStoredChunks: async (digests) => {
+      try {
+        return await store.readStoredChunks(digests)
+      } catch (err) {
+        if (err instanceof NotFoundError) throw new IntegrityError(`a chunk of blob ${digest} is missing: ${err.message}`, { cause: err })
+        throw err
+      }
+    }
+  }
+  yield * rebuildPack(decodePackRecipe(recipe), chunks, options)
+}
+
+/**
+ * Make a pack blob of chunks the store holds (see `buildPackRecipe`) and
+ * describe it: the record (but its owner), counting as `storedBytes` the
+ * recipe's own stream chunks written and the recipe's length.
+ */
+export async function storeChunkPack (
+  store: MeasuredChunkWriter & ChunkReader & StoredChunkReader,
+  chunks: ReadonlyArray<{ digest: Uint8Array, length: number }>,
+  options: { signal?: AbortSignal } = {}
+): Promise<BuiltPackRecipe & { record: Omit<BlobRecord, 'owner'> }> {
+  const measured = measuring(store)
+  const built = await buildPackRecipe(chunks, { ...measured.store, readStoredChunks: async (digests) => await store.readStoredChunks(digests) }, options)
+  return { ...built, record: { size: built.size, isLayer: false, storedBytes: measured.written() + built.recipe.length, body: { storage: 'pack', recipe: built.recipe } } }
+}
+
+/** The uncompressed tar of a blob kept as a layer recipe (chunks verified), undefined for other blobs. */
+export function readLayerTar (store: ChunkReader, digest: string, record: BlobRecord, options: { signal?: AbortSignal }): AsyncIterable<Uint8Array> | undefined {
+  if (record.body.storage !== 'reproduced') return undefined
+  return rebuildLayerTar(record.body.recipe, recordChunks(store, digest), options)
 }

@@ -28,7 +28,9 @@ export const SUBLEVELS = {
   /** Referrers: repository 0x00 subject digest, referrer digest → empty. */
   referrers: 'gr',
   /** Counters: 0x00 (overall) or 0x01 repository → {@link RegistryCounters}. */
-  stats: 'gs'
+  stats: 'gs',
+  /** Snapshot offers: image manifest digest → the digest (32 bytes) of the tessera manifest offered for it. */
+  offers: 'go'
 } as const
 
 /** Version number heading blob and manifest records. */
@@ -51,11 +53,16 @@ export type BlobBody =
     reason: string
   }
   | { storage: 'reproduced', format: LayerFormat, recipe: Uint8Array }
+  /** A tessera pack blob (docs/FORMAT.md §11.3), rebuilt from its pack recipe (§10). */
+  | { storage: 'pack', recipe: Uint8Array }
+
+/** The `storage` number of each kind of body in a blob record. */
+const STORAGE_NUMBERS = { whole: 0, reproduced: 1, pack: 2 } as const
 
 /** What the store keeps about one blob. */
 export interface BlobRecord {
   size: number
-  /** The blob is a tar layer (always so when reproduced). */
+  /** The blob is a tar layer (always so when reproduced, never for packs). */
   isLayer: boolean
   /** Stored bytes attributed to the blob (docs/FORMAT.md, "Registry records"). */
   storedBytes: number
@@ -118,8 +125,10 @@ function array (v: CanonicalValue | undefined, what: string, length?: number): C
 export function encodeBlobRecord (r: BlobRecord): Uint8Array {
   const body: CanonicalValue = r.body.storage === 'whole'
     ? [r.body.chunks, r.body.lengths.map(canonicalInt), textBytes(r.body.reason)]
-    : [LAYER_FORMATS.indexOf(r.body.format), r.body.recipe]
-  const value: CanonicalValue = [RECORD_VERSION, canonicalInt(r.size), r.body.storage === 'whole' ? 0 : 1, r.isLayer ? 1 : 0, canonicalInt(r.storedBytes), textBytes(r.owner), body]
+    : r.body.storage === 'reproduced'
+      ? [LAYER_FORMATS.indexOf(r.body.format), r.body.recipe]
+      : [r.body.recipe]
+  const value: CanonicalValue = [RECORD_VERSION, canonicalInt(r.size), STORAGE_NUMBERS[r.body.storage], r.isLayer ? 1 : 0, canonicalInt(r.storedBytes), textBytes(r.owner), body]
   decodeBlobRecordValue(value) // never write a record that would not read back
   return encodeCanonical(value)
 }
@@ -152,6 +161,11 @@ function decodeBlobRecordValue (value: CanonicalValue): BlobRecord {
     if (format === undefined) throw new NonCanonicalError(`layer format ${String(b[0])} is unknown`)
     if (flags !== 1) throw new NonCanonicalError('a reproduced blob is a layer')
     return { size, isLayer: true, storedBytes, owner, body: { storage: 'reproduced', format, recipe: bytes(b[1], 'recipe') } }
+  }
+  if (storage === 2) {
+    const b = array(v[6], 'pack blob body', 1)
+    if (flags !== 0) throw new NonCanonicalError('a pack blob is not a layer')
+    return { size, isLayer: false, storedBytes, owner, body: { storage: 'pack', recipe: bytes(b[0], 'pack recipe') } }
   }
   throw new NonCanonicalError(`blob storage ${String(storage)} is unknown`)
 }

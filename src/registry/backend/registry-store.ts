@@ -269,6 +269,21 @@ export class LevelRegistryStore implements RegistryStore {
     return out
   }
 
+  async getSnapshotOffer (digest: string): Promise<StoredManifest | undefined> {
+    assertSha256Digest(digest)
+    const d = await this.#db.offers.get(digestToBytes(digest))
+    if (d === undefined) return undefined
+    if (d.length !== 32) throw new IntegrityError(`the snapshot offer of ${digest} holds ${d.length} bytes, not a digest`)
+    const record = await this.#manifest(d)
+    return record === undefined ? undefined : { digest: digestToString(d), mediaType: record.mediaType, bytes: record.bytes }
+  }
+
+  async setSnapshotOffer (digest: string, manifest: string): Promise<void> {
+    assertSha256Digest(digest)
+    assertSha256Digest(manifest)
+    await this.#db.transaction(async (tx) => { tx.put(this.#db.offers, digestToBytes(digest), digestToBytes(manifest)) })
+  }
+
   async stats (): Promise<{ overall: RegistryStats, repositories: Record<string, RegistryStats> }> {
     let overall = zeroCounters()
     const repositories: Record<string, RegistryStats> = {}

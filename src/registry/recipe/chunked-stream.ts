@@ -16,8 +16,8 @@ import { IntegrityError, throwIfAborted } from '../../errors.js'
 import { sha256 } from '../../hash/index.js'
 import type { ObjectStore } from '../../store/index.js'
 import { CanonicalSequenceReader } from './canonical-sequence.js'
-import { STREAM_INLINE_REFS, STREAM_MAX_DEPTH, decodeChunkRef } from './recipe.js'
-import type { StreamRef } from './recipe.js'
+import { STREAM_INLINE_REFS, STREAM_MAX_DEPTH, decodeChunkRef } from './recipe-fields.js'
+import type { StreamRef } from './recipe-fields.js'
 
 /** Chunk writes that may overlap (the store compresses on worker threads). */
 const PUTS_IN_FLIGHT = 4
@@ -196,4 +196,44 @@ export class ChunkedStreamReader {
 
   /** Release the reference walk. */
   async close (): Promise<void> { await this.#refs.return(undefined) }
+}
+
+/**
+ * A stream read in runs that sit at known positions of an output, of
+ * which only `[start, end)` is wanted: each run yields its bytes inside
+ * the range, and passes over the others fetching only chunks it must cut
+ * into. `pos` is the output position; the caller advances it past what
+ * it outputs between runs.
+ */
+export class StreamRuns {
+  pos = 0
+  #used = 0
+  readonly #reader: ChunkedStreamReader
+  readonly #length: number
+  readonly #start: number
+  readonly #end: number
+  readonly #what: string
+
+  constructor (reader: ChunkedStreamReader, length: number, range: { start: number, end: number }, what: string) {
+    this.#reader = reader
+    this.#length = length
+    this.#start = range.start
+    this.#end = range.end
+    this.#what = what
+  }
+
+  /** Stream bytes not yet used. */
+  get left (): number { return this.#length - this.#used }
+
+  /** The next `n` bytes of the stream, at the output position, cut to the range. */
+  async * run (n: number): AsyncGenerator<Uint8Array> {
+    if (this.#used + n > this.#length) throw new IntegrityError(`${this.#what}: the layout needs more meta bytes than the meta stream has`)
+    this.#used += n
+    const before = Math.max(0, Math.min(n, this.#start - this.pos))
+    const inside = Math.max(0, Math.min(n, this.#end - this.pos) - before)
+    await this.#reader.skip(before)
+    yield * this.#reader.read(inside)
+    await this.#reader.skip(n - before - inside)
+    this.pos += n
+  }
 }

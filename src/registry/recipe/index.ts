@@ -30,18 +30,35 @@
  *   compressed blobs are recompressed from the start.
  * - The recipe encoding is specified in docs/FORMAT.md, "Layer recipes".
  *
+ * Pack blobs (docs/FORMAT.md §11.3, tessera's own registry format) are
+ * kept the same way, by a **pack recipe**: {@link splitPack} checks every
+ * record of a pushed pack (digest after decoding, lengths within bounds)
+ * and stores each record's chunk once, in its pushed stored form, keeping
+ * the pushed record whole only where the store holds the chunk in another
+ * form; {@link buildPackRecipe} makes a pack blob of chunks the store
+ * already holds (the packs `tessera serve` offers for images pushed as
+ * layers); {@link rebuildPack} gives the blob back byte for byte, a range
+ * reading only the records it covers.
+ *
  * Files: `decompose.ts`, `rebuild.ts`, `recipe.ts` (root object),
  * `recipe-chunks.ts` (the chunks a recipe needs, for gc and fsck),
  * `tar-split.ts` (the splitter), `layer-tar.ts` (a layer's tar stream
  * split into and rebuilt from the store), `chunked-stream.ts`,
- * `canonical-sequence.ts`.
+ * `canonical-sequence.ts`, `recipe-fields.ts` (field checks and stream
+ * references both recipes share), `range.ts`; for packs `pack-recipe.ts`
+ * (root object and layout records), `pack-split.ts`, `pack-build.ts`,
+ * `pack-rebuild.ts`.
  *
  * @module
  */
 export { decomposeLayer } from './decompose.js'
 export type { LayerDecomposition, DecomposeOptions } from './decompose.js'
-export { rebuildLayer } from './rebuild.js'
-export { recipeChunks } from './recipe-chunks.js'
+export { rebuildLayer, rebuildLayerTar } from './rebuild.js'
+export { recipeChunks, packRecipeChunks } from './recipe-chunks.js'
+export { splitPack, type PackSplit, type PackSplitStore } from './pack-split.js'
+export { rebuildPack, type PackRebuildOptions } from './pack-rebuild.js'
+export { buildPackRecipe, type BuiltPackRecipe, type PackBuildStore } from './pack-build.js'
+export { decodePackRecipe, encodePackRecipe, PACK_RECIPE_TYPE, PACK_RECIPE_VERSION, type PackRecipe, type PackLayoutRecord } from './pack-recipe.js'
 export type { RebuildOptions } from './rebuild.js'
 export { decodeRecipe, encodeRecipe, recipeFormat, LAYER_RECIPE_TYPE, LAYER_RECIPE_VERSION } from './recipe.js'
 export type { LayerRecipe, RecipeCompression, DeflateParams, BlockDeflateParams, StreamRef } from './recipe.js'

@@ -15,7 +15,7 @@ import { encodeCanonical } from '../../format/canonical.js'
 import type { ChunkRef } from '../../format/entry.js'
 import type { ObjectStore } from '../../store/index.js'
 import { CanonicalSequenceReader } from './canonical-sequence.js'
-import { ChunkSink, ChunkedStreamReader, ChunkedStreamWriter, LAYER_PARAMS, streamChunkRefs } from './chunked-stream.js'
+import { ChunkSink, ChunkedStreamReader, ChunkedStreamWriter, LAYER_PARAMS, StreamRuns, streamChunkRefs } from './chunked-stream.js'
 import type { StreamRef } from './recipe.js'
 import { TarSplitter } from './tar-split.js'
 
@@ -117,23 +117,13 @@ export async function * rebuildTar (store: Pick<ObjectStore, 'getChunk'>, tar: {
   const start = options.start ?? 0
   const end = Math.min(options.end ?? tar.tarSize, tar.tarSize)
   const meta = new ChunkedStreamReader(store, tar.meta, signal)
-  let pos = 0
-  let metaUsed = 0
-  const metaRun = async function * (n: number): AsyncGenerator<Uint8Array> {
-    if (metaUsed + n > tar.meta.length) throw new IntegrityError('layer recipe: layout needs more meta bytes than the meta stream has')
-    metaUsed += n
-    const before = Math.max(0, Math.min(n, start - pos))
-    const inside = Math.max(0, Math.min(n, end - pos) - before)
-    await meta.skip(before)
-    yield * meta.read(inside)
-    await meta.skip(n - before - inside)
-    pos += n
-  }
+  const runs = new StreamRuns(meta, tar.meta.length, { start, end }, 'layer recipe')
   try {
     if (start >= end) return
     for await (const { gap, chunk } of layoutRecords(store, tar.layout, signal)) {
-      yield * metaRun(gap)
-      if (pos >= end) return
+      yield * runs.run(gap)
+      if (runs.pos >= end) return
+      const pos = runs.pos
       const cEnd = pos + chunk.length
       if (cEnd > start) {
         throwIfAborted(signal)
@@ -141,11 +131,11 @@ export async function * rebuildTar (store: Pick<ObjectStore, 'getChunk'>, tar: {
         if (bytes.length !== chunk.length) throw new IntegrityError('content chunk has the wrong length')
         yield bytes.subarray(Math.max(0, start - pos), Math.min(chunk.length, end - pos))
       }
-      pos = cEnd
-      if (pos >= end) return
+      runs.pos = cEnd
+      if (runs.pos >= end) return
     }
-    yield * metaRun(tar.meta.length - metaUsed)
-    if (pos !== tar.tarSize) throw new IntegrityError(`layer recipe rebuilds ${pos} tar bytes, expected ${tar.tarSize}`)
+    yield * runs.run(runs.left)
+    if (runs.pos !== tar.tarSize) throw new IntegrityError(`layer recipe rebuilds ${runs.pos} tar bytes, expected ${tar.tarSize}`)
   } finally {
     await meta.close()
   }

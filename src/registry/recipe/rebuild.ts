@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { IntegrityError, InvalidRangeError, throwIfAborted } from '../../errors.js'
+import { IntegrityError, throwIfAborted } from '../../errors.js'
+import { checkRange } from './range.js'
 import { gzipBlocksStream, gzipStream, zstdStream } from '../../compression/index.js'
 import { bytesEqual } from '../../hash/index.js'
 import { sha256 } from '../../hash/index.js'
@@ -22,15 +23,7 @@ export interface RebuildOptions {
   signal?: AbortSignal
 }
 
-/** Check a range against a blob size. Throws `InvalidRangeError` (`ERR_INVALID_RANGE`). */
-export function checkRange (range: { start: number, end: number } | undefined, size: number): { start: number, end: number } {
-  if (range === undefined) return { start: 0, end: size }
-  const { start, end } = range
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > size) {
-    throw new InvalidRangeError(`range [${String(start)}, ${String(end)}) is not within a blob of ${size} bytes`)
-  }
-  return { start, end }
-}
+export { checkRange } from './range.js'
 
 /** The whole blob's bytes, from the decoded recipe. */
 function blobStream (recipe: LayerRecipe, store: Pick<ObjectStore, 'getChunk'>, signal: AbortSignal | undefined): AsyncIterable<Uint8Array> {
@@ -78,4 +71,13 @@ export async function * rebuildRecipe (recipe: LayerRecipe, store: Pick<ObjectSt
 export function rebuildLayer (recipe: Uint8Array, store: Pick<ObjectStore, 'getChunk'>, options: RebuildOptions = {}): AsyncIterable<Uint8Array> {
   const decoded = decodeRecipe(recipe)
   return rebuildRecipe(decoded, store, options)
+}
+
+/**
+ * The uncompressed tar of an encoded recipe, from its chunks, without
+ * recompressing (every chunk verified; the tar's own digest is the
+ * caller's to check, e.g. against the image config's `diff_ids`).
+ */
+export function rebuildLayerTar (recipe: Uint8Array, store: Pick<ObjectStore, 'getChunk'>, options: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+  return rebuildTar(store, decodeRecipe(recipe), options)
 }

@@ -1,7 +1,7 @@
 /**
- * The chunks a layer recipe needs, without what rebuilds its compression:
- * gc and fsck list them for every registry blob, and must not load the
- * deflate ports to do so.
+ * The chunks a layer or pack recipe needs, without what rebuilds its
+ * compression: gc and fsck list them for every registry blob, and must not
+ * load the deflate ports to do so.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import type { ChunkReader } from '../../store/index.js'
 import { streamAllChunks } from './chunked-stream.js'
 import { layoutRecords } from './layer-tar.js'
 import { decodeRecipe } from './recipe.js'
+import { decodePackRecipe, packLayoutRecords } from './pack-recipe.js'
 
 /**
  * Every chunk digest an encoded recipe needs, for gc and fsck: the meta
@@ -25,4 +26,17 @@ export async function * recipeChunks (recipe: Uint8Array, store: ChunkReader, op
   yield * digests(streamAllChunks(store, r.meta, options.signal))
   yield * digests(streamAllChunks(store, r.layout, options.signal))
   for await (const { chunk } of layoutRecords(store, r.layout, options.signal)) yield chunk.digest
+}
+
+/**
+ * Every chunk digest an encoded pack recipe needs, for gc and fsck: the
+ * meta and layout streams' chunks (index levels included) and the chunk
+ * of every layout record. Reads (and verifies) the index and layout
+ * chunks, so a missing one throws `ERR_NOT_FOUND`.
+ */
+export async function * packRecipeChunks (recipe: Uint8Array, store: ChunkReader, options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+  const r = decodePackRecipe(recipe)
+  for await (const ref of streamAllChunks(store, r.meta, options.signal)) yield ref.digest
+  for await (const ref of streamAllChunks(store, r.layout, options.signal)) yield ref.digest
+  for await (const record of packLayoutRecords(store, r.layout, options.signal)) yield record.digest
 }

@@ -18,8 +18,7 @@
  */
 import { decodeCanonical, encodeCanonical } from '../../format/canonical.js'
 import type { CanonicalValue } from '../../format/canonical.js'
-import type { ChunkRef } from '../../format/entry.js'
-import { NonCanonicalError } from '../../errors.js'
+import { decodeStreamRef, encodeStreamRef, fieldChecks, type StreamRef } from './recipe-fields.js'
 import type { BlockDeflateParams, DeflateParams } from '../../compression/params.js'
 
 export type { BlockDeflateParams, DeflateParams }
@@ -29,22 +28,7 @@ export const LAYER_RECIPE_TYPE = 3
 /** Version of the layer recipe encoding. */
 export const LAYER_RECIPE_VERSION = 1
 
-/** Most chunk references a stream keeps in its parent; more go one level down into chunks. */
-export const STREAM_INLINE_REFS = 256
-/** Deepest indirection a stream may use (256^8 chunks is far beyond any blob). */
-export const STREAM_MAX_DEPTH = 8
-
-/**
- * A byte stream kept as chunks. At depth 0 the chunks concatenate to the
- * stream; at depth d > 0 they concatenate to the canonical encodings of the
- * `[digest, length]` references of the depth d−1 chunks, one after another.
- */
-export interface StreamRef {
-  depth: number
-  /** Bytes of the stream itself (at depth 0). */
-  length: number
-  chunks: ChunkRef[]
-}
+export { STREAM_INLINE_REFS, STREAM_MAX_DEPTH, decodeChunkRef, type StreamRef } from './recipe-fields.js'
 
 /** Largest block size a recipe may record. */
 export const MAX_RECIPE_BLOCK_SIZE = 64 * 1024 * 1024
@@ -83,10 +67,6 @@ export function recipeFormat (recipe: LayerRecipe): 'tar' | 'tar+gzip' | 'tar+zs
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s)
 const IMPLEMENTATION_RE = /^[\x21-\x7e]{1,64}$/
 
-function encodeStream (s: StreamRef): CanonicalValue {
-  return [s.depth, s.length, s.chunks.map((c) => [c.digest, c.length])]
-}
-
 function encodeCompression (c: RecipeCompression): CanonicalValue {
   switch (c.kind) {
     case 'none': return [0]
@@ -104,55 +84,16 @@ function encodeCompression (c: RecipeCompression): CanonicalValue {
 
 /** Encode a recipe canonically. */
 export function encodeRecipe (r: LayerRecipe): Uint8Array {
-  return encodeCanonical([LAYER_RECIPE_TYPE, LAYER_RECIPE_VERSION, r.blobSize, r.blobDigest, encodeCompression(r.compression), r.tarSize, encodeStream(r.meta), encodeStream(r.layout)])
+  return encodeCanonical([LAYER_RECIPE_TYPE, LAYER_RECIPE_VERSION, r.blobSize, r.blobDigest, encodeCompression(r.compression), r.tarSize, encodeStreamRef(r.meta), encodeStreamRef(r.layout)])
 }
 
-function bad (what: string): never {
-  throw new NonCanonicalError(`layer recipe: ${what}`)
-}
-
-function arr (v: CanonicalValue, n: number | undefined, what: string): CanonicalValue[] {
-  if (!Array.isArray(v) || (n !== undefined && v.length !== n)) bad(`${what} must be an array${n === undefined ? '' : ` of ${n}`}`)
-  return v
-}
-
-function int (v: CanonicalValue | undefined, min: number, max: number, what: string): number {
-  if (typeof v !== 'number' || v < min || v > max) bad(`${what} must be an integer ${min} … ${max}`)
-  return v
-}
-
-function size (v: CanonicalValue | undefined, what: string): number {
-  if (typeof v === 'number' && v >= 0) return v
-  if (typeof v === 'bigint' && v > 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v)
-  return bad(`${what} must be a size`)
-}
-
-function bytes (v: CanonicalValue | undefined, len: number | undefined, what: string): Uint8Array {
-  if (!(v instanceof Uint8Array) || (len !== undefined && v.length !== len)) bad(`${what} must be ${len === undefined ? 'a byte string' : `${len} bytes`}`)
-  return v
-}
+const layerFields = fieldChecks('layer recipe')
+const { bad, arr, int, size, bytes } = layerFields
 
 function implementation (v: CanonicalValue | undefined): string {
   const s = new TextDecoder().decode(bytes(v, undefined, 'implementation'))
   if (!IMPLEMENTATION_RE.test(s)) bad('implementation must be 1–64 printable ASCII characters')
   return s
-}
-
-/** Decode a chunk reference `[digest, length]`. */
-export function decodeChunkRef (v: CanonicalValue): ChunkRef {
-  const a = arr(v, 2, 'chunk reference')
-  return { digest: bytes(a[0], 32, 'chunk digest'), length: int(a[1], 1, 2 ** 32 - 1, 'chunk length') }
-}
-
-function decodeStream (v: CanonicalValue, what: string): StreamRef {
-  const a = arr(v, 3, what)
-  const depth = int(a[0], 0, STREAM_MAX_DEPTH, `${what} depth`)
-  const length = size(a[1], `${what} length`)
-  const chunks = arr(a[2]!, undefined, `${what} chunks`).map(decodeChunkRef)
-  if (chunks.length > STREAM_INLINE_REFS) bad(`${what} lists more than ${STREAM_INLINE_REFS} chunks`)
-  if (depth === 0 && chunks.reduce((n, c) => n + c.length, 0) !== length) bad(`${what} chunk lengths do not add up to its length`)
-  if (depth > 0 && chunks.length === 0) bad(`${what} is indirect but lists no chunk`)
-  return { depth, length, chunks }
 }
 
 function gzipHeader (v: CanonicalValue | undefined): Uint8Array {
@@ -212,8 +153,8 @@ export function decodeRecipe (encoded: Uint8Array): LayerRecipe {
     blobDigest: bytes(a[3], 32, 'blob digest'),
     compression: decodeCompression(a[4]!),
     tarSize: size(a[5], 'tar size'),
-    meta: decodeStream(a[6]!, 'meta stream'),
-    layout: decodeStream(a[7]!, 'layout stream')
+    meta: decodeStreamRef(a[6]!, 'meta stream', layerFields),
+    layout: decodeStreamRef(a[7]!, 'layout stream', layerFields)
   }
   if (recipe.compression.kind === 'none' && recipe.tarSize !== recipe.blobSize) bad('a plain tar recipe must have tarSize = blobSize')
   if (recipe.meta.length > recipe.tarSize) bad('meta stream longer than the tar')

@@ -6,7 +6,7 @@
  * @module
  */
 import type { FastifyRequest } from 'fastify'
-import type { RegistryStore } from '../types.js'
+import type { RegistryStore, SnapshotOffers } from '../types.js'
 import type { RegistryLimits } from './limits.js'
 import { checkName } from './names.js'
 import type { UploadSessions } from './uploads.js'
@@ -16,6 +16,8 @@ export interface ServerContext {
   readonly registry: RegistryStore
   readonly limits: RegistryLimits
   readonly uploads: UploadSessions
+  /** Offers images pushed as layers in tessera's format, when the server was given one. */
+  readonly offers?: SnapshotOffers
 }
 
 /** The repository name of a request routed with a `:name` parameter, checked. */

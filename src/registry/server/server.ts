@@ -11,7 +11,7 @@
  * @module
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { RegistryStore } from '../types.js'
+import type { RegistryStore, SnapshotOffers } from '../types.js'
 import { type AuthConfig, Authenticator } from './auth.js'
 import type { ServerContext } from './context.js'
 import { errorBody, RegistryHttpError, toHttpError } from './errors.js'
@@ -34,6 +34,12 @@ export interface RegistryServerOptions {
   limits?: Partial<RegistryLimits>
   /** Called with one line per request answered (method, path, status, time). */
   onLog?: (line: string) => void
+  /**
+   * Offer images pushed as layers in tessera's format (`../offer/`): asked
+   * before referrers of the tessera artifact type are listed and before the
+   * fallback tag `sha256-<hex>` is answered. Closed with the server.
+   */
+  offers?: SnapshotOffers
 }
 
 /** Where to listen. */
@@ -78,7 +84,7 @@ export async function createRegistryServer (registry: RegistryStore, options: Re
   const limits = resolveRegistryLimits(options.limits)
   const authenticator = options.auth !== undefined ? new Authenticator(options.auth) : undefined
   const uploads = new UploadSessions(options.uploadDirectory, limits)
-  const context: ServerContext = { registry, limits, uploads }
+  const context: ServerContext = { registry, limits, uploads, ...(options.offers !== undefined ? { offers: options.offers } : {}) }
   const app = Fastify({
     logger: false,
     rewriteUrl: (request: { url?: string }) => routeUrl(request.url ?? '/'),
@@ -148,6 +154,7 @@ export async function createRegistryServer (registry: RegistryStore, options: Re
     async close (): Promise<void> {
       if (closed) return
       closed = true
+      await options.offers?.close()
       await app.close()
       await uploads.close()
     }

@@ -42,9 +42,16 @@ const reproducedRecord = fc.record({
   owner: text,
   body: fc.record({ storage: fc.constant('reproduced' as const), format: fc.constantFrom(...LAYER_FORMATS), recipe: fc.uint8Array({ maxLength: 100 }) })
 })
+const packRecord = fc.record({
+  size: safe,
+  isLayer: fc.constant(false),
+  storedBytes: safe,
+  owner: text,
+  body: fc.record({ storage: fc.constant('pack' as const), recipe: fc.uint8Array({ maxLength: 100 }) })
+})
 
 test('property: blob, manifest and counter records round trip', () => {
-  fc.assert(fc.property(fc.oneof(wholeRecord, reproducedRecord), (r) => {
+  fc.assert(fc.property(fc.oneof(wholeRecord, reproducedRecord, packRecord), (r) => {
     assert.deepEqual(decodeBlobRecord(encodeBlobRecord(r as BlobRecord)), { ...r, body: { ...r.body } }) // fc.record objects have no prototype
   }))
   fc.assert(fc.property(fc.record({ mediaType: text, bytes: fc.uint8Array({ maxLength: 200 }), owner: text }), (r) => {
@@ -63,7 +70,7 @@ test('property: any bytes a decoder accepts are the encoding of what it returns'
   const decoders: Array<[(b: Uint8Array) => any, (v: any) => Uint8Array]> = [
     [decodeBlobRecord, encodeBlobRecord], [decodeManifestRecord, encodeManifestRecord], [decodeCounters, encodeCounters]
   ]
-  fc.assert(fc.property(fc.oneof(wholeRecord, reproducedRecord), fc.nat(), fc.integer({ min: 0, max: 255 }), (r, at, byte) => {
+  fc.assert(fc.property(fc.oneof(wholeRecord, reproducedRecord, packRecord), fc.nat(), fc.integer({ min: 0, max: 255 }), (r, at, byte) => {
     // Mutate one byte of a valid encoding: either rejected, or canonical.
     const bytes = encodeBlobRecord(r as BlobRecord).slice()
     bytes[at % bytes.length] = byte

@@ -10,16 +10,16 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { once } from 'node:events'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { lcgBytes } from '../../helpers/fixture.js'
 import { skipUnless } from '../../helpers/tools.js'
+import { projectTree, umociInit, umociLayer, umociTag } from '../../helpers/umoci.js'
 
 const bin = fileURLToPath(new URL('../../../../bin/tessera', import.meta.url))
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url))
 const skip = skipUnless(['umoci', 'skopeo'], process.getuid?.() !== 0 && 'needs root')
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-serve-skopeo-'))
@@ -77,31 +77,18 @@ async function assertSameImage (original: string, originalTag: string, pulled: s
 
 async function buildImages (): Promise<void> {
   await writeFile(policy, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }))
-  sh('umoci', ['init', '--layout', layout])
-  sh('umoci', ['new', '--image', `${layout}:app`])
-  const bundle = join(root, 'bundle')
-  sh('umoci', ['unpack', '--image', `${layout}:app`, bundle])
-  const rf = join(bundle, 'rootfs')
   // The base layer: a real tree (this project's sources and docs) and a large binary.
-  await cp(join(repoRoot, 'src'), join(rf, 'usr', 'src', 'tessera'), { recursive: true })
-  await cp(join(repoRoot, 'docs'), join(rf, 'usr', 'share', 'doc', 'tessera'), { recursive: true })
-  await mkdir(join(rf, 'usr', 'bin'), { recursive: true })
-  await writeFile(join(rf, 'usr', 'bin', 'tool'), lcgBytes(3 * 1024 * 1024, 77))
-  sh('umoci', ['repack', '--image', `${layout}:app`, bundle])
-  await rm(bundle, { recursive: true })
-  sh('umoci', ['tag', '--image', `${layout}:app`, 'other'])
+  umociInit(layout, 'app')
+  await umociLayer(layout, 'app', root, projectTree)
+  umociTag(layout, 'app', 'other')
   // The upper layer: a changed file, a new one, a removed one.
-  sh('umoci', ['unpack', '--image', `${layout}:app`, bundle])
-  await writeFile(join(rf, 'usr', 'bin', 'tool'), lcgBytes(3 * 1024 * 1024, 78))
-  await writeFile(join(rf, 'etc-new'), 'upper layer\n')
-  await rm(join(rf, 'usr', 'share', 'doc', 'tessera', 'CLI.md'))
-  sh('umoci', ['repack', '--image', `${layout}:app`, bundle])
-  await rm(bundle, { recursive: true })
+  await umociLayer(layout, 'app', root, async (rf) => {
+    await writeFile(join(rf, 'usr', 'bin', 'tool'), lcgBytes(3 * 1024 * 1024, 78))
+    await writeFile(join(rf, 'etc-new'), 'upper layer\n')
+    await rm(join(rf, 'usr', 'share', 'doc', 'tessera', 'CLI.md'))
+  })
   // A second image for the index: the same base, another upper layer.
-  sh('umoci', ['unpack', '--image', `${layout}:other`, bundle])
-  await writeFile(join(rf, 'etc-new'), 'the other platform\n')
-  sh('umoci', ['repack', '--image', `${layout}:other`, bundle])
-  await rm(bundle, { recursive: true })
+  await umociLayer(layout, 'other', root, async (rf) => { await writeFile(join(rf, 'etc-new'), 'the other platform\n') })
   // An image index over both, as a multi-platform image.
   const platforms = [['app', 'amd64'], ['other', 'arm64']] as const
   const manifests = []

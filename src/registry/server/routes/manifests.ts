@@ -1,6 +1,8 @@
 /**
  * Manifests and indexes by tag or digest: `GET`/`HEAD` (the stored bytes
- * with their media type as `Content-Type` and `Docker-Content-Digest`),
+ * with their media type as `Content-Type` and `Docker-Content-Digest`; an
+ * unknown tag `sha256-<hex>` answers the referrers schema's fallback
+ * index of that subject's referrers when it has any),
  * `PUT` (201 with `Location`, `Docker-Content-Digest`, and `OCI-Subject`
  * when the manifest has a subject) and `DELETE` (202). Bodies are read up
  * to `maxManifestBytes` (413 `MANIFEST_INVALID` above, refused from the
@@ -15,6 +17,8 @@ import { parseStrictJson } from '../../../oci/json.js'
 import { repositoryOf, type ServerContext } from '../context.js'
 import { RegistryHttpError } from '../errors.js'
 import { checkDigest, checkTag, isDigestReference } from '../names.js'
+import type { StoredManifest } from '../../types.js'
+import { IMAGE_INDEX_MEDIA_TYPE, referrersIndex } from './referrers.js'
 
 /** The media type of a `Content-Type` header (parameters dropped), or undefined. */
 function mediaTypeOf (header: string | undefined): string | undefined {
@@ -51,10 +55,27 @@ export function manifestRoutes (context: ServerContext) {
     return isDigestReference(reference) ? checkDigest(reference) : checkTag(reference, unknownTag)
   }
 
+  /**
+   * The referrers schema's fallback tag (`sha256-<hex>` of a subject), when
+   * no such tag was pushed: the index of the subject's referrers, as the
+   * referrers API lists them (the tessera manifest offered first), or
+   * undefined when there are none.
+   */
+  async function fallbackIndex (repository: string, reference: string): Promise<StoredManifest | undefined> {
+    const m = /^sha256-([0-9a-f]{64})$/.exec(reference)
+    if (m === null) return undefined
+    const subject = `sha256:${m[1]!}`
+    await context.offers?.offer(repository, subject)
+    const manifests = await registry.listReferrers(repository, subject)
+    if (manifests.length === 0) return undefined
+    const bytes = referrersIndex(manifests)
+    return { digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, mediaType: IMAGE_INDEX_MEDIA_TYPE, bytes }
+  }
+
   async function read (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const repository = repositoryOf(request, context)
     const reference = referenceOf(request, 'MANIFEST_UNKNOWN')
-    const manifest = await registry.getManifest(repository, reference)
+    const manifest = await registry.getManifest(repository, reference) ?? await fallbackIndex(repository, reference)
     if (manifest === undefined) throw new RegistryHttpError('MANIFEST_UNKNOWN', `manifest ${reference} unknown to ${repository}`)
     const actual = `sha256:${createHash('sha256').update(manifest.bytes).digest('hex')}`
     if (actual !== manifest.digest) throw new IntegrityError(`stored manifest ${manifest.digest} has digest ${actual}`)
