@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runTessera, TESSERA_BIN as bin } from '../helpers/cli.js'
 import { lcgBytes } from '../helpers/fixture.js'
-import { withoutToolWarnings } from '../helpers/tools.js'
+import { requireTool, withoutToolWarnings } from '../helpers/tools.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-cli-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -65,7 +65,7 @@ test('ls, snapshots --json and stats --json', () => {
   assert.ok(stats.storedBytes <= data.length + 1000, 'the second import stored nothing new')
 })
 
-test('export dir: and tar: (file and stdout) reproduce the tree', () => {
+test('export dir: and tar: (file and stdout) reproduce the tree', requireTool('tar'), () => {
   const out = join(root, 'out')
   assert.equal(run(['export', 'one', `dir:${out}`]).code, 0)
   const diff = spawnSync('diff', ['-r', src, out])
@@ -82,7 +82,7 @@ test('export dir: and tar: (file and stdout) reproduce the tree', () => {
   assert.equal(spawnSync('diff', ['-r', src, x]).status, 0)
 })
 
-test('import tar: applies a layer, with --base on top of a snapshot, and prints JSON', () => {
+test('import tar: applies a layer, with --base on top of a snapshot, and prints JSON', requireTool('tar'), () => {
   const layer = join(root, 'layer.tar')
   const upper = join(root, 'upper.tar.gz')
   spawnSync('tar', ['-C', src, '--format=pax', '-cf', layer, '.'])
@@ -102,7 +102,8 @@ test('import tar: applies a layer, with --base on top of a snapshot, and prints 
   assert.equal(ra.root, dirRoot, 'a tar of a directory and the directory give the same root')
 })
 
-test('diff --json lists what changed between two snapshots', () => {
+// The snapshots of the test above, made with GNU tar.
+test('diff --json lists what changed between two snapshots', requireTool('tar'), () => {
   const r = run(['diff', 'layer', 'layered', '--json'])
   assert.equal(r.code, 1, r.stderr)
   const d = JSON.parse(r.stdout.toString())
@@ -138,7 +139,7 @@ test('errors print one line with a stable code and exit non-zero', () => {
   assert.ok(names.includes('one') && names.includes('two'))
 })
 
-test('a store held by another process gives ERR_STORE_LOCKED', async () => {
+test('a store held by another process gives ERR_STORE_LOCKED', requireTool('mkfifo'), async () => {
   const { spawn } = await import('node:child_process')
   const { openSync, writeSync, closeSync, constants } = await import('node:fs')
   // The holder imports a tar from a FIFO: it opens the store, then blocks

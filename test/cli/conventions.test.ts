@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import { openStore } from '../../src/store/open.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import { collect, exitOf, runTessera, startTessera, TESSERA_BIN, waitForOutput } from '../helpers/cli.js'
+import { requireTool } from '../helpers/tools.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-conventions-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -158,7 +159,7 @@ test('diff exits 0 when the snapshots are equal, 1 when they differ, 2 on an err
   assert.match(error.stderr, /^tessera: ERR_NOT_FOUND: /)
 })
 
-test('export tar:- refuses a terminal; export tar:FILE refuses an existing file and keeps it', () => {
+test('export tar:- refuses a terminal; export tar:FILE refuses an existing file and keeps it', requireTool('script'), () => {
   // `script` gives the command a pseudo-terminal as stdout.
   const tty = spawnSync('script', ['-qec', `${process.execPath} ${TESSERA_BIN} export s0 tar:-`, '/dev/null'], { env: { ...process.env, TESSERA_STORE: store } })
   assert.equal(tty.status, 2, tty.stdout.toString())
@@ -291,7 +292,7 @@ function tarHeader (name: string, size: number): Buffer {
   return h
 }
 
-test('a read command waits for the store lock with --lock-wait', async () => {
+test('a read command waits for the store lock with --lock-wait', requireTool('mkfifo'), async () => {
   const holder = await importFromFifo('held')
   const waiter = startTessera(['snapshots', '--json', '--lock-wait', '120'], { store })
   const out = collect(waiter.stdout)
@@ -304,7 +305,7 @@ test('a read command waits for the store lock with --lock-wait', async () => {
   assert.ok(JSON.parse(out.text()).some((s: { name: string }) => s.name === 'held'), 'the waiter ran after the holder committed')
 })
 
-test('SIGINT during an import prints one line, exits 130 and commits nothing', async () => {
+test('SIGINT during an import prints one line, exits 130 and commits nothing', requireTool('mkfifo'), async () => {
   const { child, fd } = await importFromFifo('cut')
   const err = collect(child.stderr)
   writeSync(fd, tarHeader('big.bin', 1 << 30))

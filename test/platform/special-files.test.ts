@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { deviceNumbers, isRoot, makeDevice, makeFifo, makeSocket } from '../../src/platform/index.js'
 import { makeTempDir } from './helpers.js'
+import { requireTool, skipUnless } from '../helpers/tools.js'
 
 let base: Buffer
 let cleanup: () => Promise<void>
@@ -31,7 +32,7 @@ async function leftovers (): Promise<string[]> {
   return (await readdir(parent)).filter(n => n.startsWith('.tessera-'))
 }
 
-test('makeFifo creates a FIFO with the exact mode, special bits included', async () => {
+test('makeFifo creates a FIFO with the exact mode, special bits included', requireTool('mknod'), async () => {
   const path = at(weird('fifo'))
   await makeFifo(path, 0o2751)
   const st = await lstat(path, { bigint: true })
@@ -40,7 +41,7 @@ test('makeFifo creates a FIFO with the exact mode, special bits included', async
   assert.deepEqual(await leftovers(), [])
 })
 
-test('makeFifo accepts a relative path with no directory part', async () => {
+test('makeFifo accepts a relative path with no directory part', requireTool('mknod'), async () => {
   const cwd = process.cwd()
   process.chdir(base.toString())
   try {
@@ -62,7 +63,7 @@ test('makeSocket leaves a socket file with the exact mode, even under a long non
   assert.deepEqual(await leftovers(), [])
 })
 
-test('an existing name is not replaced: PlatformError with cause EEXIST, no temporary left', async () => {
+test('an existing name is not replaced: PlatformError with cause EEXIST, no temporary left', requireTool('mknod'), async () => {
   const path = at('taken')
   await writeFile(path, 'keep')
   await assert.rejects(makeFifo(path, 0o644), (err: Error & { code?: string, cause?: { code?: string } }) => {
@@ -105,7 +106,7 @@ test('a missing mknod is UnsupportedError', async () => {
   assert.deepEqual(await leftovers(), [])
 })
 
-test('makeDevice creates character device 1:3', { skip: notRoot && 'needs root (CAP_MKNOD)' }, async () => {
+test('makeDevice creates character device 1:3', { skip: skipUnless(['mknod'], notRoot && 'needs root (CAP_MKNOD)') }, async () => {
   const path = at(weird('null'))
   await makeDevice(path, 'char', 1, 3, 0o666)
   const st = await lstat(path, { bigint: true })
@@ -114,7 +115,7 @@ test('makeDevice creates character device 1:3', { skip: notRoot && 'needs root (
   assert.deepEqual(deviceNumbers(st.rdev), { major: 1, minor: 3 })
 })
 
-test('makeDevice creates block device 7:0', { skip: notRoot && 'needs root (CAP_MKNOD)' }, async () => {
+test('makeDevice creates block device 7:0', { skip: skipUnless(['mknod'], notRoot && 'needs root (CAP_MKNOD)') }, async () => {
   const path = at('loop0')
   await makeDevice(path, 'block', 7, 0, 0o660)
   const st = await lstat(path, { bigint: true })
@@ -123,7 +124,7 @@ test('makeDevice creates block device 7:0', { skip: notRoot && 'needs root (CAP_
   assert.deepEqual(deviceNumbers(st.rdev), { major: 7, minor: 0 })
 })
 
-test('makeDevice handles the largest numbers Linux stores', { skip: notRoot && 'needs root (CAP_MKNOD)' }, async () => {
+test('makeDevice handles the largest numbers Linux stores', { skip: skipUnless(['mknod'], notRoot && 'needs root (CAP_MKNOD)') }, async () => {
   const path = at('big')
   await makeDevice(path, 'char', 4095, 0xfffff, 0o600)
   const st = await lstat(path, { bigint: true })

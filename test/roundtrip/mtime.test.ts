@@ -29,7 +29,7 @@ test('utimesSeconds aims at the middle of the microsecond that libuv truncates t
   }), { numRuns: 4000 })
 })
 
-test('mtimes before 1970 (1901, 1969) are restored by export dir:, not replaced by the time of the export', async () => {
+test('mtimes before 1970 (1901, 1969) are restored by export dir:, not replaced by the time of the export', requireTool('python3'), async () => {
   const src = join(root, 'old')
   await mkdir(join(src, 'd'), { recursive: true })
   await writeFile(join(src, 'd', 'plain'), 'plain')

@@ -22,6 +22,7 @@ import { describeTree } from '../helpers/describe-tree.js'
 import { FIXTURE, materialize } from '../helpers/fixture.js'
 import { storeConformance } from './conformance.js'
 import { MapSnapshotSource } from './map-source.js'
+import { requireTool } from '../helpers/tools.js'
 
 storeConformance('map-backed source', {
   open: async (contents) => { await loadZstd(); return MapSnapshotSource.of(contents) },
@@ -38,7 +39,7 @@ async function tarDigest (reader: SnapshotReader): Promise<string> {
   return Buffer.from(h.digest()).toString('hex')
 }
 
-test('readers, exports and diff run over a map-backed source as over the store', async () => {
+test('readers, exports and diff run over a map-backed source as over the store', requireTool('mkfifo', 'python3'), async () => {
   const src = join(root, 'src')
   // The fixture without xattrs and device nodes (they need setfattr and root, and are the exporters' business, not the source's).
   await mkdir(src)

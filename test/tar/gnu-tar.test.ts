@@ -11,8 +11,7 @@ import { writeTar, type TarEntry } from '../../src/tar/index.js'
 import { b, collect, describeTree, gnuTar, key, pseudoRandom, readXattrs, sha256Of, withTempDir } from './helpers.js'
 import { skipUnless } from '../helpers/tools.js'
 
-const canRunAsRoot = process.getuid?.() === 0 && fs.existsSync('/usr/bin/tar')
-const skip = canRunAsRoot ? false : 'needs root and /usr/bin/tar'
+const skip = skipUnless(['tar'], process.getuid?.() !== 0 && 'needs root')
 
 const own = { uid: 1234, gid: 5678 }
 const T = 1_700_000_000_000_000_000n // whole seconds: no PAX mtime

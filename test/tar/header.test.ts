@@ -11,6 +11,7 @@ import {
 } from '../../src/tar/index.js'
 import { readNumber } from '../../src/tar/fields.js'
 import { b, gnuTar, key, withTempDir } from './helpers.js'
+import { requireTool } from '../helpers/tools.js'
 
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('latin1')
 
@@ -150,7 +151,7 @@ test('readNumber reads octal with spaces, empty fields and GNU base-256', () => 
   assert.throws(() => readNumber(b('0000694\0'), 0, 8), TarHeaderError)
 })
 
-test('a plain ustar header is byte-identical to the one GNU tar writes', async () => {
+test('a plain ustar header is byte-identical to the one GNU tar writes', requireTool('tar'), async () => {
   await withTempDir((dir) => {
     const file = path.join(dir, 'some file.txt')
     fs.writeFileSync(file, 'hello\n')

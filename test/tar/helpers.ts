@@ -33,9 +33,9 @@ export async function withTempDir<T> (fn: (dir: string) => Promise<T> | T): Prom
 /** Result of running GNU tar. */
 export interface TarRun { status: number | null, stdout: Buffer, stderr: string }
 
-/** Run /usr/bin/tar with `args`; `locale` sets LC_ALL (C by default). */
+/** Run GNU tar (`tar` on PATH) with `args`; `locale` sets LC_ALL (C by default). Tests that call it skip with `requireTool('tar')`. */
 export function gnuTar (args: string[], locale = 'C'): TarRun {
-  const r = spawnSync('/usr/bin/tar', args, { env: { ...process.env, LC_ALL: locale }, maxBuffer: 64 << 20 })
+  const r = spawnSync('tar', args, { env: { ...process.env, LC_ALL: locale }, maxBuffer: 64 << 20 })
   if (r.error !== undefined) throw r.error
   return { status: r.status, stdout: r.stdout, stderr: r.stderr.toString('utf8') }
 }

@@ -15,6 +15,7 @@ import { ClassicLevel } from 'classic-level'
 import { MemoryLevel } from 'memory-level'
 import { registryChunkRoots } from '../../../src/registry/backend/index.js'
 import { code, collect, digestOf, openFixture, removeTempDirs, streamOf, tempDir, type DbFactory } from './helpers.js'
+import { requireTool } from '../../helpers/tools.js'
 
 test.after(removeTempDirs)
 
@@ -34,7 +35,7 @@ async function makeTar (shared: Buffer, own: Buffer): Promise<Buffer> {
 const rawKey = (sublevel: string, key: Uint8Array): Buffer => Buffer.concat([Buffer.from(`!${sublevel}!`), key])
 
 function layerSuite (label: string, factory: DbFactory): void {
-  test(`${label}: tar and tar+gzip layers are reproduced from chunks, byte for byte`, async () => {
+  test(`${label}: tar and tar+gzip layers are reproduced from chunks, byte for byte`, requireTool('tar'), async () => {
     const f = await openFixture(factory)
     try {
       const shared = randomBytes(300_000)
@@ -63,7 +64,7 @@ function layerSuite (label: string, factory: DbFactory): void {
     } finally { await f.close() }
   })
 
-  test(`${label}: the gc roots hold every chunk the blobs need`, async () => {
+  test(`${label}: the gc roots hold every chunk the blobs need`, requireTool('tar'), async () => {
     const f = await openFixture(factory)
     try {
       const tar = await makeTar(randomBytes(200_000), randomBytes(20_000))
@@ -90,7 +91,7 @@ function layerSuite (label: string, factory: DbFactory): void {
     } finally { await f.close() }
   })
 
-  test(`${label}: a reproduced layer with a corrupted or missing chunk is ERR_INTEGRITY`, async () => {
+  test(`${label}: a reproduced layer with a corrupted or missing chunk is ERR_INTEGRITY`, requireTool('tar'), async () => {
     const f = await openFixture(factory)
     try {
       const tar = await makeTar(randomBytes(200_000), randomBytes(20_000))

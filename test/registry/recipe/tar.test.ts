@@ -44,7 +44,7 @@ describe('plain tar layers', () => {
     ['PAX format, sparse', ['--format=pax', '--sparse']],
     ['PAX format with xattrs and mtimes', ['--format=pax', '--xattrs', '--pax-option=mtime:=1.5']]
   ] as const) {
-    test(`GNU tar, ${name}: rebuilt bit for bit, ranges too`, async () => {
+    test(`GNU tar, ${name}: rebuilt bit for bit, ranges too`, requireTool('tar'), async () => {
       const { store } = await memoryStore()
       const tar = gnuTar(...args)
       const recipe = await assertReproduced(dir, tar, store, 'tar')
@@ -70,7 +70,7 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.${fmt}) as t:
     await store.close()
   })
 
-  test('trailing junk, extra zero blocks and a truncated tar are kept byte for byte', async () => {
+  test('trailing junk, extra zero blocks and a truncated tar are kept byte for byte', requireTool('tar'), async () => {
     const { store } = await memoryStore()
     const tar = gnuTar('--format=pax')
     await assertReproduced(dir, Buffer.concat([tar, Buffer.alloc(8192)]), store, 'tar')
@@ -93,7 +93,7 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.${fmt}) as t:
     await store.close()
   })
 
-  test('content chunks are those tessera import stores for the same file', async () => {
+  test('content chunks are those tessera import stores for the same file', requireTool('tar'), async () => {
     const { store } = await memoryStore()
     const recipe = await assertReproduced(dir, gnuTar('--format=pax'), store, 'tar')
     const listed = new Set<string>()
@@ -108,7 +108,7 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.${fmt}) as t:
     await other.close()
   })
 
-  test('two layers sharing a file share its chunks', async () => {
+  test('two layers sharing a file share its chunks', requireTool('tar'), async () => {
     const { store } = await memoryStore()
     const a = join(dir, 'layer-a'); const b = join(dir, 'layer-b')
     await mkdir(a); await mkdir(b)
@@ -127,7 +127,7 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.${fmt}) as t:
     await store.close()
   })
 
-  test('a corrupted chunk fails the rebuild with ERR_INTEGRITY', async () => {
+  test('a corrupted chunk fails the rebuild with ERR_INTEGRITY', requireTool('tar'), async () => {
     const { store, db } = await memoryStore()
     const tar = gnuTar('--format=gnu')
     const r = await decomposeBytes(dir, tar, store)
