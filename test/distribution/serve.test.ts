@@ -21,6 +21,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { openRepository } from '../../src/distribution/client/index.js'
 import { checkManifestAgainstMetadata, parseTesseraManifest } from '../../src/distribution/manifest.js'
@@ -37,6 +38,7 @@ import { missingTools } from '../helpers/tools.js'
 import { projectTree, umociInit, umociLayer } from '../helpers/umoci.js'
 
 const TESSERA = 'application/vnd.tessera.snapshot.v1'
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 const skip = missingTools('umoci', 'skopeo')
 const t = (name: string, fn: () => Promise<void>): void => { test(name, skip === false ? {} : { skip }, fn) }
@@ -201,6 +203,14 @@ t('tessera pulls the offered image to the root of `import oci:`, and reads it la
     const metadataSize = remote.metadata.packs.length > 0 ? (await get(`${serve.url}/v2/lib/app/manifests/${remote.manifestDigest}`, { accept: OCI_MANIFEST })) : undefined
     const metadataBytes = parseTesseraManifest(metadataSize!.body, 'offered').metadata.size
     assert.ok(blobBytes < metadataBytes + 600 * 1024, `a 4 KiB read fetched ${blobBytes} blob bytes (the ${metadataBytes}-byte metadata and a chunk or two)`)
+    // Reads of several files at once: their chunks come in multi-range GETs, answered 206 multipart.
+    proxy.reset()
+    const names = ['/usr/share/doc/tessera/FORMAT.md', '/usr/share/doc/tessera/API.md', '/usr/src/tessera/index.ts', '/usr/src/tessera/errors.ts']
+    const read = await Promise.all(names.map(async (n) => await collect(reader.readFile(n))))
+    for (const [i, n] of names.entries()) assert.ok(read[i]!.equals(await readFile(join(repoRoot, n.replace('/usr/share/doc/tessera/', 'docs/').replace('/usr/src/tessera/', 'src/')))), n)
+    const gets = proxy.log.filter((e) => e.route === 'GET blob')
+    assert.ok(gets.some((e) => e.range?.includes(',') === true && e.status === 206), JSON.stringify(gets.map((e) => [e.range, e.status])))
+    assert.ok(gets.every((e) => e.status === 206), 'no whole blob')
   } finally {
     await proxy.close()
   }
