@@ -299,3 +299,27 @@ t('a hostile pack blob pushed over HTTP is kept as pushed and served byte for by
   const stats = await (await fetch(`${serve.url}/tessera/stats`)).json() as { repositories: Record<string, { wholeBlobs: number, reproducedBlobs: number }> }
   assert.deepEqual([stats.repositories['lib/hostile']!.wholeBlobs, stats.repositories['lib/hostile']!.reproducedBlobs], [3, 0])
 })
+
+t('what serve offered survives gc and a restart: listed at once, pulled whole, fsck clean', async () => {
+  const image = await manifestDigest(serve.url, 'lib/app', 'v1')
+  const offered = (await tesseraReferrers(serve.url, 'lib/app', image))[0]!.digest
+  assert.equal(await serve.stop(), 0)
+  const store = join(root, 'serve')
+  const collected = json<{ deleted: { chunks: number, trees: number } }>(runTessera(['gc', '--json'], { store }))
+  assert.ok(collected.deleted.trees > 0, 'the import\'s own trees were not refs: gc took them (the metadata blob has them)')
+  const fsck = runTessera(['fsck'], { store })
+  assert.equal(fsck.code, 0, fsck.stdout.toString() + fsck.stderr)
+  serve = await startServe(store)
+  assert.deepEqual((await tesseraReferrers(serve.url, 'lib/app', image)).map((d) => d.digest), [offered])
+  assert.doesNotMatch(serve.log(), /offering/, 'nothing built again')
+  const pulled = await openStore(join(root, 'pulled-after-gc'))
+  try {
+    const result = await pullSnapshot(pulled, openRepository(`docker://${serve.host}/lib/app:v1`, { tlsVerify: false }), { name: 'app' })
+    assert.equal(result.manifest, offered)
+    assert.equal(result.root, importedRoot)
+  } finally {
+    await pulled.close()
+  }
+  const check = runTessera(['fsck'], { store: join(root, 'pulled-after-gc') })
+  assert.equal(check.code, 0, check.stdout.toString())
+})
