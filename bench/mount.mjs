@@ -212,14 +212,17 @@ async function remoteBench () {
       const pulled = Number(process.hrtime.bigint() - t) / 1e9
       row.baselineS = pulled + await secondsToFirstLine('chroot', [join(bundle, 'rootfs'), 'python3', '-c', 'import json; print(42)'])
       row.baselineMiB = proxy.counts.bytes / 1048576
+      row.baselineRequests = proxy.counts.requests
       if (canMountRemote) {
         proxy.reset()
         const mnt = join(work, `mnt-remote-${r}`)
         const t0 = process.hrtime.bigint()
         const m = await mount(`docker://${host}/bench/tessera:1`, mnt, ['--tls-verify=false'], join(work, `client-${r}`))
         try {
-          row.tesseraS = Number(process.hrtime.bigint() - t0) / 1e9 + await secondsToFirstLine('chroot', [mnt, 'python3', '-c', 'import json; print(42)'])
+          row.tesseraMountS = Number(process.hrtime.bigint() - t0) / 1e9
+          row.tesseraS = row.tesseraMountS + await secondsToFirstLine('chroot', [mnt, 'python3', '-c', 'import json; print(42)'])
           row.tesseraMiB = proxy.counts.bytes / 1048576
+          row.tesseraRequests = proxy.counts.requests
           row.timeRatio = row.tesseraS / row.baselineS
         } finally { await m.stop() }
       }

@@ -5,11 +5,27 @@
  * - `chunker`: streaming FastCDC.
  * - `hash`: sha256 (node:crypto, with @noble/hashes as the portable path).
  * - `format`: the canonical metadata tree (docs/FORMAT.md).
- * - `store`: the LevelDB object store.
- * - `importer` / `exporter`: directories and tar streams in and out,
- *   byte-range reads.
+ * - `store`: the store's capabilities as interfaces, and the LevelDB
+ *   store with its pack files that implements them.
+ * - `content`: a file's content as inline bytes or stored chunks.
+ * - `importer` / `exporter`: directories and tar layers in, directories and
+ *   tar streams out, byte-range reads, diff.
+ * - `tar`: the tar reader (as Go's archive/tar reads) and writer.
+ * - `flatten`: OCI layer semantics, layers flattened into one tree.
+ * - `oci`: OCI layouts and docker archives in, OCI layouts out.
  * - `maintenance`: `gc`, `fsck`, and the gc root set.
+ * - `registry`: `tessera serve`, a distribution-spec registry on the store.
  * - `mount`: a snapshot as a read-only FUSE filesystem.
+ * - `platform`: xattrs, special files and what Node.js cannot reach
+ *   (`PlatformError` is exported here; the rest is internal).
+ *
+ * Internal folders, not exported: `compression` (bit-exact gzip and zstd
+ * writers for the registry), `distribution` (the registry client),
+ * `util`, `cli`.
+ *
+ * Names and paths inside snapshots are bytes (`Uint8Array`): a file name
+ * need not be UTF-8. Functions that take a path inside a snapshot take a
+ * string (UTF-8) or bytes; entries they return carry `Uint8Array` names.
  *
  * @example
  * ```ts
@@ -37,4 +53,5 @@ export * from './oci/index.js'
 export * from './maintenance/index.js'
 export * from './registry/index.js'
 export * from './mount/index.js'
+export { PlatformError, type PlatformErrorOptions } from './platform/index.js'
 export { main as runCli } from './cli/main.js'

@@ -83,10 +83,12 @@ export interface CommandContext<O extends OptionTable = OptionTable> {
   /**
    * The store, opened on the first call (as `store` says, waiting up to
    * `--lock-wait` seconds for another process to release it) and closed
-   * by `main` when the command ends. A command that reads only remote
-   * snapshots never calls it.
+   * by `main` when the command ends. `create` creates a missing store
+   * whatever the command declares (a remote read caches into it, as
+   * `pull` does). A command that reads only remote snapshots without a
+   * cache never calls it.
    */
-  store: () => Promise<CliStore>
+  store: (create?: boolean) => Promise<CliStore>
 }
 
 /** A command of the CLI. */

@@ -19,7 +19,8 @@ export const LOCK_WAIT_OPTION = {
   'lock-wait': { type: 'number', value: 'SECONDS', help: 'wait up to SECONDS for another process to release the store (default 0: fail at once with ERR_STORE_LOCKED)' }
 } as const satisfies OptionTable
 
-const SNAPSHOT_NOTE = 'NAME is a snapshot name, a snapshot digest (sha256:...) or a unique prefix of one, as `tessera snapshots` prints it.'
+const SNAPSHOT_NOTE = 'NAME is a snapshot name, a snapshot digest (sha256:...) or a unique prefix of one, as `tessera snapshots` prints it,\n' +
+  'or an image in a registry, docker://HOST[:PORT]/REPO[:TAG|@DIGEST], read remotely (what is fetched is kept in the store unless --no-cache).'
 
 function optionLines (table: OptionTable): string[] {
   const rows = Object.entries(table).map(([name, spec]) => {

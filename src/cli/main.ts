@@ -84,11 +84,11 @@ export async function main (argv: string[]): Promise<number> {
       options: values as CommandContext['options'],
       interactive: process.stderr.isTTY === true && values.json !== true,
       storeDir,
-      store: async () => {
+      store: async (create = false) => {
         if (use === 'none') throw new Error(`tessera ${command!.name} opens no store`)
         if (opened === undefined) {
           const { openCliStore } = await import('./open-store.js')
-          opened = openCliStore(storeDir, use, values['lock-wait'] as number | undefined)
+          opened = openCliStore(storeDir, create ? 'create' : use, values['lock-wait'] as number | undefined)
         }
         return await opened
       }

@@ -9,8 +9,10 @@
  *    after `sha256:`; or the hex digits alone, at least 4): `ERR_AMBIGUOUS_SNAPSHOT` when it matches several
  *    snapshots, `ERR_NOT_FOUND` when none.
  *
- * Other kinds of references (a snapshot in a remote registry) are added
- * here, in {@link openSnapshot}.
+ * 4. `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`, an image in a registry,
+ *    read remotely (`./remote.ts`): only the metadata and the chunks read
+ *    are fetched, and kept in the store (created if missing) unless
+ *    `--no-cache`.
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { AmbiguousSnapshotError, NotFoundError } from '../errors.js'
 import type { SnapshotReader } from '../exporter/snapshot-reader.js'
 import type { RefReader } from '../store/index.js'
 import type { CommandContext } from './command.js'
+import { isRemoteOperand } from './remote.js'
 
 const FULL_DIGEST = /^sha256:[0-9a-f]{64}$/
 const PREFIX = /^(?:sha256:([0-9a-f]{1,63})|([0-9a-f]{4,63}))$/
@@ -51,6 +54,7 @@ export async function resolveSnapshot (refs: RefReader, operand: string): Promis
 
 /** Open the snapshot a command's operand names. */
 export async function openSnapshot (context: CommandContext<any>, operand: string): Promise<SnapshotReader> {
+  if (isRemoteOperand(operand)) return await (await import('./remote.js')).openRemoteSnapshot(context, operand)
   const [{ SnapshotReader }, store] = await Promise.all([import('../exporter/snapshot-reader.js'), context.store()])
   const selected = await resolveSnapshot(store, operand)
   return await SnapshotReader.open(store, 'name' in selected ? selected.name : selected.digest)

@@ -1,6 +1,7 @@
 /**
- * Importers turn a source (a directory; OCI images and tar layers later)
- * into chunks and trees in a store, and commit a snapshot. Contract:
+ * Importers turn a source (a directory, one tar layer file; OCI images are
+ * imported by `oci/import.ts` through `flatten/`) into chunks and trees in
+ * a store, and commit a snapshot. Contract:
  * - nothing is visible under a name until the final atomic commit;
  * - the same tree with the same params gives the same root digest whatever
  *   the source and its order;

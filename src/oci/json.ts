@@ -338,8 +338,13 @@ function fold (s: string): string {
   return s.toLowerCase().replace(/\u017f/g, 's')
 }
 
-/** Refuse keys that a case-insensitive decoder would take for one of `fields`. */
-function checkFieldCase (o: JsonObject, fields: readonly string[], where: string): void {
+/**
+ * Refuse keys of `o` that a case-insensitive decoder (Go's encoding/json)
+ * would take for one of `fields`: `"Layers"` for `layers`.
+ *
+ * @throws {@link OciInvalidError} (`ERR_OCI_INVALID`)
+ */
+export function checkFieldCase (o: JsonObject, fields: readonly string[], where: string): void {
   const folded = new Map(fields.map((f) => [fold(f), f]))
   for (const key of Object.keys(o)) {
     if (fields.includes(key)) continue
@@ -421,7 +426,8 @@ export function checkSize (v: unknown, where: string): number {
 
 // ---------------------------------------------------------------- platform, descriptor
 
-const PLATFORM_FIELDS = ['architecture', 'os', 'variant', 'os.version', 'os.features', 'features'] as const
+/** The fields of a platform object. */
+export const PLATFORM_FIELDS = ['architecture', 'os', 'variant', 'os.version', 'os.features', 'features'] as const
 
 /** Validate an OCI platform object. */
 export function parsePlatformObject (v: unknown, where: string): Platform {
@@ -442,7 +448,8 @@ export function parsePlatformObject (v: unknown, where: string): Platform {
   return p
 }
 
-const DESCRIPTOR_FIELDS = ['mediaType', 'digest', 'size', 'urls', 'annotations', 'platform', 'artifactType', 'data'] as const
+/** The fields of a content descriptor. */
+export const DESCRIPTOR_FIELDS = ['mediaType', 'digest', 'size', 'urls', 'annotations', 'platform', 'artifactType', 'data'] as const
 
 /** Validate a content descriptor. Unknown fields are ignored (and dropped). */
 export function parseDescriptor (v: unknown, where: string): Descriptor {
@@ -502,8 +509,10 @@ export interface ParseDocumentOptions {
   what?: string
 }
 
-const INDEX_FIELDS = ['schemaVersion', 'mediaType', 'manifests', 'annotations', 'subject', 'artifactType', 'config', 'layers'] as const
-const MANIFEST_FIELDS = ['schemaVersion', 'mediaType', 'config', 'layers', 'annotations', 'subject', 'artifactType', 'manifests'] as const
+/** The fields of an index (and of a manifest, to catch a confusion of the two). */
+export const INDEX_FIELDS = ['schemaVersion', 'mediaType', 'manifests', 'annotations', 'subject', 'artifactType', 'config', 'layers'] as const
+/** The fields of a manifest (and of an index, to catch a confusion of the two). */
+export const MANIFEST_FIELDS = ['schemaVersion', 'mediaType', 'config', 'layers', 'annotations', 'subject', 'artifactType', 'manifests'] as const
 
 /** Media types read as an index. */
 export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerManifestList])

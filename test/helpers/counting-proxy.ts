@@ -29,6 +29,7 @@
  * - `truncateAt`: send that many body bytes, then cut the connection;
  * - `stallAt`: send that many body bytes, then nothing more, keeping the
  *   connection open (until the client gives up or the proxy closes);
+ * - `dripMs`: send the body one byte every `dripMs` (a slow-drip answer);
  * - `delayMs`: wait before answering;
  * - `replaceBody`: a function of the whole upstream body (buffered, for
  *   small answers) giving the body to send; `Content-Length` is adjusted
@@ -69,6 +70,7 @@ export interface Misbehaviour {
   flipByteAt?: number
   truncateAt?: number
   stallAt?: number
+  dripMs?: number
   delayMs?: number
   replaceBody?: (body: Buffer, upstream: IncomingMessage) => Buffer
 }
@@ -94,6 +96,10 @@ export interface ProxyLogEntry {
 /** Counts since the last reset. */
 export interface ProxyCounts {
   requests: number
+  /** The most exchanges in flight at once. */
+  maxInFlight: number
+  /** TCP connections accepted (a client reusing connections opens few). */
+  connections: number
   bytesIn: number
   bytesOut: number
   byRoute: Record<string, { requests: number, bytesOut: number }>
@@ -134,6 +140,9 @@ export async function startCountingProxy (target: string, rule?: ProxyRule): Pro
   const log: ProxyLogEntry[] = []
   const perRoute = new Map<string, number>()
   let index = 0
+  let inFlight = 0
+  let maxInFlight = 0
+  let connections = 0
   const sockets = new Set<Socket>()
   const state = { rule }
 
@@ -148,7 +157,9 @@ export async function startCountingProxy (target: string, rule?: ProxyRule): Pro
     const entry: ProxyLogEntry = { method, path, route, range: req.headers.range, authorized: req.headers.authorization !== undefined, status: 0, bytesIn: 0, bytesOut: 0, misbehaved: m !== undefined }
     req.on('data', (d: Buffer) => { entry.bytesIn += d.length })
     let logged = false
-    const finish = (): void => { if (!logged) { logged = true; log.push(entry) } }
+    inFlight++
+    maxInFlight = Math.max(maxInFlight, inFlight)
+    const finish = (): void => { if (!logged) { logged = true; inFlight--; log.push(entry) } }
     res.on('close', finish)
 
     const go = (): void => {
@@ -198,7 +209,7 @@ export async function startCountingProxy (target: string, rule?: ProxyRule): Pro
   }
 
   const server = createServer(handle)
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)) })
+  server.on('connection', (s) => { connections++; sockets.add(s); s.on('close', () => sockets.delete(s)) })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
@@ -215,10 +226,10 @@ export async function startCountingProxy (target: string, rule?: ProxyRule): Pro
         r.requests++
         r.bytesOut += e.bytesOut
       }
-      return { requests: log.length, bytesIn: log.reduce((n, e) => n + e.bytesIn, 0), bytesOut: log.reduce((n, e) => n + e.bytesOut, 0), byRoute }
+      return { requests: log.length, maxInFlight, connections, bytesIn: log.reduce((n, e) => n + e.bytesIn, 0), bytesOut: log.reduce((n, e) => n + e.bytesOut, 0), byRoute }
     },
     ofRoute: (route: string) => log.filter((e) => e.route === route),
-    reset: () => { log.length = 0; perRoute.clear(); index = 0 },
+    reset: () => { log.length = 0; perRoute.clear(); index = 0; maxInFlight = inFlight; connections = 0 },
     close: async () => {
       for (const s of sockets) s.destroy()
       server.close()
@@ -248,6 +259,16 @@ async function relayBody (body: AsyncIterable<Buffer> | Buffer, res: ServerRespo
       }
       // stallAt: send nothing more; the connection stays open until someone closes it
       return
+    }
+    if (m?.dripMs !== undefined) {
+      for (let i = 0; i < chunk.length; i++) {
+        if (res.destroyed) return
+        entry.bytesOut++
+        res.write(chunk.subarray(i, i + 1))
+        await new Promise((resolve) => setTimeout(resolve, m.dripMs))
+      }
+      at += chunk.length
+      continue
     }
     at += chunk.length
     entry.bytesOut += chunk.length

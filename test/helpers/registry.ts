@@ -18,6 +18,9 @@
  *   perl's `crypt`, libxcrypt's `$2b$`; distribution accepts only bcrypt).
  * - `token`: a running {@link TokenServer}; the registry is configured with
  *   its realm, service, issuer and certificate.
+ * - `tls`: serve HTTPS with a fresh self-signed certificate for
+ *   127.0.0.1 (made with `openssl`; `certFile` is its path): a client must
+ *   not verify it (`tlsVerify: false`) or must trust that file.
  * - `config`: extra top-level YAML appended to the generated config.
  * - `accessLog()` returns the registry's own record of the requests it
  *   served (its combined-format access log on stdout), an independent
@@ -34,6 +37,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { get as httpsGet } from 'node:https'
 import { once } from 'node:events'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -46,6 +50,8 @@ export interface StartRegistryOptions {
   htpasswd?: Record<string, string>
   /** Token auth through this token server. */
   token?: TokenServer
+  /** Serve HTTPS with a self-signed certificate. */
+  tls?: boolean
   /** Extra top-level YAML. */
   config?: string
 }
@@ -65,8 +71,10 @@ export interface AccessLogEntry {
 export interface RunningRegistry {
   /** `127.0.0.1:PORT`, for `docker://` references. */
   readonly host: string
-  /** `http://127.0.0.1:PORT`. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`). */
   readonly url: string
+  /** The self-signed certificate, with `tls`. */
+  readonly certFile: string | undefined
   readonly port: number
   /** The temporary directory (config, storage, htpasswd). */
   readonly dir: string
@@ -107,12 +115,21 @@ export async function startRegistry (options: StartRegistryOptions = {}): Promis
     const t = options.token
     auth = `auth:\n  token:\n    realm: ${t.realm}\n    service: ${t.service}\n    issuer: ${t.issuer}\n    rootcertbundle: ${t.certFile}\n`
   }
+  let tls = ''
+  let certFile: string | undefined
+  if (options.tls === true) {
+    certFile = join(dir, 'registry.crt')
+    const keyFile = join(dir, 'registry.key')
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '2', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' })
+    tls = `  tls:\n    certificate: ${certFile}\n    key: ${keyFile}\n`
+  }
   const config = join(dir, 'config.yml')
   await writeFile(config, [
     'version: 0.1',
     'log:\n  level: info\n  formatter: text',
     `storage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n  delete:\n    enabled: true`,
-    `http:\n  addr: 127.0.0.1:0\n  secret: ${randomBytes(16).toString('hex')}`,
+    `http:\n  addr: 127.0.0.1:0\n  secret: ${randomBytes(16).toString('hex')}\n${tls}`,
     auth,
     options.config ?? ''
   ].join('\n') + '\n')
@@ -131,17 +148,24 @@ export async function startRegistry (options: StartRegistryOptions = {}): Promis
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`docker-registry exited (${String(code)}): ${stderr.slice(-2000)}`)) })
   })
   const host = `127.0.0.1:${port}`
-  const url = `http://${host}`
+  const url = `${options.tls === true ? 'https' : 'http'}://${host}`
   let markers = 0
+  const getMarker = async (path: string): Promise<void> => {
+    if (options.tls !== true) { await (await fetch(`${url}${path}`)).arrayBuffer(); return }
+    await new Promise<void>((resolve, reject) => {
+      httpsGet(`${url}${path}`, { rejectUnauthorized: false }, (res) => { res.resume(); res.on('end', resolve) }).on('error', reject)
+    })
+  }
   return {
     host,
     url,
+    certFile,
     port,
     dir,
     stderr: () => stderr,
     accessLog: async () => {
       const marker = `/v2/tessera-access-log-marker-${process.pid}-${markers++}/tags/list`
-      await (await fetch(`${url}${marker}`)).arrayBuffer()
+      await getMarker(marker)
       const deadline = Date.now() + 10_000
       while (!stdout.includes(` ${marker} `)) {
         if (Date.now() > deadline) throw new Error('the access log marker never appeared')

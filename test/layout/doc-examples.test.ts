@@ -89,3 +89,13 @@ test('the ```ts examples of docs/API.md and README.md type-check under exactOpti
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('every error class in API.md\'s table is exported from the package root, with the code the table gives', async () => {
+  const api = readFileSync(join(repo, 'docs/API.md'), 'utf8')
+  const rows = [...api.matchAll(/^\| `(ERR_[A-Z0-9_]+)` \| `([A-Za-z]+Error)`/gm)].map((m) => [m[1]!, m[2]!] as const)
+  assert.ok(rows.length >= 25, `found ${rows.length} rows`)
+  const root = await import('../../src/index.js') as Record<string, unknown>
+  const missing = rows.filter(([, name]) => typeof root[name] !== 'function').map(([, name]) => name)
+  assert.deepEqual(missing, [], 'classes the table names but the package does not export')
+  for (const [code, name] of rows) assert.equal((root[name] as { code?: string }).code, code, name)
+})

@@ -101,3 +101,40 @@ test('tessera gc and fsck load no compression port (what runs, not only what imp
     assert.deepEqual(loaded.filter((u) => u.includes('/dist/src/compression/')), [], `${command} loads a compression port`)
   }
 })
+
+test('one corrupt snapshot object: snapshots lists the others, marks it, and exits 1', async () => {
+  const dir = join(root, 'store-corrupt')
+  const runIn = (...args: string[]): { code: number | null, stdout: string, stderr: string } => {
+    const r = spawnSync(bin, ['--store', dir, ...args], { encoding: 'utf8' })
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  }
+  for (const [name, tree] of [['one', 'a'], ['two', 'b'], ['three', 'a']]) {
+    assert.equal(runIn('import', `dir:${join(root, tree!)}`, '--name', name!, '--mtime', name === 'three' ? '7' : 'zero').code, 0)
+  }
+  const before = JSON.parse(runIn('snapshots', '--json').stdout) as Array<{ name: string, snapshot: string, root: string }>
+  const victim = before.find((s) => s.name === 'two')!
+  // Flip one bit of the stored snapshot object of "two".
+  const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
+  const snapshots = db.sublevel<Uint8Array, Uint8Array>('s', { keyEncoding: 'view', valueEncoding: 'view' })
+  const key = Buffer.from(victim.snapshot.slice('sha256:'.length), 'hex')
+  const value = Uint8Array.from((await snapshots.get(key))!)
+  value[value.length - 1]! ^= 0x01
+  await snapshots.put(key, value)
+  await db.close()
+
+  const text = runIn('snapshots')
+  assert.equal(text.code, 1)
+  const lines = text.stdout.trimEnd().split('\n')
+  assert.deepEqual(lines.map((l) => l.split(/\s+/)[0]), ['one', 'three', 'two'], 'every snapshot is listed')
+  assert.match(lines.find((l) => l.startsWith('two '))!, /root unreadable .* ERR_INTEGRITY: /)
+  for (const name of ['one', 'three']) assert.match(lines.find((l) => l.startsWith(`${name} `))!, /root sha256:[0-9a-f]{12} /)
+  assert.equal(text.stderr, 'tessera: ERR_INTEGRITY: 1 of 3 snapshots cannot be read (two); run tessera fsck\n')
+
+  const json = runIn('snapshots', '--json')
+  assert.equal(json.code, 1)
+  const rows = JSON.parse(json.stdout) as Array<{ name: string, root?: string, error?: { code: string } }>
+  assert.deepEqual(rows.map((r) => [r.name, r.root !== undefined, r.error?.code]), [['one', true, undefined], ['three', true, undefined], ['two', false, 'ERR_INTEGRITY']])
+  assert.equal(rows.find((r) => r.name === 'one')!.root, before.find((s) => s.name === 'one')!.root)
+  // The others are still read as usual.
+  assert.equal(runIn('cat', 'one', 'small.txt').stdout, 'seed 1\n')
+})

@@ -6,9 +6,10 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { diffSnapshots } from '../../src/exporter/diff.js'
 import { exportDirectory } from '../../src/exporter/directory.js'
 import { SnapshotReader } from '../../src/exporter/snapshot-reader.js'
@@ -61,4 +62,12 @@ test('readers, exports and diff run over a map-backed source as over the store',
   } finally {
     await store.close()
   }
+})
+
+test('docs/API.md quotes this file\'s conformance call as it is', async () => {
+  const repo = fileURLToPath(new URL('../../../', import.meta.url))
+  const [api, source] = await Promise.all([readFile(join(repo, 'docs', 'API.md'), 'utf8'), readFile(join(repo, 'test', 'store', 'map-source.test.ts'), 'utf8')])
+  const block = /```ts title=test\/store\/map-source\.test\.ts\n([\s\S]*?)\n```/.exec(api)?.[1]
+  assert.ok(block !== undefined, 'API.md has the example')
+  for (const line of block.split('\n').filter((l) => l.trim() !== '')) assert.ok(source.split('\n').includes(line), `not in map-source.test.ts: ${line}`)
 })

@@ -6,6 +6,7 @@
  */
 import { defineCommand } from '../command.js'
 import { toStdout } from '../output.js'
+import { REMOTE_READ_OPTIONS } from '../remote.js'
 import { openSnapshot, snapshotPath } from '../snapshot-arg.js'
 
 export const catCommand = defineCommand({
@@ -19,7 +20,8 @@ export const catCommand = defineCommand({
   snapshotOperands: true,
   options: {
     offset: { type: 'integer', value: 'N', help: 'first byte to write (default 0)' },
-    length: { type: 'integer', value: 'N', help: 'bytes to write (default: to the end of the file)' }
+    length: { type: 'integer', value: 'N', help: 'bytes to write (default: to the end of the file)' },
+    ...REMOTE_READ_OPTIONS
   },
   async run (context) {
     const { offset, length } = context.options

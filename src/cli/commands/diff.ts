@@ -8,6 +8,7 @@
 import { printable } from '../../format/names.js'
 import { defineCommand, JSON_OPTION } from '../command.js'
 import { json, out } from '../output.js'
+import { REMOTE_READ_OPTIONS } from '../remote.js'
 import { openSnapshot } from '../snapshot-arg.js'
 
 export const diffCommand = defineCommand({
@@ -21,7 +22,7 @@ export const diffCommand = defineCommand({
   store: 'existing',
   snapshotOperands: true,
   errorStatus: 2,
-  options: { json: JSON_OPTION },
+  options: { json: JSON_OPTION, ...REMOTE_READ_OPTIONS },
   async run (context) {
     const { diffSnapshots } = await import('../../exporter/diff.js')
     const [left, right] = context.operands as [string, string]

@@ -10,6 +10,7 @@ import { defineCommand, JSON_OPTION } from '../command.js'
 import { parseLocation } from '../location.js'
 import { json, out, toStdout, warn } from '../output.js'
 import { ProgressLine } from '../progress.js'
+import { REMOTE_READ_OPTIONS } from '../remote.js'
 import { openSnapshot } from '../snapshot-arg.js'
 
 export const exportCommand = defineCommand({
@@ -29,7 +30,8 @@ export const exportCommand = defineCommand({
   options: {
     devices: { type: 'boolean', help: 'dir: only: create device nodes (skipped with a warning otherwise)' },
     compression: { type: 'string', value: 'KIND', choices: ['gzip', 'zstd', 'none'], help: 'oci: only: the layer\'s compression (default gzip)' },
-    json: JSON_OPTION
+    json: JSON_OPTION,
+    ...REMOTE_READ_OPTIONS
   },
   async run (context) {
     const { options } = context

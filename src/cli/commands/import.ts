@@ -14,6 +14,7 @@ import { defineCommand, JSON_OPTION } from '../command.js'
 import { parseLocation } from '../location.js'
 import { json, out, warn } from '../output.js'
 import { formatBytes, ProgressLine } from '../progress.js'
+import { isRemoteOperand, REGISTRY_OPTIONS } from '../remote.js'
 
 /** Import sources the CLI accepts. */
 export const IMPORT_KINDS = ['dir', 'tar', 'oci', 'docker-archive'] as const
@@ -37,7 +38,8 @@ export const importCommand = defineCommand({
     'import dir:PATH --name NAME [--replace] [--mtime keep|zero|SECONDS] [--json]',
     'import tar:PATH --name NAME [--base NAME] [--tar-dialect go|gnu]',
     'import oci:PATH[:TAG] --name NAME [--platform OS/ARCH[/VARIANT]]',
-    'import docker-archive:PATH[:REF] --name NAME'
+    'import docker-archive:PATH[:REF] --name NAME',
+    'import docker://HOST[:PORT]/REPO[:TAG|@DIGEST] --name NAME [--tls-verify=false] [--creds USER:PASS] (as tessera pull)'
   ],
   description: 'Import SOURCE as snapshot NAME. tar: is one layer (tar, tar.gz or tar.zst, told by its magic bytes),\n' +
     'applied on an empty rootfs or on snapshot --base, read as the container runtimes read layers (Go\'s archive/tar)\n' +
@@ -56,11 +58,19 @@ export const importCommand = defineCommand({
     'chunk-avg': chunkOption('average chunk'),
     'chunk-max': chunkOption('largest chunk'),
     'inline-max': chunkOption('files up to this size are kept inline in their tree'),
+    ...REGISTRY_OPTIONS,
     json: JSON_OPTION
   },
   async run (context) {
     const { options } = context
     const spec = context.operands[0]!
+    if (isRemoteOperand(spec)) {
+      for (const flag of ['mtime', 'base', 'tar-dialect', 'chunk-min', 'chunk-avg', 'chunk-max', 'inline-max'] as const) {
+        if (options[flag] !== undefined) throw new InvalidArgumentError(`--${flag} does not apply to docker:// (an image is pulled as it is)`)
+      }
+      const { pull } = await import('./pull.js')
+      return await pull(context, spec)
+    }
     const source = parseLocation(spec, IMPORT_KINDS, 'source')
     const name = options.name
     if (name === undefined || name === '') throw new InvalidArgumentError('--name NAME is required')

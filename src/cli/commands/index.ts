@@ -14,6 +14,8 @@ import { gcCommand } from './gc.js'
 import { importCommand } from './import.js'
 import { lsCommand } from './ls.js'
 import { mountCommand } from './mount.js'
+import { pullCommand } from './pull.js'
+import { pushCommand } from './push.js'
 import { rmCommand } from './rm.js'
 import { serveCommand } from './serve.js'
 import { snapshotsCommand } from './snapshots.js'
@@ -24,6 +26,8 @@ import { statsCommand } from './stats.js'
 export const COMMANDS: ReadonlyArray<Command<any>> = [
   importCommand,
   exportCommand,
+  pushCommand,
+  pullCommand,
   snapshotsCommand,
   lsCommand,
   statCommand,

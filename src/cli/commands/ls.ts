@@ -8,6 +8,7 @@ import type { Entry } from '../../format/entry.js'
 import { defineCommand, JSON_OPTION } from '../command.js'
 import { entryJson, entryLine, withLinkTarget } from '../entry-format.js'
 import { json, out } from '../output.js'
+import { REMOTE_READ_OPTIONS } from '../remote.js'
 import { openSnapshot, snapshotPath } from '../snapshot-arg.js'
 
 export const lsCommand = defineCommand({
@@ -19,7 +20,7 @@ export const lsCommand = defineCommand({
   operands: [1, 2],
   store: 'existing',
   snapshotOperands: true,
-  options: { json: JSON_OPTION },
+  options: { json: JSON_OPTION, ...REMOTE_READ_OPTIONS },
   async run (context) {
     const reader = await openSnapshot(context, context.operands[0]!)
     const entry = await reader.stat(snapshotPath(context.operands[1]))

@@ -1,26 +1,36 @@
 /**
- * `tessera mount NAME DIR`: the snapshot read-only at DIR, in the
- * foreground, until SIGINT, SIGTERM or an external `umount DIR`; then the
+ * `tessera mount NAME|DIGEST|docker://… DIR`: the snapshot read-only at
+ * DIR, in the foreground, until SIGINT, SIGTERM or an external `umount DIR`; then the
  * exit status is 0. When the mount is ready, `--json` prints one JSON line
  * on stdout (`dir`, `snapshot`, `name`, `inodes`); otherwise a line goes
  * to stderr. Problems while mounted (a read answered with EIO) are one
  * line each on stderr.
  *
+ * A `docker://` operand is a tessera image read where it is (`../remote.ts`):
+ * mounting fetches its manifest and metadata only, each chunk is fetched
+ * on its first read (verified, a bounded number in flight) and kept in the
+ * local store, which is created if missing (`--no-cache`: kept in memory
+ * only); `--prefetch` fetches the rest in the background. An ordinary image
+ * without a tessera form is imported first, then mounted.
+ *
  * @module
  */
-import { InvalidArgumentError } from '../../errors.js'
 import { defineCommand, JSON_OPTION } from '../command.js'
+import { REMOTE_READ_OPTIONS } from '../remote.js'
 import { openSnapshot } from '../snapshot-arg.js'
 
 export const mountCommand = defineCommand({
   name: 'mount',
   summary: 'mount a snapshot read-only (FUSE, as root), until SIGINT, SIGTERM or umount',
-  usage: ['mount NAME DIR [--json] [--prefetch] [--suid] [--dev]'],
+  usage: ['mount NAME|DIGEST|docker://HOST/REPO:TAG DIR [--json] [--prefetch] [--suid] [--dev] [--tls-verify=false] [--creds U:P] [--no-cache]'],
   description: 'Mount snapshot NAME read-only at the existing directory DIR and serve it in the foreground. SIGINT,\n' +
     'SIGTERM or `umount DIR` unmounts it and the exit status is 0; a busy DIR is detached at once and the\n' +
     'command waits for its last user (a second signal exits now). Needs root and /dev/fuse. If the process is\n' +
     'killed, a guard unmounts DIR; should DIR still answer "Transport endpoint is not connected", run\n' +
-    '`umount DIR` (or `umount -l DIR`).',
+    '`umount DIR` (or `umount -l DIR`).\n' +
+    'A docker:// image is mounted once its metadata is fetched; chunks are fetched on first read, verified,\n' +
+    'and kept in the local store (created if missing; --no-cache keeps nothing); --prefetch fetches the rest\n' +
+    'in the background. An ordinary image without a tessera form is imported first.',
   operands: [2, 2],
   store: 'existing',
   snapshotOperands: true,
@@ -28,11 +38,11 @@ export const mountCommand = defineCommand({
     json: JSON_OPTION,
     prefetch: { type: 'boolean', help: 'read every chunk in the background once mounted (for a store that fetches on first read)' },
     suid: { type: 'boolean', help: 'honour setuid and setgid bits on exec (default: nosuid)' },
-    dev: { type: 'boolean', help: 'allow opening device nodes (default: nodev)' }
+    dev: { type: 'boolean', help: 'allow opening device nodes (default: nodev)' },
+    ...REMOTE_READ_OPTIONS
   },
   async run (context) {
     const [ref, dir] = context.operands as [string, string]
-    if (ref.startsWith('docker://')) throw new InvalidArgumentError('mounting docker:// snapshots needs the remote reader, which this build does not have yet')
     const { options } = context
     const { mountSnapshot } = await import('../../mount/index.js')
     const say = (line: string): void => { process.stderr.write(`tessera mount: ${line}\n`) }

@@ -6,6 +6,7 @@
 import { defineCommand, JSON_OPTION } from '../command.js'
 import { entryBlock, entryJson, withLinkTarget } from '../entry-format.js'
 import { json, out } from '../output.js'
+import { REMOTE_READ_OPTIONS } from '../remote.js'
 import { openSnapshot, snapshotPath } from '../snapshot-arg.js'
 
 export const statCommand = defineCommand({
@@ -18,7 +19,7 @@ export const statCommand = defineCommand({
   operands: [2, 2],
   store: 'existing',
   snapshotOperands: true,
-  options: { json: JSON_OPTION },
+  options: { json: JSON_OPTION, ...REMOTE_READ_OPTIONS },
   async run (context) {
     const reader = await openSnapshot(context, context.operands[0]!)
     const path = snapshotPath(context.operands[1])

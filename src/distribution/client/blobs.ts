@@ -113,6 +113,7 @@ export async function * streamBlob (ctx: RepositoryContext, digest: string, size
       break
     } catch (err) {
       if (!isRetryable(err) || ++failures > ctx.session.options.retries) throw err
+      await ctx.session.backoff(failures, options.signal)
     }
   }
   const actual = `sha256:${hash.digest('hex')}`

@@ -48,7 +48,8 @@ export class RegistryError extends TesseraError {
   /** The distribution-spec error codes the registry gave, if any. */
   readonly registryCodes: string[]
   constructor (code: string, message: string, options: RegistryErrorOptions = {}) {
-    super(code, message, options)
+    // one line, whatever a lower layer (OpenSSL, a registry) put in it
+    super(code, message.replace(/\s*[\r\n]+\s*/g, ' ').trim(), options)
     this.status = options.status
     this.registryCodes = options.registryCodes ?? []
   }

@@ -1,16 +1,18 @@
 /**
  * One HTTP exchange over `node:http`/`node:https`: no retries, no
  * redirects, no auth (the session does those). What it guarantees:
- * - time is bounded: waiting for the response headers, each wait for the
- *   next body chunk, and each wait for the server to take more of the
- *   request body are bounded by `timeoutMs` (a consumer that is slow to
- *   read does not count: only waits on the network do);
+ * - time is bounded: waiting for the response headers, waiting for each
+ *   KiB of the body (so a body dripping a byte at a time times out too),
+ *   and each wait for the server to take more of the request body are
+ *   bounded by `timeoutMs` (a consumer that is slow to read does not
+ *   count: only waits on the network do);
  * - memory is bounded: {@link HttpResponse.readAll} stops at `maxBytes`,
  *   before buffering more, and refuses a declared `Content-Length` over it;
  * - a body shorter than its `Content-Length` is
  *   {@link RegistryTruncatedError}, whatever the socket did;
  * - the caller's `AbortSignal` ends the exchange at once with `ERR_ABORTED`;
- * - bytes sent and received (bodies only) are added to `counters`;
+ * - bytes sent and received (bodies only) are added to `counters`, and a
+ *   request is counted when its answer arrives;
  * - network failures are {@link RegistryUnavailableError} (retryable) or
  *   {@link RegistryTlsError}, with the system error as `cause`.
  *
@@ -61,12 +63,16 @@ export function networkError (err: unknown, url: URL, what = 'request'): Tessera
   return new RegistryUnavailableError(`${what} to ${url.host} failed: ${code !== '' ? `${code}: ` : ''}${message}`, { cause: err })
 }
 
+/** Body bytes that must arrive within each `timeoutMs` of waiting. */
+const PROGRESS_BYTES = 1024
+
 /** Whether `signal` has fired (a function, so checks after an await are not narrowed away). */
 function isAborted (signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
 }
 
-class TimeoutError extends RegistryUnavailableError {}
+/** A wait on the network that took longer than the timeout (headers, a body chunk, a drain). */
+export class TimeoutError extends RegistryUnavailableError {}
 
 /** A response whose body has not been read yet. */
 export class HttpResponse {
@@ -131,17 +137,26 @@ export class HttpResponse {
     signal?.addEventListener('abort', onAbort, { once: true })
     try {
       if (signal?.aborted === true) throw new AbortedError(undefined, { cause: signal.reason })
+      // the clock runs only while waiting on the network, and is reset by each
+      // PROGRESS_BYTES that arrive (or the end): a body dripping a byte at a
+      // time cannot hold the request open for ever
+      let budget = timeoutMs
+      let progress = 0
       for (;;) {
         let next: IteratorResult<Buffer>
+        const waitStart = Date.now()
         try {
           next = await new Promise<IteratorResult<Buffer>>((resolve, reject) => {
             timer = setTimeout(() => {
-              const err = new TimeoutError(`${this.url.host} sent no body data for ${timeoutMs} ms`)
+              const err = new TimeoutError(`the body from ${this.url.host} stalled (less than ${PROGRESS_BYTES} bytes in ${timeoutMs} ms)`)
               res.destroy(err)
               reject(err)
-            }, timeoutMs)
+            }, budget)
             it.next().then(resolve, reject)
           })
+          budget -= Date.now() - waitStart
+          progress += next.done === true ? 0 : next.value.length
+          if (progress >= PROGRESS_BYTES) { budget = timeoutMs; progress = 0 }
         } catch (err) {
           if (isAborted(signal)) throw new AbortedError(undefined, { cause: signal?.reason })
           if (err instanceof TimeoutError) throw err
@@ -206,15 +221,25 @@ export class HttpResponse {
     }
   }
 
-  /** Drop the body: read small ones to the end (to keep the connection), end the others. */
+  /**
+   * Drop the body: a HEAD answer or an empty body is consumed (so the
+   * connection goes back to the pool), a small body read to its end in the
+   * background, any other ends the connection.
+   */
   discard (): void {
     if (this.#done) return
     const declared = this.contentLength
-    if (declared !== undefined && declared <= 64 * 1024 && this.#exchange.method !== 'HEAD') {
+    if (this.#exchange.method === 'HEAD' || declared === 0 || this.status === 204 || this.status === 304) {
+      this.#res.resume()
+      this.#finish()
+      return
+    }
+    if (declared !== undefined && declared <= 64 * 1024) {
       this.readPrefix(declared + 1).catch(() => {})
       return
     }
     if (!this.#res.complete) this.#res.destroy()
+    else this.#res.resume()
     this.#finish()
   }
 }
@@ -294,9 +319,10 @@ export async function sendHttp (exchange: HttpExchange, onDone: () => void = () 
       signal?.removeEventListener('abort', onAbort)
       // from here, the body's reader watches the signal and the time
       res.on('error', () => {})
+      // a request counts once answered, as a proxy or an access log counts it
+      exchange.counters.requests++
       resolve(new HttpResponse(res, exchange, onDone))
     })
-    exchange.counters.requests++
     req.on('error', fail)
     signal?.addEventListener('abort', onAbort, { once: true })
     if (exchange.body === undefined) {

@@ -324,5 +324,6 @@ export async function * getRanges (ctx: RepositoryContext, state: RangeState, di
       if (failure !== undefined) throw failure
       throw new RegistryProtocolError(`GET ${job.what}: the registry answered without ${pending.size} of the ranges asked`)
     }
+    await ctx.session.backoff(stalls, options.signal)
   }
 }

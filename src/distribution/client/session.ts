@@ -3,14 +3,15 @@
  * we are, how many at once, and what happens when they fail.
  *
  * - **Scheme.** `tlsVerify: true` (the default) uses `https://` only.
- *   `tlsVerify: false` accepts any certificate and plain HTTP, and finds
- *   which one the registry speaks on the first request: `http://` first
- *   for a loopback host (127.0.0.0/8, `::1`, `localhost`: a local test
- *   registry almost always speaks plain HTTP, and a TLS probe against it
- *   would cost a failed connection per session), `https://` first for any
- *   other host (as skopeo does for insecure registries). A connection
- *   refused or a TLS failure moves on to the other scheme; the first
- *   answer fixes the scheme for the session. `docker.io` is reached at
+ *   `tlsVerify: false` accepts any certificate and plain HTTP: as skopeo
+ *   does for insecure registries, the first request tries `https://` and,
+ *   when the TLS handshake fails, the connection is refused or reset, or
+ *   no answer comes in time, `http://`; the first answer fixes the scheme
+ *   for the session. (Plain HTTP first for loopback hosts was rejected: a
+ *   TLS registry on loopback answers plain HTTP with an HTTP 400, which
+ *   cannot be told from a real refusal; the cost of https first on a
+ *   plain-HTTP registry is one refused handshake per session, which no
+ *   proxy or access log counts as a request.) `docker.io` is reached at
  *   `registry-1.docker.io`.
  * - **Auth.** `./authenticator.ts` answers 401 challenges once per request.
  * - **Concurrency.** At most `maxConcurrency` exchanges are in flight; a
@@ -39,7 +40,7 @@ import { Authenticator } from './authenticator.js'
 import { parseChallenges } from './challenge.js'
 import { findCredentials, type Credentials, type CredentialSources } from './credentials.js'
 import { RegistryAuthError, RegistryProtocolError, RegistryRateLimitedError, RegistryTlsError, RegistryUnavailableError, quoteRemote } from './errors.js'
-import { HttpResponse, isRetryable, sendHttp, type HttpExchange, type RequestBody } from './http.js'
+import { HttpResponse, isRetryable, sendHttp, TimeoutError, type HttpExchange, type RequestBody } from './http.js'
 import { describeRequest, errorFromResponse } from './response-error.js'
 import type { TransferCounters } from './types.js'
 
@@ -123,7 +124,7 @@ export class RegistrySession {
     this.#host = options.registry === 'docker.io' ? 'registry-1.docker.io' : options.registry
     const https = new URL(`https://${this.#host}`)
     const http = new URL(`http://${this.#host}`)
-    this.#candidates = options.tlsVerify ? [https] : isLoopback(https.hostname) ? [http, https] : [https, http]
+    this.#candidates = options.tlsVerify ? [https] : [https, http]
     this.#auth = new Authenticator({
       credentials: async () => await this.#getCredentials(),
       send: async (url, headers, signal) => await this.#withRetries({ method: 'GET', target: url, headers, scopes: [], signal }, async () => await this.#send(url, 'GET', headers, undefined, signal, false)),
@@ -164,12 +165,13 @@ export class RegistrySession {
     let first: unknown
     for (const candidate of this.#candidates) {
       try {
-        const res = await this.#attemptAt(spec, candidate)
-        this.#origin = candidate
-        return res
+        return await this.#attemptAt(spec, candidate)
       } catch (err) {
-        if (!(err instanceof RegistryTlsError || (err instanceof RegistryUnavailableError && /ECONNREFUSED|ECONNRESET|EPROTO/.test(String((err.cause as NodeJS.ErrnoException)?.code))))) throw err
-        first ??= err
+        // the candidate answered, so the failure came later (auth, retries): it stands
+        if (this.#origin !== undefined) throw err
+        if (!(err instanceof RegistryTlsError || err instanceof TimeoutError || (err instanceof RegistryUnavailableError && /ECONNREFUSED|ECONNRESET|EPROTO/.test(String((err.cause as NodeJS.ErrnoException)?.code))))) throw err
+        // report the https failure, unless it only showed the server does not speak TLS
+        if (first === undefined || first instanceof RegistryTlsError) first = err
       }
     }
     throw first
@@ -187,6 +189,7 @@ export class RegistrySession {
       const ours = url.origin === origin.origin
       if (authorization !== undefined && ours) headers.authorization = authorization
       const res = await this.#send(url, method, headers, body(), spec.signal, true)
+      if (ours) this.#origin ??= origin
       if (res.status === 401 && ours) {
         if (answered) throw await errorFromResponse(res, method)
         const challenges = parseChallenges(res.headerAll('www-authenticate'))
@@ -218,7 +221,7 @@ export class RegistrySession {
       ...(body !== undefined ? { body } : {}), ...(signal !== undefined ? { signal } : {})
     }
     if (!limited) return await sendHttp(exchange)
-    await this.#limiter.acquire()
+    await this.#acquire(signal)
     let released = false
     const release = (): void => { if (!released) { released = true; this.#limiter.release() } }
     try {
@@ -227,6 +230,29 @@ export class RegistrySession {
       release()
       throw err
     }
+  }
+
+  /** Wait for a slot, or for the signal (a slot granted after an abort is given back at once). */
+  async #acquire (signal: AbortSignal | undefined): Promise<void> {
+    const slot = this.#limiter.acquire()
+    if (signal === undefined) { await slot; return }
+    let onAbort: (() => void) | undefined
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted')
+      if (signal.aborted) resolve('aborted')
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
+    const won = await Promise.race([slot.then(() => 'slot' as const), aborted])
+    signal.removeEventListener('abort', onAbort!)
+    if (won === 'aborted') {
+      slot.then(() => this.#limiter.release(), () => {})
+      throw new AbortedError(undefined, { cause: signal.reason })
+    }
+  }
+
+  /** Wait before the next try after `failures` failures (exponential, jittered, abortable). */
+  async backoff (failures: number, signal?: AbortSignal): Promise<void> {
+    await sleep(this.#backoff(Math.max(0, failures - 1)), signal)
   }
 
   async #withRetries (spec: RequestSpec, attempt: () => Promise<HttpResponse>): Promise<HttpResponse> {

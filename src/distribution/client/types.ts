@@ -91,8 +91,11 @@ export interface CallOptions {
 
 /** What the ranged reader reports, for `--json` and benches. */
 export interface TransferCounters {
+  /** HTTP requests answered (token requests included). */
   requests: number
+  /** Response body bytes. */
   bytesReceived: number
+  /** Request body bytes. */
   bytesSent: number
 }
 

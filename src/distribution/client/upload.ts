@@ -148,6 +148,7 @@ export async function putBlob (ctx: RepositoryContext, descriptor: { digest: str
       return 'uploaded'
     } catch (err) {
       if (!isRetryable(err) || failures >= ctx.session.options.retries) throw err
+      await ctx.session.backoff(failures + 1, options.signal)
     }
   }
 }

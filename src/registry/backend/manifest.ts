@@ -11,6 +11,7 @@
  * @module
  */
 import { isDigest } from '../../hash/digest.js'
+import { checkFieldCase, DESCRIPTOR_FIELDS, MANIFEST_FIELDS, parseStrictJson, PLATFORM_FIELDS } from '../../oci/json.js'
 import { quoteInput, RegistryManifestInvalidError } from '../errors.js'
 import type { ReferrerDescriptor } from '../types.js'
 
@@ -58,8 +59,19 @@ function invalid (message: string): never { throw new RegistryManifestInvalidErr
 
 function isObject (v: unknown): v is Record<string, unknown> { return typeof v === 'object' && v !== null && !Array.isArray(v) }
 
+/** {@link checkFieldCase} as a registry error. */
+function checkCase (o: Record<string, unknown>, fields: readonly string[], where: string): void {
+  try {
+    checkFieldCase(o, fields, where)
+  } catch (err) {
+    throw new RegistryManifestInvalidError((err as Error).message, { cause: err })
+  }
+}
+
 function descriptor (v: unknown, where: string): Descriptor {
   if (!isObject(v)) invalid(`${where} is not a descriptor object`)
+  checkCase(v, DESCRIPTOR_FIELDS, where)
+  if (isObject(v.platform)) checkCase(v.platform, PLATFORM_FIELDS, `${where}.platform`)
   const { mediaType, digest, size } = v
   if (typeof mediaType !== 'string' || mediaType.length === 0) invalid(`${where} has no mediaType`)
   if (typeof digest !== 'string' || !isDigest(digest)) invalid(`${where} has digest ${quoteInput(String(digest))}, not a sha256 digest`)
@@ -90,19 +102,35 @@ function isNondistributable (mediaType: string): boolean {
 }
 
 /**
+ * A pushed manifest's JSON, read by the strict parser of image documents
+ * (`oci/json.ts`): a duplicate key, invalid UTF-8, a byte order mark or a
+ * lone surrogate is refused, so the registry never keeps a document that
+ * other readers (Go's encoding/json in containerd and docker) read
+ * differently. Numbers with a fraction or exponent come back as
+ * `JsonNonInteger`, which no integer field accepts.
+ *
+ * @throws `RegistryManifestInvalidError` (`ERR_REGISTRY_MANIFEST_INVALID`)
+ */
+export function parseManifestJson (bytes: Uint8Array): unknown {
+  try {
+    return parseStrictJson(bytes, 'the manifest')
+  } catch (err) {
+    throw new RegistryManifestInvalidError((err as Error).message, { cause: err })
+  }
+}
+
+/**
  * Parse `bytes` as a manifest of `contentType` and list its references.
- * Throws `ERR_REGISTRY_MANIFEST_INVALID` when the bytes are not a JSON
- * object, when the `mediaType` field disagrees with `contentType`, or when
- * a known type lacks its required fields.
+ * Throws `ERR_REGISTRY_MANIFEST_INVALID` when the bytes are not strict
+ * JSON ({@link parseManifestJson}) or not an object, when a key differs
+ * from a field only in case (`"Layers"`, as Go would read it), when the
+ * `mediaType` field disagrees with `contentType`, or when a known type
+ * lacks its required fields.
  */
 export function parseManifest (contentType: string, bytes: Uint8Array): ManifestReferences {
-  let json: unknown
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch (err) {
-    throw new RegistryManifestInvalidError(`the manifest is not UTF-8 JSON: ${(err as Error).message}`, { cause: err })
-  }
+  const json = parseManifestJson(bytes)
   if (!isObject(json)) invalid('the manifest is not a JSON object')
+  checkCase(json, MANIFEST_FIELDS, 'the manifest')
   const declared = optionalString(json.mediaType, 'mediaType')
   let mediaType = baseMediaType(contentType)
   if (mediaType === '' && declared !== undefined) mediaType = declared

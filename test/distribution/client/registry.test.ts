@@ -293,7 +293,11 @@ t('5xx are retried a bounded number of times, then ERR_REGISTRY_UNAVAILABLE', as
 
 t('stalls are timeouts: no headers, or a body that stops', async () => {
   proxy.rule = (r) => r.route === 'GET blob' ? { stallAt: 1000 } : undefined
-  await assert.rejects(open(proxy.host, 'lib/app', { timeoutMs: 300, retries: 1 }).getBlob(blobDigest, blob.length), (err: any) => code('ERR_REGISTRY_UNAVAILABLE')(err) && /no body data for 300 ms/.test(err.message))
+  await assert.rejects(open(proxy.host, 'lib/app', { timeoutMs: 300, retries: 1 }).getBlob(blobDigest, blob.length), (err: any) => code('ERR_REGISTRY_UNAVAILABLE')(err) && /stalled \(less than 1024 bytes in 300 ms\)/.test(err.message))
+  // a body that drips a byte at a time is a stall too
+  proxy.rule = (r) => r.route === 'GET manifest' ? { dripMs: 20 } : undefined
+  await pushImage(open(registry.host, 'lib/drip'), 'v1')
+  await assert.rejects(open(proxy.host, 'lib/drip', { timeoutMs: 300, retries: 0 }).getManifest('v1'), (err: any) => code('ERR_REGISTRY_UNAVAILABLE')(err) && /stalled/.test(err.message))
   proxy.rule = (r) => r.route === 'HEAD blob' ? { delayMs: 5000 } : undefined
   const start = Date.now()
   await assert.rejects(open(proxy.host, 'lib/app', { timeoutMs: 300, retries: 0 }).statBlob(blobDigest), (err: any) => code('ERR_REGISTRY_UNAVAILABLE')(err) && /no response headers/.test(err.message))
@@ -303,6 +307,41 @@ t('stalls are timeouts: no headers, or a body that stops', async () => {
   const ac = new AbortController()
   setTimeout(() => ac.abort(), 200)
   await assert.rejects(open(proxy.host, 'lib/app', { timeoutMs: 60_000 }).getBlob(blobDigest, blob.length, { signal: ac.signal }), code('ERR_ABORTED'))
+})
+
+t('requests are bounded by maxConcurrency, and a request waiting for a slot can be aborted', async () => {
+  const repo = open(proxy.host, 'lib/app', { maxConcurrency: 2 })
+  proxy.rule = (r) => r.route === 'HEAD blob' ? { delayMs: 100 } : undefined
+  const sizes = await Promise.all(Array.from({ length: 8 }, async () => await repo.statBlob(blobDigest)))
+  assert.deepEqual(sizes, Array(8).fill(blob.length))
+  assert.equal(proxy.counts().maxInFlight, 2)
+  // connections are reused: HEADs, small error bodies, whole bodies and cut-short ones
+  proxy.rule = undefined
+  proxy.reset()
+  const reuse = open(proxy.host, 'lib/app', { maxConcurrency: 1 })
+  for (let i = 0; i < 5; i++) {
+    await reuse.statBlob(blobDigest)
+    await reuse.statBlob(digestOf(`absent ${i}`))
+    await assert.rejects(reuse.getManifest(`absent${i}`), code('ERR_REGISTRY_NOT_FOUND'))
+    await reuse.getBlob(blobDigest, blob.length)
+  }
+  assert.equal(proxy.counts().requests, 20)
+  assert.ok(proxy.counts().connections <= 2, `${proxy.counts().connections} connections (one is the TLS probe)`)
+  // one slot, held by a stalled body: a second request waits, and its abort ends the wait
+  proxy.rule = (r) => r.route === 'GET blob' ? { stallAt: 10 } : undefined
+  const single = open(proxy.host, 'lib/app', { maxConcurrency: 1, timeoutMs: 60_000 })
+  const holder = new AbortController()
+  const stalled = single.getBlob(blobDigest, blob.length, { signal: holder.signal })
+  while (proxy.ofRoute('GET blob').length === 0 && proxy.counts().maxInFlight < 1) await new Promise((resolve) => setTimeout(resolve, 10))
+  const waiter = new AbortController()
+  const waiting = single.statBlob(blobDigest, { signal: waiter.signal })
+  waiter.abort()
+  await assert.rejects(waiting, code('ERR_ABORTED'))
+  holder.abort()
+  await assert.rejects(stalled, code('ERR_ABORTED'))
+  // the slot is free again
+  proxy.rule = undefined
+  assert.equal(await single.statBlob(blobDigest), blob.length)
 })
 
 t('redirects are followed, without Authorization on another host', async () => {

@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { IntegrityError } from '../../../errors.js'
+import { parseStrictJson } from '../../../oci/json.js'
 import { repositoryOf, type ServerContext } from '../context.js'
 import { RegistryHttpError } from '../errors.js'
 import { checkDigest, checkTag, isDigestReference } from '../names.js'
@@ -28,7 +29,7 @@ function mediaTypeOf (header: string | undefined): string | undefined {
 /** The subject's digest of a manifest, if it has one. */
 function subjectOf (bytes: Uint8Array): string | undefined {
   try {
-    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as { subject?: { digest?: unknown } }
+    const doc = parseStrictJson(bytes, 'the manifest') as { subject?: { digest?: unknown } }
     return typeof doc?.subject?.digest === 'string' ? doc.subject.digest : undefined
   } catch {
     return undefined
@@ -38,7 +39,7 @@ function subjectOf (bytes: Uint8Array): string | undefined {
 /** The `mediaType` field of a manifest's JSON, if it has one. */
 function declaredMediaType (bytes: Uint8Array): string | undefined {
   try {
-    const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as { mediaType?: unknown }
+    const doc = parseStrictJson(bytes, 'the manifest') as { mediaType?: unknown }
     return typeof doc?.mediaType === 'string' ? doc.mediaType : undefined
   } catch {
     return undefined
