@@ -323,3 +323,23 @@ t('what serve offered survives gc and a restart: listed at once, pulled whole, f
   const check = runTessera(['fsck'], { store: join(root, 'pulled-after-gc') })
   assert.equal(check.code, 0, check.stdout.toString())
 })
+
+t('with --offer-on-push, the tessera form is built after the push without anyone asking for it', async () => {
+  const s = await startServe(join(root, 'serve-eager'), ['--offer-on-push'])
+  try {
+    skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:app`, `docker://${s.host}/lib/app:v1`)
+    const image = await manifestDigest(s.url, 'lib/app', 'v1')
+    // An unfiltered listing builds nothing: it shows the offer once the background build is done.
+    let listed: Array<{ digest: string, artifactType?: string }> = []
+    for (const deadline = Date.now() + 120_000; listed.length === 0 && Date.now() < deadline;) {
+      listed = (JSON.parse((await get(`${s.url}/v2/lib/app/referrers/${image}`)).body.toString()) as { manifests: typeof listed }).manifests
+      if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    assert.equal(listed.length, 1, s.log())
+    assert.equal(listed[0]!.artifactType, TESSERA)
+    assert.deepEqual((await tesseraReferrers(s.url, 'lib/app', image)).map((d) => d.digest), [listed[0]!.digest])
+    assert.equal(s.log().match(/offering \S+ in tessera's format/g)?.length, 1)
+  } finally {
+    assert.equal(await s.stop(), 0)
+  }
+})
