@@ -36,8 +36,12 @@ export class VerifyPool {
   #started = false
   #next = 1
 
-  /** `threads` workers (default: one per CPU, at most 4; 0 verifies on the calling thread). */
-  constructor (threads = Math.min(4, availableParallelism())) {
+  /**
+   * `threads` workers (default: one per CPU but one, which the calling
+   * thread keeps busy receiving and storing; at least 1, at most 4; 0
+   * verifies on the calling thread).
+   */
+  constructor (threads = Math.max(1, Math.min(4, availableParallelism() - 1))) {
     this.#threads = Math.max(0, threads)
   }
 
