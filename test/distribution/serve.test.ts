@@ -21,6 +21,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { join } from 'node:path'
 import { openRepository } from '../../src/distribution/client/index.js'
 import { checkManifestAgainstMetadata, parseTesseraManifest } from '../../src/distribution/manifest.js'
@@ -37,6 +38,7 @@ import { missingTools } from '../helpers/tools.js'
 import { projectTree, umociInit, umociLayer } from '../helpers/umoci.js'
 
 const TESSERA = 'application/vnd.tessera.snapshot.v1'
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 const skip = missingTools('umoci', 'skopeo')
 const t = (name: string, fn: () => Promise<void>): void => { test(name, skip === false ? {} : { skip }, fn) }
@@ -201,6 +203,14 @@ t('tessera pulls the offered image to the root of `import oci:`, and reads it la
     const metadataSize = remote.metadata.packs.length > 0 ? (await get(`${serve.url}/v2/lib/app/manifests/${remote.manifestDigest}`, { accept: OCI_MANIFEST })) : undefined
     const metadataBytes = parseTesseraManifest(metadataSize!.body, 'offered').metadata.size
     assert.ok(blobBytes < metadataBytes + 600 * 1024, `a 4 KiB read fetched ${blobBytes} blob bytes (the ${metadataBytes}-byte metadata and a chunk or two)`)
+    // Reads of several files at once: their chunks come in multi-range GETs, answered 206 multipart.
+    proxy.reset()
+    const names = ['/usr/share/doc/tessera/FORMAT.md', '/usr/share/doc/tessera/API.md', '/usr/src/tessera/index.ts', '/usr/src/tessera/errors.ts']
+    const read = await Promise.all(names.map(async (n) => await collect(reader.readFile(n))))
+    for (const [i, n] of names.entries()) assert.ok(read[i]!.equals(await readFile(join(repoRoot, n.replace('/usr/share/doc/tessera/', 'docs/').replace('/usr/src/tessera/', 'src/')))), n)
+    const gets = proxy.log.filter((e) => e.route === 'GET blob')
+    assert.ok(gets.some((e) => e.range?.includes(',') === true && e.status === 206), JSON.stringify(gets.map((e) => [e.range, e.status])))
+    assert.ok(gets.every((e) => e.status === 206), 'no whole blob')
   } finally {
     await proxy.close()
   }
@@ -288,4 +298,48 @@ t('a hostile pack blob pushed over HTTP is kept as pushed and served byte for by
   }
   const stats = await (await fetch(`${serve.url}/tessera/stats`)).json() as { repositories: Record<string, { wholeBlobs: number, reproducedBlobs: number }> }
   assert.deepEqual([stats.repositories['lib/hostile']!.wholeBlobs, stats.repositories['lib/hostile']!.reproducedBlobs], [3, 0])
+})
+
+t('what serve offered survives gc and a restart: listed at once, pulled whole, fsck clean', async () => {
+  const image = await manifestDigest(serve.url, 'lib/app', 'v1')
+  const offered = (await tesseraReferrers(serve.url, 'lib/app', image))[0]!.digest
+  assert.equal(await serve.stop(), 0)
+  const store = join(root, 'serve')
+  const collected = json<{ deleted: { chunks: number, trees: number } }>(runTessera(['gc', '--json'], { store }))
+  assert.ok(collected.deleted.trees > 0, 'the import\'s own trees were not refs: gc took them (the metadata blob has them)')
+  const fsck = runTessera(['fsck'], { store })
+  assert.equal(fsck.code, 0, fsck.stdout.toString() + fsck.stderr)
+  serve = await startServe(store)
+  assert.deepEqual((await tesseraReferrers(serve.url, 'lib/app', image)).map((d) => d.digest), [offered])
+  assert.doesNotMatch(serve.log(), /offering/, 'nothing built again')
+  const pulled = await openStore(join(root, 'pulled-after-gc'))
+  try {
+    const result = await pullSnapshot(pulled, openRepository(`docker://${serve.host}/lib/app:v1`, { tlsVerify: false }), { name: 'app' })
+    assert.equal(result.manifest, offered)
+    assert.equal(result.root, importedRoot)
+  } finally {
+    await pulled.close()
+  }
+  const check = runTessera(['fsck'], { store: join(root, 'pulled-after-gc') })
+  assert.equal(check.code, 0, check.stdout.toString())
+})
+
+t('with --offer-on-push, the tessera form is built after the push without anyone asking for it', async () => {
+  const s = await startServe(join(root, 'serve-eager'), ['--offer-on-push'])
+  try {
+    skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:app`, `docker://${s.host}/lib/app:v1`)
+    const image = await manifestDigest(s.url, 'lib/app', 'v1')
+    // An unfiltered listing builds nothing: it shows the offer once the background build is done.
+    let listed: Array<{ digest: string, artifactType?: string }> = []
+    for (const deadline = Date.now() + 120_000; listed.length === 0 && Date.now() < deadline;) {
+      listed = (JSON.parse((await get(`${s.url}/v2/lib/app/referrers/${image}`)).body.toString()) as { manifests: typeof listed }).manifests
+      if (listed.length === 0) await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    assert.equal(listed.length, 1, s.log())
+    assert.equal(listed[0]!.artifactType, TESSERA)
+    assert.deepEqual((await tesseraReferrers(s.url, 'lib/app', image)).map((d) => d.digest), [listed[0]!.digest])
+    assert.equal(s.log().match(/offering \S+ in tessera's format/g)?.length, 1)
+  } finally {
+    assert.equal(await s.stop(), 0)
+  }
 })

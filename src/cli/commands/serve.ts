@@ -21,7 +21,7 @@ export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'run an OCI registry on the store',
   usage: [
-    'serve [--host 127.0.0.1] [--port 5000] [--auth FILE] [--max-manifest-bytes N] [--max-upload-bytes N]',
+    'serve [--host 127.0.0.1] [--port 5000] [--auth FILE] [--max-manifest-bytes N] [--max-upload-bytes N] [--offer-on-push]',
     'serve --hash-password'
   ],
   description: 'Run an OCI distribution-spec v1.1 registry on the store until SIGINT or SIGTERM. Prints its URL on\n' +
@@ -36,6 +36,7 @@ export const serveCommand = defineCommand({
     auth: { type: 'string', value: 'FILE', help: 'require the credentials of this JSON file (docs/CLI.md)' },
     'max-manifest-bytes': { type: 'integer', value: 'N', help: 'largest manifest accepted (default 4 MiB)' },
     'max-upload-bytes': { type: 'integer', value: 'N', help: 'largest blob upload accepted (default 16 GiB)' },
+    'offer-on-push': { type: 'boolean', help: 'build the tessera form of each image pushed at once, in the background (default: on first request)' },
     'hash-password': { type: 'boolean', help: 'print the hash of the password read on stdin, and exit' }
   },
   async run (context) {
@@ -60,6 +61,7 @@ export const serveCommand = defineCommand({
     const server = await createRegistryServer(registry, {
       uploadDirectory: uploads,
       offers: createSnapshotOffers(registry, store, { onLog: log }),
+      offerOnPush: options['offer-on-push'] === true,
       ...(auth !== undefined ? { auth } : {}),
       limits: { ...(maxManifestBytes !== undefined ? { maxManifestBytes } : {}), ...(maxUploadBytes !== undefined ? { maxUploadBytes } : {}) },
       onLog: log

@@ -18,6 +18,10 @@ export interface ServerContext {
   readonly uploads: UploadSessions
   /** Offers images pushed as layers in tessera's format, when the server was given one. */
   readonly offers?: SnapshotOffers
+  /** Build offers of pushed image manifests in the background. */
+  readonly offerOnPush?: boolean
+  /** Where lines about background work go. */
+  readonly onLog?: (line: string) => void
 }
 
 /** The repository name of a request routed with a `:name` parameter, checked. */

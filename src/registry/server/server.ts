@@ -40,6 +40,12 @@ export interface RegistryServerOptions {
    * fallback tag `sha256-<hex>` is answered. Closed with the server.
    */
   offers?: SnapshotOffers
+  /**
+   * Also start building the offer of every image manifest pushed, in the
+   * background (the push does not wait; a referrers request made
+   * meanwhile waits for the build). Default false: built on first request.
+   */
+  offerOnPush?: boolean
 }
 
 /** Where to listen. */
@@ -84,7 +90,14 @@ export async function createRegistryServer (registry: RegistryStore, options: Re
   const limits = resolveRegistryLimits(options.limits)
   const authenticator = options.auth !== undefined ? new Authenticator(options.auth) : undefined
   const uploads = new UploadSessions(options.uploadDirectory, limits)
-  const context: ServerContext = { registry, limits, uploads, ...(options.offers !== undefined ? { offers: options.offers } : {}) }
+  const context: ServerContext = {
+    registry,
+    limits,
+    uploads,
+    ...(options.offers !== undefined ? { offers: options.offers } : {}),
+    offerOnPush: options.offerOnPush === true,
+    ...(options.onLog !== undefined ? { onLog: options.onLog } : {})
+  }
   const app = Fastify({
     logger: false,
     rewriteUrl: (request: { url?: string }) => routeUrl(request.url ?? '/'),

@@ -2,7 +2,7 @@
  * The registry client against `tessera serve` (in process, over a memory
  * store), a second, independent registry implementation: it has the
  * referrers API and tag paging that distribution 2.8 lacks, and answers a
- * multi-range request with the whole blob (200), as RFC 9110 allows.
+ * multi-range request with one multipart/byteranges 206.
  */
 import { after, before, beforeEach, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -48,10 +48,27 @@ test('uploads, mounts and verified reads work against tessera serve too', async 
   assert.ok(Buffer.from(got.bytes).equals(bytes))
 })
 
-test('getRanges: the whole-blob answer to a multi-range request is used, then single ranges', async () => {
+test('getRanges: a multi-range request is answered by one multipart/byteranges 206', async () => {
   const repo = open(proxy.host, 'lib/app')
   await repo.putBlob({ digest: blobDigest, size: blob.length }, blob)
   proxy.reset()
+  const ranges: ByteRange[] = [{ offset: 1, length: 10 }, { offset: 200_000, length: 500 }, { offset: 599_000, length: 1000 }]
+  await assertRanges(repo.getRanges(blobDigest, blob.length, ranges), ranges, blob)
+  assert.deepEqual(proxy.ofRoute('GET blob').map((e) => e.status), [206])
+  assert.ok(proxy.counts().bytesOut < 2000, 'only the ranges')
+  assert.equal(repo.rangeMode, 'multi')
+})
+
+test('getRanges: a whole-blob answer to a multi-range request (a registry ignoring ranges) is used, then single ranges', async () => {
+  const repo = open(proxy.host, 'lib/app')
+  await repo.putBlob({ digest: blobDigest, size: blob.length }, blob)
+  proxy.reset()
+  let dropped = false
+  proxy.rule = (r) => {
+    if (r.route !== 'GET blob' || dropped) return undefined
+    dropped = true
+    return { dropRequestHeaders: ['range'] }
+  }
   const ranges: ByteRange[] = [{ offset: 1, length: 10 }, { offset: 200_000, length: 500 }, { offset: 599_000, length: 1000 }]
   await assertRanges(repo.getRanges(blobDigest, blob.length, ranges), ranges, blob)
   assert.deepEqual(proxy.ofRoute('GET blob').map((e) => e.status), [200])

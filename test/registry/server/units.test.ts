@@ -11,6 +11,8 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import fc from 'fast-check'
 import { hashPassword, parseAuthConfig, parseRangeHeader, routeUrl, verifyPassword } from '../../../src/registry/server/index.js'
+import { MAX_RANGES, multipartAnswer } from '../../../src/registry/server/ranges.js'
+import { byterangesBoundary, parseByteranges } from '../../../src/distribution/client/multipart.js'
 import { parseChunkRange, rangeHeader, UploadSessions } from '../../../src/registry/server/uploads.js'
 
 test('parseRangeHeader agrees with a model of RFC 9110 single byte ranges', () => {
@@ -30,8 +32,55 @@ test('parseRangeHeader agrees with a model of RFC 9110 single byte ranges', () =
     }
   }))
   assert.deepEqual(parseRangeHeader(undefined, 10), { kind: 'whole' })
-  assert.deepEqual(parseRangeHeader('bytes=0-1,3-4', 10), { kind: 'whole' })
   assert.deepEqual(parseRangeHeader('lines=0-1', 10), { kind: 'whole' })
+})
+
+test('parseRangeHeader agrees with a model of RFC 9110 range sets: satisfiable ranges sorted, overlapping and touching ones merged', () => {
+  const spec = fc.oneof(
+    fc.tuple(fc.nat(1200), fc.option(fc.nat(1200))).map(([a, b]) => ({ text: `${a}-${b ?? ''}`, first: a, last: b })),
+    fc.nat(1200).map((n) => ({ text: `-${n}`, first: null, last: n }))
+  )
+  fc.assert(fc.property(fc.nat(1000), fc.array(spec, { minLength: 1, maxLength: 8 }), fc.constantFrom(',', ', ', ' ,'), (size, specs, sep) => {
+    const got = parseRangeHeader(`bytes=${specs.map((s) => s.text).join(sep)}`, size)
+    if (specs.some((s) => s.first !== null && s.first < size && s.last !== null && s.last < s.first)) { assert.deepEqual(got, { kind: 'whole' }); return }
+    const ranges = specs.flatMap((s) => {
+      if (s.first === null) return s.last === 0 || size === 0 ? [] : [{ start: Math.max(0, size - s.last!), end: size }]
+      if (s.first >= size) return []
+      return [{ start: s.first, end: s.last === null ? size : Math.min(size, s.last + 1) }]
+    }).sort((a, b) => a.start - b.start)
+    if (ranges.length === 0) { assert.deepEqual(got, { kind: 'unsatisfiable' }); return }
+    const merged: Array<{ start: number, end: number }> = []
+    for (const r of ranges) {
+      const last = merged.at(-1)
+      if (last !== undefined && r.start <= last.end) last.end = Math.max(last.end, r.end)
+      else merged.push({ ...r })
+    }
+    assert.deepEqual(got, merged.length === 1 ? { kind: 'partial', range: merged[0] } : { kind: 'multi', ranges: merged })
+  }))
+  assert.deepEqual(parseRangeHeader('bytes=0-1,3-4', 10), { kind: 'multi', ranges: [{ start: 0, end: 2 }, { start: 3, end: 5 }] })
+  assert.deepEqual(parseRangeHeader('bytes=0-1,2-4', 10), { kind: 'partial', range: { start: 0, end: 5 } })
+  assert.deepEqual(parseRangeHeader('bytes=0-1,x', 10), { kind: 'whole' })
+  assert.deepEqual(parseRangeHeader(`bytes=${Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${2 * i}-${2 * i}`).join(',')}`, 100_000), { kind: 'whole' })
+})
+
+test('a multipart/byteranges answer parses (with the client\'s strict parser) into exactly the ranges, whether read per range or in one span', async () => {
+  const blob = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 251))
+  await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.nat(4999), fc.nat(300)), { minLength: 2, maxLength: 10 }), fc.boolean(), async (pairs, span) => {
+    const parsed = parseRangeHeader(`bytes=${pairs.map(([a, n]) => `${a}-${a + n}`).join(',')}`, blob.length)
+    if (parsed.kind !== 'multi') return
+    let reads = 0
+    const answer = multipartAnswer(parsed.ranges, blob.length, (r) => { reads++; return Readable.from([blob.subarray(r.start, Math.min(r.start + 100, r.end)), blob.subarray(Math.min(r.start + 100, r.end), r.end)]) }, span)
+    const parts: Buffer[] = []
+    for await (const p of answer.body()) parts.push(Buffer.from(p))
+    const body = Buffer.concat(parts)
+    assert.equal(body.length, answer.length)
+    assert.equal(reads, span ? 1 : parsed.ranges.length)
+    const boundary = byterangesBoundary(answer.contentType)!
+    const got = []
+    for await (const part of parseByteranges(Readable.from([body]), boundary, () => {})) got.push(part)
+    assert.deepEqual(got.map((p) => [p.start, p.end]), parsed.ranges.map((r) => [r.start, r.end]))
+    for (const p of got) assert.ok(Buffer.from(p.bytes).equals(blob.subarray(p.start, p.end)))
+  }), { numRuns: 100 })
 })
 
 test('parseChunkRange takes start-end with optional bytes prefix and rejects the rest with 416', () => {

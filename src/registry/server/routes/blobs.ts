@@ -1,6 +1,7 @@
 /**
  * Blob reads and deletes: `GET`/`HEAD /v2/<name>/blobs/<digest>` (with a
- * single `Range`: 206 and `Content-Range`, or 416) and
+ * `Range`: 206 and `Content-Range`, a `multipart/byteranges` body for
+ * several ranges, or 416) and
  * `DELETE /v2/<name>/blobs/<digest>` (unlinks the blob from the repository;
  * its bytes stay until gc). A blob is visible only in repositories it was
  * pushed or mounted to.
@@ -12,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { repositoryOf, type ServerContext } from '../context.js'
 import { RegistryHttpError } from '../errors.js'
 import { checkDigest } from '../names.js'
-import { contentRange, parseRangeHeader } from '../ranges.js'
+import { contentRange, multipartAnswer, parseRangeHeader } from '../ranges.js'
 import type { BlobInfo } from '../../types.js'
 
 /** The blob `digest` as seen from `repository`; `BLOB_UNKNOWN` if not linked there or absent. */
@@ -37,6 +38,16 @@ export function blobRoutes (context: ServerContext) {
       reply.header('content-range', `bytes */${info.size}`)
       reply.code(416)
       return await reply.send('')
+    }
+    if (wanted.kind === 'multi') {
+      // A blob rebuilt by recompressing (a reproduced layer) is read once across the ranges.
+      const abort = new AbortController()
+      reply.raw.once('close', () => abort.abort())
+      const answer = multipartAnswer(wanted.ranges, info.size, (range) => context.registry.blobs.getBlob(digest, { range, signal: abort.signal }), info.storage === 'reproduced')
+      reply.code(206)
+      reply.header('content-type', answer.contentType)
+      reply.header('content-length', String(answer.length))
+      return await reply.send(Readable.from(answer.body(), { objectMode: false }))
     }
     const range = wanted.kind === 'partial' ? wanted.range : { start: 0, end: info.size }
     reply.header('content-length', String(range.end - range.start))

@@ -19,6 +19,7 @@ import { RegistryHttpError } from '../errors.js'
 import { checkDigest, checkTag, isDigestReference } from '../names.js'
 import type { StoredManifest } from '../../types.js'
 import { IMAGE_INDEX_MEDIA_TYPE, referrersIndex } from './referrers.js'
+import { MANIFEST_MEDIA_TYPES } from '../../../oci/json.js'
 
 /** The media type of a `Content-Type` header (parameters dropped), or undefined. */
 function mediaTypeOf (header: string | undefined): string | undefined {
@@ -96,6 +97,9 @@ export function manifestRoutes (context: ServerContext) {
     const mediaType = mediaTypeOf(request.headers['content-type']) ?? declaredMediaType(bytes)
     if (mediaType === undefined) throw new RegistryHttpError('MANIFEST_INVALID', 'no Content-Type and no mediaType field: the manifest\'s media type is unknown')
     const digest = await registry.putManifest(repository, reference, mediaType, bytes)
+    if (context.offerOnPush === true && context.offers !== undefined && MANIFEST_MEDIA_TYPES.has(mediaType)) {
+      context.offers.offer(repository, digest).catch((err: Error) => { context.onLog?.(`offering ${repository}@${digest} failed: ${err.message}`) })
+    }
     reply.code(201).headers({ location: `/v2/${repository}/manifests/${digest}`, 'docker-content-digest': digest, 'content-length': '0' })
     const subject = subjectOf(bytes)
     if (subject !== undefined) reply.header('oci-subject', subject)
