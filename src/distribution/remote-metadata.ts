@@ -15,6 +15,7 @@ import type { RegistryRepository } from './client/types.js'
 import { checkManifestAgainstMetadata, type TesseraManifest } from './manifest.js'
 import { DEFAULT_MAX_METADATA_BYTES } from './media-types.js'
 import { decodeMetadataBlob, type SnapshotMetadata } from './metadata.js'
+import { loadZstd } from '../store/zstd.js'
 
 /** A local store used as a cache of what is fetched. */
 export type CacheStore = ChunkReader & Pick<ObjectPresence, 'hasChunk'> & Pick<ObjectWriter, 'putChunk' | 'flush'>
@@ -54,6 +55,7 @@ export async function fetchMetadata (repository: RegistryRepository, manifest: T
     blob = await repository.getBlob(digest, size, options.signal !== undefined ? { signal: options.signal } : {})
     if (cache !== undefined) await cacheBlob(cache, key, blob)
   }
+  await loadZstd() // a read with no local store has not loaded it (the blob and the chunks it leads to may be zstd)
   const metadata = decodeMetadataBlob(blob, { maxBytes: max, what: `the metadata blob ${digest} of ${what}` })
   checkManifestAgainstMetadata(manifest, metadata, what)
   return metadata
