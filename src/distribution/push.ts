@@ -16,6 +16,7 @@ import type { ChunkReader, MetadataReader, RefReader } from '../store/index.js'
 import { hasStoredChunkReads } from '../store/capability-guards.js'
 import { encodeStored } from '../store/stored-object.js'
 import { withStoreSession } from '../store/session.js'
+import { loadZstd } from '../store/zstd.js'
 import { Limiter } from '../util/limiter.js'
 import type { RegistryRepository } from './client/types.js'
 import { readClosure } from './closure.js'
@@ -86,6 +87,7 @@ export async function pushSnapshot (store: PushSource, nameOrDigest: string, rep
   const level = options.compressionLevel ?? DEFAULT_METADATA_LEVEL
   const signal = options.signal
   const call = signal !== undefined ? { signal } : {}
+  await loadZstd()
   return await withStoreSession(store, async () => {
     const closure = await readClosure(store, nameOrDigest, signal)
 

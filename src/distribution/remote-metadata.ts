@@ -11,11 +11,11 @@ import { digestToBytes } from '../hash/digest.js'
 import type { ChunkReader, ObjectPresence, ObjectWriter } from '../store/index.js'
 import { hasEncodedChunkWrites } from '../store/capability-guards.js'
 import { CODEC_RAW, MAX_CHUNK_BYTES } from '../store/stored-object.js'
+import { loadZstd } from '../store/zstd.js'
 import type { RegistryRepository } from './client/types.js'
 import { checkManifestAgainstMetadata, type TesseraManifest } from './manifest.js'
 import { DEFAULT_MAX_METADATA_BYTES } from './media-types.js'
 import { decodeMetadataBlob, type SnapshotMetadata } from './metadata.js'
-import { loadZstd } from '../store/zstd.js'
 
 /** A local store used as a cache of what is fetched. */
 export type CacheStore = ChunkReader & Pick<ObjectPresence, 'hasChunk'> & Pick<ObjectWriter, 'putChunk' | 'flush'>
@@ -55,7 +55,7 @@ export async function fetchMetadata (repository: RegistryRepository, manifest: T
     blob = await repository.getBlob(digest, size, options.signal !== undefined ? { signal: options.signal } : {})
     if (cache !== undefined) await cacheBlob(cache, key, blob)
   }
-  await loadZstd() // a read with no local store has not loaded it (the blob and the chunks it leads to may be zstd)
+  await loadZstd() // the metadata and the chunks may be zstd frames, with no local store to have loaded it
   const metadata = decodeMetadataBlob(blob, { maxBytes: max, what: `the metadata blob ${digest} of ${what}` })
   checkManifestAgainstMetadata(manifest, metadata, what)
   return metadata

@@ -20,7 +20,7 @@
  */
 import { linkSync, mkdirSync, symlinkSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
-import { TargetNotEmptyError, throwIfAborted } from '../errors.js'
+import { ExportError, TargetNotEmptyError, throwIfAborted } from '../errors.js'
 import { type ChunkRef, type ContentRef, type DeviceEntry, type Entry, type FileEntry, type InodeAttrs, isHole, type SpecialEntry, type Xattr } from '../format/entry.js'
 import { Limiter } from '../util/limiter.js'
 import { printable } from '../format/names.js'
@@ -114,7 +114,9 @@ async function prepareTarget (target: Buffer): Promise<PreparedTarget> {
     return { mode: (await stat(target)).mode & 0o7777 }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      const made = await makeDirectories(target, 0o700)
+      const made = await makeDirectories(target, 0o700).catch((mkdirErr: Error) => {
+        throw new ExportError(`cannot create export target ${printable(target)}: ${mkdirErr.message}`, { cause: mkdirErr })
+      })
       if (made !== undefined) return { made }
       return await prepareTarget(target) // made by someone else meanwhile
     }

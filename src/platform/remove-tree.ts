@@ -37,14 +37,26 @@ const missing = async (path: Buffer): Promise<boolean> => await lstat(path).then
 /**
  * Make directory `path` and any missing parents (`mode` for each), as
  * `mkdir -p` does. Resolves to the topmost directory it made, or undefined
- * when `path` existed.
+ * when `path` existed. Each directory is made by a plain mkdir, top first:
+ * Node's recursive mkdir loops for ever where the kernel refuses a new
+ * directory with ENOENT under one that exists (`/proc/x`).
  */
 export async function makeDirectories (path: Path, mode = 0o777): Promise<Buffer | undefined> {
-  const target = asBuffer(path)
-  if (!(await missing(target))) return undefined
-  let top = target
-  for (let up = parentOf(top); !up.equals(top) && await missing(up); up = parentOf(up)) top = up
-  await mkdir(target, { recursive: true, mode })
+  const missingOnes: Buffer[] = []
+  for (let at = asBuffer(path); await missing(at); at = parentOf(at)) {
+    missingOnes.unshift(at)
+    if (parentOf(at).equals(at)) break
+  }
+  let top: Buffer | undefined
+  for (const dir of missingOnes) {
+    try {
+      await mkdir(dir, { mode })
+      top ??= dir
+    } catch (err) {
+      // Made by someone else meanwhile: not ours to remove.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+  }
   return top
 }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { mkdir, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { ClassicLevel } from 'classic-level'
 import { StoreError, StoreLockedError, StoreNotFoundError } from '../errors.js'
@@ -13,6 +13,7 @@ import type { AbstractLevel } from 'abstract-level'
 import type { LocalObjectStore } from './index.js'
 import { LevelObjectStore, type LevelObjectStoreOptions } from './level/index.js'
 import { FilePackStorage } from './pack/index.js'
+import { makeDirectories } from '../platform/remove-tree.js'
 
 /** Options for {@link openStore}. */
 export interface OpenStoreOptions extends LevelObjectStoreOptions {
@@ -59,7 +60,7 @@ export async function openStore (dir: string, options: OpenStoreOptions = {}): P
   const { create = true, ...storeOptions } = options
   if (create) {
     try {
-      await mkdir(dir, { recursive: true })
+      await makeDirectories(dir)
     } catch (err) {
       throw new StoreError(`cannot create store directory ${dir}: ${(err as Error).message}`, { cause: err })
     }

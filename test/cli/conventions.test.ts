@@ -234,6 +234,22 @@ test('--store /proc gives the real reason, not ERR_STORE_LOCKED', () => {
   assert.match(write.stderr, /^tessera: ERR_STORE: cannot open store \/proc: IO error: \/proc\/LOCK: No such file or directory\n$/)
 })
 
+test('a store or export target below /proc fails at once with the reason (a recursive mkdir loops there)', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--store', '/proc/tessera-store', 'import', `dir:${other}`, '--name', 'x'], /^tessera: ERR_STORE: cannot create store directory \/proc\/tessera-store: ENOENT: /],
+    [['export', 's0', 'dir:/proc/tessera-out/deeper'], /^tessera: ERR_EXPORT: cannot create export target "\/proc\/tessera-out\/deeper": ENOENT: /],
+    [['export', 's0', 'oci:/proc/tessera-out'], /^tessera: ERR_EXPORT: cannot create \/proc\/tessera-out \(ENOENT\)/]
+  ]
+  for (const [args, re] of cases) {
+    // A timeout: the bug this guards against is a hang, which spawnSync would share.
+    const r = spawnSync(TESSERA_BIN, args, { env: { ...process.env, TESSERA_STORE: store }, timeout: 60_000, encoding: 'utf8' })
+    assert.equal(r.signal, null, `${args.join(' ')} did not finish`)
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, re)
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1)
+  }
+})
+
 /**
  * Start `import tar:FIFO` and resolve once it reads the FIFO (it has the
  * store open and locked then), with the FIFO's write end.

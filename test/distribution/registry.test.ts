@@ -1,0 +1,372 @@
+/**
+ * Push, pull, mirroring and remote reads against a real docker-registry
+ * (distribution 2.8) started by the test, through the `tessera` CLI as a
+ * user runs it. Every byte and request on the wire is counted by a proxy
+ * in front of the registry (`test/helpers/counting-proxy.ts`), not by the
+ * code under test; the proxy also misbehaves on demand for the bad
+ * answers. After every failure the store is checked with `fsck`.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import { createCipheriv, createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openRepository } from '../../src/distribution/client/index.js'
+import { encodeMetadata, decodeMetadataBlob } from '../../src/distribution/metadata.js'
+import { buildManifest } from '../../src/distribution/manifest.js'
+import { EMPTY_CONFIG, EMPTY_CONFIG_DIGEST, OCI_MANIFEST_MEDIA_TYPE } from '../../src/distribution/media-types.js'
+import { digestToString } from '../../src/hash/digest.js'
+import { sha256 } from '../../src/hash/index.js'
+import { TESSERA_BIN } from '../helpers/cli.js'
+import { startCountingProxy, type CountingProxy } from '../helpers/counting-proxy.js'
+import { startRegistry, type RunningRegistry } from '../helpers/registry.js'
+import { missingTools } from '../helpers/tools.js'
+
+const skip = missingTools('docker-registry')
+const skipSkopeo = skip !== false ? skip : missingTools('docker-registry', 'skopeo')
+let registry: RunningRegistry | undefined
+let proxy: CountingProxy | undefined
+let work = ''
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tessera-dist-'))
+  if (skip !== false) return
+  registry = await startRegistry()
+  proxy = await startCountingProxy(registry.url)
+})
+
+after(async () => {
+  await proxy?.close()
+  await registry?.stop()
+  await rm(work, { recursive: true, force: true })
+})
+
+/**
+ * `n` incompressible bytes, the same for the same seed and unrelated for
+ * different seeds (AES-128-CTR of zeros keyed by the seed): unlike an LCG,
+ * two seeds share no chunk.
+ */
+function noise (n: number, seed: number): Buffer {
+  const key = createHash('sha256').update(`tessera-noise-${seed}`).digest().subarray(0, 16)
+  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n))
+}
+
+interface Run { code: number | string, stdout: Buffer, stderr: string }
+
+/** Run the CLI as a child process without blocking this process (the proxy runs here). */
+async function tessera (args: string[], store?: string): Promise<Run> {
+  const child = spawn(TESSERA_BIN, [...(store !== undefined ? ['--store', store] : []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const out: Buffer[] = []
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => out.push(d))
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = await new Promise<number | string>((resolve) => child.once('close', (c, s) => resolve(c ?? s ?? -1)))
+  return { code, stdout: Buffer.concat(out), stderr }
+}
+
+async function ok (args: string[], store?: string): Promise<any> {
+  const r = await tessera(args, store)
+  assert.equal(r.code, 0, `tessera ${args.join(' ')}: ${r.stderr}`)
+  const text = r.stdout.toString()
+  return args.includes('--json') ? JSON.parse(text) : text
+}
+
+/** The `docker://` reference of `repo:tag` through the proxy. */
+const ref = (repoTag: string): string => `docker://${proxy!.host}/${repoTag}`
+const TLS = '--tls-verify=false'
+
+/** The bytes the proxy sent for blob GETs, and how many such requests, since the last reset. */
+function blobGets (): { requests: number, bytes: number, ranged: number } {
+  const list = proxy!.ofRoute('GET blob')
+  return { requests: list.length, bytes: list.reduce((n, e) => n + e.bytesOut, 0), ranged: list.filter((e) => e.range !== undefined).length }
+}
+
+/** Bytes uploaded (request bodies of upload routes) since the last reset. */
+function uploaded (): number {
+  return proxy!.log.filter((e) => e.route.endsWith('upload')).reduce((n, e) => n + e.bytesIn, 0)
+}
+
+async function fsckClean (store: string): Promise<void> {
+  const r = await tessera(['fsck', '--json'], store)
+  assert.equal(r.code, 0, r.stderr + r.stdout.toString())
+}
+
+/** A directory tree: `files` of `size` deterministic bytes each under usr/lib, plus a few small files. */
+async function makeTree (dir: string, files: Record<string, Uint8Array>): Promise<string> {
+  await mkdir(join(dir, 'usr', 'lib'), { recursive: true })
+  await mkdir(join(dir, 'etc'), { recursive: true })
+  await writeFile(join(dir, 'etc', 'hostname'), 'tessera\n')
+  for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, 'usr', 'lib', name), bytes)
+  return dir
+}
+
+/** ~40 MiB in 20 files (several packs), and a second version with one file changed and one added. */
+function versionFiles (): { v1: Record<string, Uint8Array>, v2: Record<string, Uint8Array> } {
+  const v1: Record<string, Uint8Array> = {}
+  for (let i = 0; i < 20; i++) v1[`lib${i}.so`] = noise(2_000_000, 500 + i)
+  const v2 = { ...v1, 'lib3.so': noise(2_000_000, 9003), 'new.so': noise(1_000_000, 9004) }
+  return { v1, v2 }
+}
+
+let shared: { store: string, v1: { snapshot: string, root: string }, v2: { snapshot: string, root: string } } | undefined
+/** One local store holding v1 and v2, imported once for the tests that push them. */
+async function sharedStore (): Promise<NonNullable<typeof shared>> {
+  if (shared !== undefined) return shared
+  const { v1, v2 } = versionFiles()
+  const store = join(work, 'source')
+  const a = await ok(['import', `dir:${await makeTree(join(work, 'tree-v1'), v1)}`, '--name', 'v1', '--mtime', 'zero', '--json'], store)
+  const b = await ok(['import', `dir:${await makeTree(join(work, 'tree-v2'), v2)}`, '--name', 'v2', '--mtime', 'zero', '--json'], store)
+  shared = { store, v1: a, v2: b }
+  return shared
+}
+
+test('push then pull gives the same snapshot; a second version uploads only its new packs', { skip }, async () => {
+  const { store, v1, v2 } = await sharedStore()
+  proxy!.reset()
+  const p1 = await ok(['push', 'v1', ref('lib/app:latest'), TLS, '--json'], store)
+  const firstUpload = uploaded()
+  assert.equal(p1.root, v1.root)
+  assert.ok(p1.packs >= 2, `the test data makes ${p1.packs} packs`)
+  assert.equal(p1.uploadedPacks, p1.packs)
+  // what went up is the packs and the metadata: about the stored bytes, not more
+  assert.ok(firstUpload >= 40_000_000 && firstUpload < 41_500_000, `${firstUpload} bytes uploaded for v1`)
+
+  proxy!.reset()
+  const p2 = await ok(['push', 'v2', ref('lib/app:latest'), TLS, '--json'], store)
+  const secondUpload = uploaded()
+  assert.ok(p2.reusedPacks >= 1, JSON.stringify(p2))
+  // 3 MB of new chunks, and the rest of the packs they fall in: far less than v1
+  assert.ok(secondUpload < 3_300_000, `${secondUpload} bytes uploaded for v2 against ${firstUpload} for v1`)
+  assert.equal(p2.uploadedBytes, secondUpload + proxy!.ofRoute('PUT manifest').reduce((n, e) => n + e.bytesIn, 0))
+
+  // pushing v2 again sends nothing but the manifest
+  proxy!.reset()
+  const again = await ok(['push', 'v2', ref('lib/app:latest'), TLS, '--json'], store)
+  assert.equal(uploaded(), 0)
+  assert.equal(again.manifest, p2.manifest)
+
+  const target = join(work, 'pulled')
+  proxy!.reset()
+  const pulled = await ok(['pull', ref('lib/app:latest'), '--name', 'app', TLS, '--json'], target)
+  assert.equal(pulled.kind, 'tessera')
+  assert.equal(pulled.root, v2.root)
+  assert.equal(pulled.snapshot, v2.snapshot)
+  assert.equal(pulled.requests, proxy!.counts().requests)
+  await fsckClean(target)
+  const listed = await ok(['snapshots', '--json'], target)
+  const local = await ok(['snapshots', '--json'], store)
+  assert.deepEqual(listed.find((s: any) => s.name === 'app').files, local.find((s: any) => s.name === 'v2').files)
+})
+
+test('a pull with the previous version present fetches only the missing chunks, in few requests', { skip }, async () => {
+  const { store, v2 } = await sharedStore()
+  await ok(['push', 'v1', ref('base/app:v1'), TLS], store)
+  await ok(['push', 'v2', ref('base/app:v2'), TLS], store)
+  const target = join(work, 'with-base')
+  await ok(['pull', ref('base/app:v1'), '--name', 'v1', TLS], target)
+  proxy!.reset()
+  const pulled = await ok(['pull', ref('base/app:v2'), '--name', 'v2', TLS, '--json'], target)
+  assert.equal(pulled.root, v2.root)
+  // lib3.so and new.so: 3 MB of chunks
+  assert.ok(pulled.chunkBytes >= 2_900_000 && pulled.chunkBytes <= 3_000_000, `${pulled.chunkBytes} chunk bytes fetched`)
+  const gets = blobGets()
+  const metadata = proxy!.ofRoute('GET blob').filter((e) => e.range === undefined).reduce((n, e) => n + e.bytesOut, 0)
+  // the chunks travel with their record headers and multipart framing, nothing else
+  assert.ok(gets.bytes - metadata < pulled.chunkBytes * 1.05 + 65536, `${gets.bytes - metadata} bytes of ranges for ${pulled.chunkBytes} bytes of chunks`)
+  assert.ok(gets.ranged <= 4, `${gets.ranged} ranged GETs`)
+  await fsckClean(target)
+})
+
+test('cat of a range of a remote image fetches a few chunks, and nothing the second time', { skip }, async () => {
+  const dir = join(work, 'tree-big')
+  await mkdir(dir, { recursive: true })
+  const big = noise(16_000_000, 77)
+  await writeFile(join(dir, 'big'), big)
+  const source = join(work, 'big-source')
+  await ok(['import', `dir:${dir}`, '--name', 'big'], source)
+  await ok(['push', 'big', ref('lib/big:v1'), TLS], source)
+  const cache = join(work, 'cat-cache')
+  proxy!.reset()
+  const r = await tessera(['cat', ref('lib/big:v1'), '/big', '--offset', '10000000', '--length', '4096', TLS], cache)
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(r.stdout, big.subarray(10_000_000, 10_004_096))
+  const gets = blobGets()
+  const ranged = proxy!.ofRoute('GET blob').filter((e) => e.range !== undefined)
+  const rangeBytes = ranged.reduce((n, e) => n + e.bytesOut, 0)
+  // a chunk or two (at most 256 KiB each) and the read-ahead: not the 16 MB image
+  assert.ok(rangeBytes <= 6 * 262144, `${rangeBytes} bytes of ranges`)
+  assert.ok(gets.requests <= 4, `${gets.requests} blob GETs`)
+  // the cache was created and kept what was fetched
+  proxy!.reset()
+  const again = await tessera(['cat', ref('lib/big:v1'), '/big', '--offset', '10000000', '--length', '4096', TLS], cache)
+  assert.equal(again.code, 0, again.stderr)
+  assert.deepEqual(again.stdout, r.stdout)
+  assert.equal(blobGets().requests, 0, 'the metadata and the chunks come from the cache')
+  // --no-cache reads without a store
+  proxy!.reset()
+  const bare = await tessera(['cat', ref('lib/big:v1'), '/big', '--offset', '10000000', '--length', '4096', TLS, '--no-cache'], join(work, 'no-store-here'))
+  assert.equal(bare.code, 0, bare.stderr)
+  assert.deepEqual(bare.stdout, r.stdout)
+  assert.ok(blobGets().requests >= 2)
+  assert.equal(existsSync(join(work, 'no-store-here')), false, 'no store was created')
+  // ls, stat and diff of remote operands
+  const listed = await ok(['ls', ref('lib/big:v1'), TLS, '--json'], cache)
+  assert.deepEqual(listed.map((e: any) => e.name), ['big'])
+  const d = await tessera(['diff', 'big', ref('lib/big:v1'), TLS], source)
+  assert.equal(d.code, 0, d.stderr + d.stdout.toString())
+})
+
+test('skopeo copy mirrors a tessera image, and the copy pulls to the same root', { skip: skipSkopeo }, async () => {
+  const { store, v1 } = await sharedStore()
+  await ok(['push', 'v1', ref('mirror/src:v1'), TLS], store)
+  const r = spawnSync('skopeo', ['copy', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${registry!.host}/mirror/src:v1`, `docker://${registry!.host}/mirror/dst:v1`], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  const pulled = await ok(['pull', ref('mirror/dst:v1'), '--name', 'copy', TLS, '--json'], join(work, 'mirror-pull'))
+  assert.equal(pulled.root, v1.root)
+  assert.equal(pulled.snapshot, v1.snapshot)
+})
+
+test('an ordinary OCI image pulls by its layers to the root import oci: gives', { skip: skipSkopeo }, async () => {
+  const dir = await makeTree(join(work, 'tree-plain'), { 'a.so': noise(300_000, 1), 'b.so': noise(100_000, 2) })
+  const store = join(work, 'plain')
+  await ok(['import', `dir:${dir}`, '--name', 'plain'], store)
+  const layout = join(work, 'plain-layout')
+  await ok(['export', 'plain', `oci:${layout}:v1`], store)
+  const r = spawnSync('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${registry!.host}/plain/app:v1`], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  const fromLayout = await ok(['import', `oci:${layout}:v1`, '--name', 'layout', '--json'], store)
+  const target = join(work, 'plain-pull')
+  const pulled = await ok(['pull', ref('plain/app:v1'), '--name', 'app', TLS, '--json'], target)
+  assert.equal(pulled.kind, 'image')
+  assert.equal(pulled.root, fromLayout.root)
+  const imported = await ok(['import', ref('plain/app:v1'), '--name', 'again', TLS, '--json'], target)
+  assert.equal(imported.root, fromLayout.root)
+  // a remote read of an ordinary image imports it first, unnamed
+  const text = await ok(['cat', ref('plain/app:v1'), 'etc/hostname', TLS], target)
+  assert.equal(text, 'tessera\n')
+  await fsckClean(target)
+})
+
+test('a pull killed part way leaves a consistent store; the rerun fetches only the rest', { skip }, async () => {
+  const { store } = await sharedStore()
+  const pushed = await ok(['push', 'v1', ref('kill/app:v1'), TLS, '--json'], store)
+  assert.ok(pushed.packs >= 2)
+  const target = join(work, 'killed')
+  proxy!.reset()
+  // the first ranged GET is answered, every later one hangs
+  proxy!.rule = (req) => req.route === 'GET blob' && req.headers.range !== undefined && proxy!.log.some((e) => e.route === 'GET blob' && e.range !== undefined) ? { stallAt: 0 } : undefined
+  const child = spawn(TESSERA_BIN, ['--store', target, 'pull', ref('kill/app:v1'), '--name', 'app', TLS], { stdio: 'ignore' })
+  const deadline = Date.now() + 60_000
+  while (!proxy!.log.some((e) => e.route === 'GET blob' && e.range !== undefined)) {
+    assert.ok(Date.now() < deadline, 'no ranged GET completed')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500)) // let it store what it got
+  child.kill('SIGKILL')
+  await new Promise((resolve) => child.once('close', resolve))
+  proxy!.rule = undefined
+  await fsckClean(target)
+  const listed = await ok(['snapshots', '--json'], target)
+  assert.deepEqual(listed, [], 'nothing was committed')
+  proxy!.reset()
+  const rerun = await ok(['pull', ref('kill/app:v1'), '--name', 'app', TLS, '--json'], target)
+  assert.equal(rerun.root, pushed.root)
+  const total = (await ok(['pull', ref('kill/app:v1'), '--name', 'fresh', TLS, '--json'], join(work, 'killed-fresh'))).chunks
+  assert.ok(rerun.chunks < total && rerun.chunks > 0, `the rerun fetched ${rerun.chunks} of ${total} chunks`)
+  await fsckClean(target)
+})
+
+test('SIGINT during a pull prints one line, exits 130 and commits nothing', { skip }, async () => {
+  const { store } = await sharedStore()
+  await ok(['push', 'v1', ref('int/app:v1'), TLS], store)
+  const target = join(work, 'interrupted')
+  proxy!.reset()
+  proxy!.rule = (req) => req.route === 'GET blob' && req.headers.range !== undefined ? { stallAt: 1000 } : undefined
+  const child = spawn(TESSERA_BIN, ['--store', target, 'pull', ref('int/app:v1'), '--name', 'app', TLS], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const deadline = Date.now() + 60_000
+  while (!proxy!.log.some((e) => e.route === 'GET blob' && e.range === undefined)) {
+    assert.ok(Date.now() < deadline, 'the metadata was never fetched')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  child.kill('SIGINT')
+  const code = await new Promise((resolve) => child.once('close', (c) => resolve(c)))
+  proxy!.rule = undefined
+  assert.equal(code, 130, stderr)
+  assert.equal(stderr.trim().split('\n').length, 1, stderr)
+  assert.match(stderr, /^tessera: interrupted: nothing was committed/)
+  await fsckClean(target)
+})
+
+test('bad answers give their codes in one line, and the store stays consistent', { skip }, async () => {
+  const { store, v1 } = await sharedStore()
+  await ok(['push', 'v1', ref('bad/app:v1'), TLS], store)
+  const cases: Array<[string, NonNullable<CountingProxy['rule']>, string | RegExp]> = [
+    ['wrong bytes in a range', (req) => req.route === 'GET blob' && req.headers.range !== undefined && req.nth < 1000 ? { flipByteAt: 5000 } : undefined, 'ERR_INTEGRITY'],
+    ['a truncated body, every time', (req) => req.route === 'GET blob' && req.headers.range !== undefined ? { truncateAt: 3000 } : undefined, /^ERR_REGISTRY_(TRUNCATED|UNAVAILABLE)$/],
+    ['401', (req) => req.route === 'GET manifest' ? { respond: { status: 401, headers: { 'www-authenticate': 'Basic realm="x"' } } } : undefined, 'ERR_REGISTRY_AUTH'],
+    ['404', (req) => req.route === 'GET manifest' ? { respond: { status: 404, body: '{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no"}]}', headers: { 'content-type': 'application/json' } } } : undefined, 'ERR_REGISTRY_NOT_FOUND'],
+    ['429', (req) => req.route === 'GET blob' ? { respond: { status: 429, headers: { 'retry-after': '0' } } } : undefined, 'ERR_REGISTRY_RATE_LIMITED'],
+    ['503', (req) => req.route === 'GET blob' ? { respond: { status: 503 } } : undefined, 'ERR_REGISTRY_UNAVAILABLE'],
+    ['a metadata blob with other bytes', (req) => req.route === 'GET blob' && req.headers.range === undefined ? { flipByteAt: 10 } : undefined, 'ERR_INTEGRITY']
+  ]
+  for (const [what, rule, code] of cases) {
+    const target = join(work, `bad-${what.replace(/\W+/g, '-')}`)
+    proxy!.reset()
+    proxy!.rule = rule
+    const r = await tessera(['pull', ref('bad/app:v1'), '--name', 'app', TLS], target)
+    proxy!.rule = undefined
+    assert.equal(r.code, 1, `${what}: ${r.stderr}`)
+    const lines = r.stderr.trim().split('\n')
+    assert.equal(lines.length, 1, `${what}: ${r.stderr}`)
+    const m = /^tessera: (ERR_[A-Z_]+): /.exec(lines[0]!)
+    assert.ok(m !== null, `${what}: ${r.stderr}`)
+    if (typeof code === 'string') assert.equal(m[1], code, `${what}: ${r.stderr}`)
+    else assert.match(m[1]!, code, `${what}: ${r.stderr}`)
+    if (existsSync(target)) {
+      await fsckClean(target)
+      assert.deepEqual(await ok(['snapshots', '--json'], target), [])
+    }
+  }
+  // 200 with the whole blob where 206 was asked: the body is used, verified, and the pull succeeds
+  proxy!.reset()
+  proxy!.rule = (req) => req.route === 'GET blob' ? { dropRequestHeaders: ['range'] } : undefined
+  const whole = await ok(['pull', ref('bad/app:v1'), '--name', 'app', TLS, '--json'], join(work, 'bad-200'))
+  proxy!.rule = undefined
+  assert.equal(whole.root, v1.root)
+  await fsckClean(join(work, 'bad-200'))
+})
+
+test('hostile metadata in the registry is refused with its code', { skip }, async () => {
+  const repo = openRepository(`docker://${proxy!.host}/hostile/app:v1`, { tlsVerify: false })
+  const pack = new Uint8Array(Buffer.concat([Buffer.from('tspack1\n'), Buffer.alloc(100)]))
+  const packDigest = digestToString(sha256.digest(pack))
+  await repo.putBlob({ digest: packDigest, size: pack.length }, pack)
+  await repo.putBlob({ digest: EMPTY_CONFIG_DIGEST, size: 2 }, EMPTY_CONFIG)
+  const put = async (tag: string, metadata: Uint8Array): Promise<void> => {
+    const digest = digestToString(sha256.digest(metadata))
+    await repo.putBlob({ digest, size: metadata.length }, metadata)
+    const manifest = buildManifest({ metadata: { digest, size: metadata.length }, packs: [{ digest: packDigest, size: pack.length }], snapshotDigest: digestToString(new Uint8Array(32)), root: digestToString(new Uint8Array(32)) })
+    await repo.putManifest(tag, OCI_MANIFEST_MEDIA_TYPE, manifest)
+  }
+  // an array declaring 2^32-1 elements in a few bytes
+  await put('huge', new Uint8Array([0x00, 0x95, 0x04, 0x01, 0xc4, 0x00, 0xdd, 0xff, 0xff, 0xff, 0xff, 0x90]))
+  // a zstd frame declaring 4 GiB
+  await put('bomb', new Uint8Array([0x01, 0x28, 0xb5, 0x2f, 0xfd, 0xa0, 0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00]))
+  // a well-formed metadata whose only chunk lies past the end of its pack
+  const snapshotless = encodeMetadata({ snapshot: new Uint8Array([0x90]), trees: [], packs: [{ digest: sha256.digest(pack), size: pack.length, chunks: new Uint8Array(32), offsets: [100], storedLengths: [50], lengths: [60] }] }, 0)
+  assert.throws(() => decodeMetadataBlob(snapshotless))
+  await put('outside', snapshotless)
+  for (const [tag, code] of [['huge', 'ERR_NON_CANONICAL'], ['bomb', 'ERR_LIMIT_EXCEEDED'], ['outside', 'ERR_NON_CANONICAL']] as const) {
+    const target = join(work, `hostile-${tag}`)
+    const r = await tessera(['pull', ref(`hostile/app:${tag}`), '--name', 'app', TLS], target)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, new RegExp(`^tessera: ${code}: [^\\n]+\\n$`), tag)
+    await fsckClean(target)
+  }
+})
