@@ -16,12 +16,14 @@
  * - `maintenance`: `gc`, `fsck`, and the gc root set.
  * - `registry`: `tessera serve`, a distribution-spec registry on the store.
  * - `mount`: a snapshot as a read-only FUSE filesystem.
+ * - `distribution`: snapshots through any OCI registry (`pushSnapshot`,
+ *   `pullSnapshot`, `RemoteSnapshot`) and the registry client
+ *   (`openRepository`).
  * - `platform`: xattrs, special files and what Node.js cannot reach
  *   (`PlatformError` is exported here; the rest is internal).
  *
  * Internal folders, not exported: `compression` (bit-exact gzip and zstd
- * writers for the registry), `distribution` (the registry client),
- * `util`, `cli`.
+ * writers for the registry), `util`, `cli`.
  *
  * Names and paths inside snapshots are bytes (`Uint8Array`): a file name
  * need not be UTF-8. Functions that take a path inside a snapshot take a
@@ -53,5 +55,6 @@ export * from './oci/index.js'
 export * from './maintenance/index.js'
 export * from './registry/index.js'
 export * from './mount/index.js'
+export * from './distribution/index.js'
 export { PlatformError, type PlatformErrorOptions } from './platform/index.js'
 export { main as runCli } from './cli/main.js'

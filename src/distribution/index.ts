@@ -40,7 +40,8 @@
  *
  * @module
  */
-export type { RegistryRepository, RegistryClientOptions, RemoteReference, TransferCounters } from './client/types.js'
+export type { RegistryRepository, RegistryClientOptions, RemoteReference, TransferCounters, BlobDescriptor, FetchedManifest } from './client/types.js'
+export { openRepository, parseRemoteReference, formatRemoteReference, addReferrer } from './client/index.js'
 export { pushSnapshot, DEFAULT_METADATA_LEVEL, type PushOptions, type PushResult, type PushSource, type ReuseSource } from './push.js'
 export { pullSnapshot, type PullOptions, type PullProgress, type PullResult, type PullStore } from './pull.js'
 export { RemoteSnapshot, DEFAULT_CHUNKS_IN_FLIGHT, type RemoteSnapshotOptions } from './remote-snapshot.js'

@@ -10,6 +10,7 @@
 import { LimitExceededError, throwIfAborted } from '../errors.js'
 import { isHole, type Entry } from '../format/entry.js'
 import type { ObjectPresence } from '../store/index.js'
+import { hasEncodedChunkWrites } from '../store/capability-guards.js'
 import { digestKey, type SnapshotMetadata } from './metadata.js'
 
 /** What a store lacks. */
@@ -55,10 +56,13 @@ export async function findMissing (store: ObjectPresence, metadata: SnapshotMeta
   const chunks: Uint8Array[] = []
   let chunkBytes = 0
   const list = [...candidates.values()]
+  // The store's Bloom filter answers "certainly absent" without a lookup
+  // (every chunk of a pull into an empty store).
+  const filter = hasEncodedChunkWrites(store) ? await store.chunkFilter() : undefined
   for (let i = 0; i < list.length; i += LOOKUP_BATCH) {
     throwIfAborted(signal)
     const batch = list.slice(i, i + LOOKUP_BATCH)
-    const present = await Promise.all(batch.map(async (c) => await store.hasChunk(c.digest)))
+    const present = await Promise.all(batch.map(async (c) => filter !== undefined && !filter.mayHave(c.digest) ? false : await store.hasChunk(c.digest)))
     batch.forEach((c, j) => { if (!present[j]!) { chunks.push(c.digest); chunkBytes += c.length } })
   }
   return { trees, chunks, chunkBytes }

@@ -21,6 +21,7 @@ import type { Platform } from '../oci/types.js'
 import type { ChunkReader, ObjectPresence, ObjectWriter, RefReader, SnapshotCommitter } from '../store/index.js'
 import { withStoreSession } from '../store/session.js'
 import { ChunkFetcher, storeFetched } from './chunk-fetcher.js'
+import { VerifyPool } from './verify-pool.js'
 import type { RegistryRepository, TransferCounters } from './client/types.js'
 import { registryImageSource } from './image-source.js'
 import { findMissing, snapshotFigures } from './missing.js'
@@ -130,12 +131,21 @@ export async function pullSnapshot (store: PullStore, repository: RegistryReposi
     const missing = await findMissing(store, metadata, signal)
     const progress: PullProgress = { bytes: 0, chunks: 0, totalBytes: missing.chunkBytes, totalChunks: missing.chunks.length }
     options.onProgress?.({ ...progress })
-    await new ChunkFetcher(repository, metadata).fetch(missing.chunks, async (chunk) => {
-      await storeFetched(store, chunk)
-      progress.bytes += chunk.length
-      progress.chunks++
-      options.onProgress?.({ ...progress })
-    }, signal)
+    // Chunks are decoded and hashed on worker threads; the stored objects
+    // are written as they came once verified.
+    const pool = new VerifyPool()
+    try {
+      await new ChunkFetcher(repository, metadata).fetchVerified(missing.chunks, pool, async (batch) => {
+        for (const chunk of batch) {
+          await storeFetched(store, chunk)
+          progress.bytes += chunk.length
+          progress.chunks++
+        }
+        options.onProgress?.({ ...progress })
+      }, signal)
+    } finally {
+      await pool.close()
+    }
     // Every chunk is written before any tree, and trees children first: a
     // tree present in the store always has its closure (§11.5).
     await store.flush()

@@ -73,6 +73,14 @@ export interface BlobStore {
    * `ERR_REGISTRY_BLOB_UNKNOWN` if absent, `ERR_INVALID_RANGE` for a bad range.
    */
   getBlob (digest: string, options?: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array>
+  /**
+   * Optional: the bytes of several ranges of the blob (ascending, apart,
+   * not empty; `ERR_INVALID_RANGE` otherwise), one after the other, each
+   * verified as a ranged {@link getBlob} verifies it, in one pass over the
+   * blob where it is rebuilt (what several {@link getBlob} calls would
+   * read again from the start).
+   */
+  getBlobRanges? (digest: string, ranges: readonly ByteRange[], options?: { signal?: AbortSignal }): AsyncIterable<Uint8Array>
   /** Remove the blob; false if absent. Its chunks stay until `gc`. */
   deleteBlob (digest: string): Promise<boolean>
   /**

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { createCipheriv, createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openRepository } from '../../src/distribution/client/index.js'
@@ -215,8 +215,14 @@ test('cat of a range of a remote image fetches a few chunks, and nothing the sec
   // ls, stat and diff of remote operands
   const listed = await ok(['ls', ref('lib/big:v1'), TLS, '--json'], cache)
   assert.deepEqual(listed.map((e: any) => e.name), ['big'])
+  const st = await ok(['stat', ref('lib/big:v1'), 'big', TLS, '--json'], cache)
+  assert.equal(st.size, 16_000_000)
   const d = await tessera(['diff', 'big', ref('lib/big:v1'), TLS], source)
   assert.equal(d.code, 0, d.stderr + d.stdout.toString())
+  // an export of the remote image writes the same bytes
+  const exported = join(work, 'big-export')
+  await ok(['export', ref('lib/big:v1'), `dir:${exported}`, TLS], cache)
+  assert.deepEqual(await readFile(join(exported, 'big')), big)
 })
 
 test('skopeo copy mirrors a tessera image, and the copy pulls to the same root', { skip: skipSkopeo }, async () => {

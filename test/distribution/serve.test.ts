@@ -193,6 +193,13 @@ t('tessera pulls the offered image to the root of `import oci:`, and reads it la
     } finally {
       await store.close()
     }
+    // The CLI the same way: `pull`, then `cat` of the image where it is
+    // (straight to serve: the proxy runs in this process, which waits for the CLI).
+    const cliPull = json<{ root: string }>(runTessera(['pull', `docker://${serve.host}/lib/app:v1`, '--name', 'app', '--tls-verify=false', '--json'], { store: join(root, 'pulled-cli') }))
+    assert.equal(cliPull.root, importedRoot)
+    const cat = runTessera(['cat', `docker://${serve.host}/lib/app:v1`, '/usr/bin/tool', '--offset', '2000000', '--length', '5000', '--tls-verify=false', '--no-cache'], { store: join(root, 'no-store') })
+    assert.equal(cat.code, 0, cat.stderr)
+    assert.ok(cat.stdout.equals(tool.subarray(2_000_000, 2_005_000)))
     proxy.reset()
     const remote = await RemoteSnapshot.open(openRepository(`docker://${proxy.host}/lib/app:v1`, { tlsVerify: false }))
     assert.equal(remote.root, importedRoot)

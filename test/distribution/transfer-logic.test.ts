@@ -209,3 +209,22 @@ test('the plan stays within the pack bound, dropping the sparsest reused packs',
   const listed = plan.reused.flatMap((r) => r.taken.map((t) => digestKey(t.digest))).concat(plan.fresh.flat().map((c) => digestKey(c.digest)))
   assert.equal(new Set(listed).size, 400)
 })
+
+test('packs of another repository named by reuse are mounted, not uploaded', async () => {
+  const { v1, v2 } = versions()
+  const source = await openMemoryStore()
+  await commitSpec(source, 'v1', v1)
+  await commitSpec(source, 'v2', v2)
+  const registry = new MemoryRegistry()
+  const base = registry.repository('lib/base', 'v1')
+  await pushSnapshot(source, 'v1', base)
+  const app = registry.repository('lib/app', 'v2')
+  const pushed = await pushSnapshot(source, 'v2', app, { reuse: [{ repository: registry.repository('lib/base'), reference: 'v1' }] })
+  assert.ok(pushed.mountedPacks >= 1 && pushed.mountedPacks === pushed.reusedPacks, JSON.stringify(pushed))
+  // only the new chunks went up: the changed and added files
+  assert.ok(app.calls.bytesPut < 400_000, `${app.calls.bytesPut} bytes uploaded`)
+  const target = await openMemoryStore()
+  const pulled = await pullSnapshot(target, registry.repository('lib/app', 'v2'), { name: 'v2' })
+  assert.equal(pulled.snapshot, pushed.snapshot)
+  await Promise.all([source.close(), target.close()])
+})

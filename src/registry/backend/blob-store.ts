@@ -19,7 +19,7 @@ import { KeyedMutex } from './mutex.js'
 import { assertRepositoryName, assertSha256Digest } from './names.js'
 import { decodeBlobRecord, digestRepositoryKey, encodeBlobRecord, OVERALL_STATS_KEY, repositoryKey, repositoryStatsKey, type BlobRecord, type RegistryCounters } from './records.js'
 import { spoolBlob, verifyBlobFile, type SpooledBlob } from './spool.js'
-import { readBlob, readLayerTar, storeBlobFile, storeChunkPack } from './layer-bridge.js'
+import { readBlob, readBlobRanges, readLayerTar, storeBlobFile, storeChunkPack } from './layer-bridge.js'
 
 /** Options of {@link LevelBlobStore}. */
 export interface BlobStoreOptions {
@@ -192,6 +192,18 @@ export class LevelBlobStore implements BlobStore {
       }
     }
     yield * readBlob(this.#store, digest, record, options)
+  }
+
+  getBlobRanges (digest: string, ranges: readonly ByteRange[], options: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+    assertSha256Digest(digest)
+    const store = this.#store
+    const record = async (): Promise<BlobRecord> => {
+      throwIfAborted(options.signal)
+      const r = await this.record(digest)
+      if (r === undefined) throw new RegistryBlobUnknownError(digest)
+      return r
+    }
+    return (async function * () { yield * readBlobRanges(store, digest, await record(), ranges, options) })()
   }
 
   async deleteBlob (digest: string): Promise<boolean> {

@@ -12,7 +12,7 @@
 import { AbortedError, IntegrityError, NotFoundError, StoreError, throwIfAborted } from '../../errors.js'
 import { sha256 } from '../../hash/index.js'
 import { hasEncodedChunkWrites, hasStoredChunkReads, type ChunkReader, type MeasuredChunkWriter, type ObjectWriter, type StoredChunkReader } from '../../store/index.js'
-import { buildPackRecipe, decodePackRecipe, decomposeLayer, rebuildLayer, rebuildLayerTar, rebuildPack, splitPack, type BuiltPackRecipe, type LayerDecomposition } from '../recipe/index.js'
+import { buildPackRecipe, checkRanges, decodePackRecipe, RangeCursor, decomposeLayer, rebuildLayer, rebuildLayerTar, rebuildPack, splitPack, type BuiltPackRecipe, type LayerDecomposition } from '../recipe/index.js'
 import type { ByteRange, OperationOptions } from '../types.js'
 import type { BlobRecord } from './records.js'
 import { readWholeBlob, storeWholeFile } from './whole-blob.js'
@@ -138,10 +138,9 @@ export function readBlob (store: ChunkReader, digest: string, record: BlobRecord
   }
 }
 
-/** A pack blob's bytes from its recipe; a store without stored-form reads cannot hold one. */
-async function * readPack (store: ChunkReader, digest: string, recipe: Uint8Array, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
-  if (!hasStoredChunkReads(store)) throw new IntegrityError(`blob ${digest} is a pack, and this store cannot read stored chunks`)
-  const chunks: ChunkReader & StoredChunkReader = {
+/** The chunk reads of a pack blob's recipe: a chunk it needs but the store lacks is `ERR_INTEGRITY`. */
+function packChunks (store: ChunkReader & StoredChunkReader, digest: string): ChunkReader & StoredChunkReader {
+  return {
     ...recordChunks(store, digest),
     readStoredChunks: async (digests) => {
       try {
@@ -152,7 +151,12 @@ async function * readPack (store: ChunkReader, digest: string, recipe: Uint8Arra
       }
     }
   }
-  yield * rebuildPack(decodePackRecipe(recipe), chunks, options)
+}
+
+/** A pack blob's bytes from its recipe; a store without stored-form reads cannot hold one. */
+async function * readPack (store: ChunkReader, digest: string, recipe: Uint8Array, options: { range?: ByteRange, signal?: AbortSignal }): AsyncIterable<Uint8Array> {
+  if (!hasStoredChunkReads(store)) throw new IntegrityError(`blob ${digest} is a pack, and this store cannot read stored chunks`)
+  yield * rebuildPack(decodePackRecipe(recipe), packChunks(store, digest), options)
 }
 
 /**
@@ -174,4 +178,33 @@ export async function storeChunkPack (
 export function readLayerTar (store: ChunkReader, digest: string, record: BlobRecord, options: { signal?: AbortSignal }): AsyncIterable<Uint8Array> | undefined {
   if (record.body.storage !== 'reproduced') return undefined
   return rebuildLayerTar(record.body.recipe, recordChunks(store, digest), options)
+}
+
+/**
+ * Several ranges of a blob (ascending, apart, not empty), one after the
+ * other, in one pass where the blob is rebuilt: a pack recipe reads only
+ * the records the ranges cover; a layer recipe is rebuilt once from the
+ * first range's start to the last one's end and cut; a whole blob reads
+ * the chunks of each range.
+ */
+export async function * readBlobRanges (store: ChunkReader, digest: string, record: BlobRecord, ranges: readonly ByteRange[], options: { signal?: AbortSignal }): AsyncIterable<Uint8Array> {
+  const checked = checkRanges(ranges, record.size)
+  if (checked.length === 0) return
+  const body = record.body
+  if (body.storage === 'pack') {
+    if (!hasStoredChunkReads(store)) throw new IntegrityError(`blob ${digest} is a pack, and this store cannot read stored chunks`)
+    yield * rebuildPack(decodePackRecipe(body.recipe), packChunks(store, digest), { ranges: checked, ...(options.signal !== undefined ? { signal: options.signal } : {}) })
+    return
+  }
+  if (body.storage === 'whole') {
+    for (const range of checked) yield * readBlob(store, digest, record, { ...options, range })
+    return
+  }
+  const span = { start: checked[0]!.start, end: checked.at(-1)!.end }
+  const wanted = new RangeCursor(checked)
+  let pos = span.start
+  for await (const piece of readBlob(store, digest, record, { ...options, range: span })) {
+    for (const [from, to] of wanted.cut(pos, piece.length)) yield piece.subarray(from, to)
+    pos += piece.length
+  }
 }

@@ -16,6 +16,7 @@ import { IntegrityError, throwIfAborted } from '../../errors.js'
 import { sha256 } from '../../hash/index.js'
 import type { ObjectStore } from '../../store/index.js'
 import { CanonicalSequenceReader } from './canonical-sequence.js'
+import type { RangeCursor } from './range.js'
 import { STREAM_INLINE_REFS, STREAM_MAX_DEPTH, decodeChunkRef } from './recipe-fields.js'
 import type { StreamRef } from './recipe-fields.js'
 
@@ -200,8 +201,8 @@ export class ChunkedStreamReader {
 
 /**
  * A stream read in runs that sit at known positions of an output, of
- * which only `[start, end)` is wanted: each run yields its bytes inside
- * the range, and passes over the others fetching only chunks it must cut
+ * which only some ranges are wanted: each run yields its bytes inside the
+ * ranges, and passes over the others fetching only chunks it must cut
  * into. `pos` is the output position; the caller advances it past what
  * it outputs between runs.
  */
@@ -210,30 +211,30 @@ export class StreamRuns {
   #used = 0
   readonly #reader: ChunkedStreamReader
   readonly #length: number
-  readonly #start: number
-  readonly #end: number
+  readonly #wanted: RangeCursor
   readonly #what: string
 
-  constructor (reader: ChunkedStreamReader, length: number, range: { start: number, end: number }, what: string) {
+  constructor (reader: ChunkedStreamReader, length: number, wanted: RangeCursor, what: string) {
     this.#reader = reader
     this.#length = length
-    this.#start = range.start
-    this.#end = range.end
+    this.#wanted = wanted
     this.#what = what
   }
 
   /** Stream bytes not yet used. */
   get left (): number { return this.#length - this.#used }
 
-  /** The next `n` bytes of the stream, at the output position, cut to the range. */
+  /** The next `n` bytes of the stream, at the output position, cut to the ranges. */
   async * run (n: number): AsyncGenerator<Uint8Array> {
     if (this.#used + n > this.#length) throw new IntegrityError(`${this.#what}: the layout needs more meta bytes than the meta stream has`)
     this.#used += n
-    const before = Math.max(0, Math.min(n, this.#start - this.pos))
-    const inside = Math.max(0, Math.min(n, this.#end - this.pos) - before)
-    await this.#reader.skip(before)
-    yield * this.#reader.read(inside)
-    await this.#reader.skip(n - before - inside)
+    let done = 0
+    for (const [from, to] of this.#wanted.cut(this.pos, n)) {
+      await this.#reader.skip(from - done)
+      yield * this.#reader.read(to - from)
+      done = to
+    }
+    await this.#reader.skip(n - done)
     this.pos += n
   }
 }

@@ -54,6 +54,7 @@
 export { decomposeLayer } from './decompose.js'
 export type { LayerDecomposition, DecomposeOptions } from './decompose.js'
 export { rebuildLayer, rebuildLayerTar } from './rebuild.js'
+export { checkRange, checkRanges, RangeCursor } from './range.js'
 export { recipeChunks, packRecipeChunks } from './recipe-chunks.js'
 export { splitPack, type PackSplit, type PackSplitStore } from './pack-split.js'
 export { rebuildPack, type PackRebuildOptions } from './pack-rebuild.js'

@@ -18,6 +18,7 @@ import { CanonicalSequenceReader } from './canonical-sequence.js'
 import { ChunkSink, ChunkedStreamReader, ChunkedStreamWriter, LAYER_PARAMS, StreamRuns, streamChunkRefs } from './chunked-stream.js'
 import type { StreamRef } from './recipe.js'
 import { TarSplitter } from './tar-split.js'
+import { RangeCursor } from './range.js'
 
 /** What splitting a tar stream produced. */
 export interface SplitTar {
@@ -117,7 +118,7 @@ export async function * rebuildTar (store: Pick<ObjectStore, 'getChunk'>, tar: {
   const start = options.start ?? 0
   const end = Math.min(options.end ?? tar.tarSize, tar.tarSize)
   const meta = new ChunkedStreamReader(store, tar.meta, signal)
-  const runs = new StreamRuns(meta, tar.meta.length, { start, end }, 'layer recipe')
+  const runs = new StreamRuns(meta, tar.meta.length, new RangeCursor([{ start, end }]), 'layer recipe')
   try {
     if (start >= end) return
     for await (const { gap, chunk } of layoutRecords(store, tar.layout, signal)) {

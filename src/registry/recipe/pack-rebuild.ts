@@ -1,10 +1,10 @@
 /**
  * Rebuilding a pack blob from its pack recipe (`pack-recipe.ts`), whole or
- * a byte range. A range reads only the layout records up to its end, the
- * meta chunks it cuts into and the stored objects of the records it
- * covers, and verifies each of those (decoded and hashed against the
- * record's digest); a whole rebuild does not decode them, since its caller
- * hashes the whole blob against its digest.
+ * byte ranges, in one pass. Ranges read only the layout records up to the
+ * last one's end, the meta chunks they cut into and the stored objects of
+ * the records they cover, and verify each of those (decoded and hashed
+ * against the record's digest); a whole rebuild does not decode them,
+ * since its caller hashes the whole blob against its digest.
  *
  * @module
  */
@@ -15,12 +15,14 @@ import { encodeRecordHeader, RECORD_HEADER_BYTES } from '../../store/pack/index.
 import { decodeStored } from '../../store/stored-object.js'
 import { ChunkedStreamReader, StreamRuns } from './chunked-stream.js'
 import { packLayoutRecords, type PackLayoutRecord, type PackRecipe } from './pack-recipe.js'
-import { checkRange } from './range.js'
+import { checkRange, checkRanges, RangeCursor } from './range.js'
 
 /** Options of {@link rebuildPack}. */
 export interface PackRebuildOptions {
   /** Half-open range `[start, end)` of blob bytes; default the whole blob. */
   range?: { start: number, end: number }
+  /** Several ranges instead (ascending, apart, not empty): their bytes one after the other. */
+  ranges?: ReadonlyArray<{ start: number, end: number }>
   signal?: AbortSignal
 }
 
@@ -30,15 +32,19 @@ const BATCH_RECORDS = 64
 interface Planned extends PackLayoutRecord { storedAt: number }
 interface Batch { records: Planned[], stored: Promise<Map<Planned, Uint8Array>> }
 
-/** The blob's bytes (or those of `options.range`); see the module comment. */
+/** The blob's bytes (or those of `options.range`, or of `options.ranges` one after the other); see the module comment. */
 export async function * rebuildPack (recipe: PackRecipe, store: ChunkReader & StoredChunkReader, options: PackRebuildOptions = {}): AsyncGenerator<Uint8Array> {
   const { signal } = options
-  const { start, end } = checkRange(options.range, recipe.blobSize)
-  if (start === end) return
-  const verifyRecords = start > 0 || end < recipe.blobSize
+  const ranges = options.ranges !== undefined ? checkRanges(options.ranges, recipe.blobSize) : [checkRange(options.range, recipe.blobSize)]
+  const whole = ranges.length === 1 && ranges[0]!.start === 0 && ranges[0]!.end === recipe.blobSize
+  if (ranges.every((r) => r.start === r.end)) return
+  const end = ranges.at(-1)!.end
+  const verifyRecords = !whole
   const layout = packLayoutRecords(store, recipe.layout, signal)
   const meta = new ChunkedStreamReader(store, recipe.meta, signal)
-  const runs = new StreamRuns(meta, recipe.meta.length, { start, end }, 'pack recipe')
+  const wanted = new RangeCursor(ranges) // at the output position
+  const ahead = new RangeCursor(ranges) // at the planning position
+  const runs = new StreamRuns(meta, recipe.meta.length, wanted, 'pack recipe')
   let planned = 0 // blob offset after the records planned so far
   let count = 0
 
@@ -53,20 +59,16 @@ export async function * rebuildPack (recipe: PackRecipe, store: ChunkReader & St
       records.push({ ...r, storedAt })
     }
     if (records.length === 0) return undefined
-    const wanted = records.filter((r) => r.storedAt < end && r.storedAt + r.storedLength > start)
-    const stored = wanted.length === 0
+    const needed = records.filter((r) => ahead.cut(r.storedAt, r.storedLength).length > 0)
+    const stored = needed.length === 0
       ? Promise.resolve(new Map<Planned, Uint8Array>())
-      : store.readStoredChunks(wanted.map((r) => r.digest)).then((got) => new Map(wanted.map((r, i) => [r, got[i]!])))
+      : store.readStoredChunks(needed.map((r) => r.digest)).then((got) => new Map(needed.map((r, i) => [r, got[i]!])))
     stored.catch(() => {}) // awaited below
     return { records, stored }
   }
 
-  /** The part of `bytes`, at the current position, inside the range. */
-  const inside = (bytes: Uint8Array): Uint8Array | undefined => {
-    const from = Math.max(0, start - runs.pos)
-    const to = Math.min(bytes.length, end - runs.pos)
-    return to > from ? bytes.subarray(from, to) : undefined
-  }
+  /** The parts of `bytes`, at the current position, inside the ranges. */
+  const inside = (bytes: Uint8Array): Uint8Array[] => wanted.cut(runs.pos, bytes.length).map(([from, to]) => bytes.subarray(from, to))
 
   try {
     let batch = await nextBatch()
@@ -78,8 +80,7 @@ export async function * rebuildPack (recipe: PackRecipe, store: ChunkReader & St
         throwIfAborted(signal)
         yield * runs.run(r.gap)
         if (runs.pos >= end) return
-        const header = inside(encodeRecordHeader(r.digest, r.storedLength))
-        if (header !== undefined) yield header
+        yield * inside(encodeRecordHeader(r.digest, r.storedLength))
         runs.pos += RECORD_HEADER_BYTES
         if (runs.pos >= end) return
         const bytes = stored.get(r)
@@ -89,8 +90,7 @@ export async function * rebuildPack (recipe: PackRecipe, store: ChunkReader & St
             const decoded = decodeStored(bytes, r.digest, 'chunk', r.length)
             if (decoded.length !== r.length) throw new IntegrityError(`pack recipe: chunk ${digestToString(r.digest)} has ${decoded.length} bytes, not ${r.length}`)
           }
-          const piece = inside(bytes)
-          if (piece !== undefined) yield piece
+          yield * inside(bytes)
         }
         runs.pos += r.storedLength
         count++

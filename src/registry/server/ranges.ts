@@ -81,45 +81,34 @@ export interface MultipartAnswer {
 
 /**
  * The `multipart/byteranges` answer of `ranges` of a blob of `size` bytes,
- * whose part bodies `read` gives: either one range at a time, or (`span`)
- * one read from the first range's start to the last one's end, cut into
- * the parts (for blobs whose ranges all cost a read from the start).
+ * whose bytes `body` gives one range after the other (each range's bytes
+ * exactly; the part headers are put between them here).
  */
-export function multipartAnswer (ranges: ByteRange[], size: number, read: (range: ByteRange) => AsyncIterable<Uint8Array>, span = false): MultipartAnswer {
+export function multipartAnswer (ranges: ByteRange[], size: number, body: () => AsyncIterable<Uint8Array>): MultipartAnswer {
   const boundary = `tessera-${randomBytes(12).toString('hex')}`
   const heads = ranges.map((r, i) => Buffer.from(`${i === 0 ? '' : '\r\n'}--${boundary}\r\ncontent-type: application/octet-stream\r\ncontent-range: ${contentRange(r, size)}\r\n\r\n`, 'latin1'))
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1')
   const length = heads.reduce((n, h) => n + h.length, 0) + ranges.reduce((n, r) => n + r.end - r.start, 0) + tail.length
-  async function * body (): AsyncIterable<Uint8Array> {
-    if (!span) {
-      for (const [i, r] of ranges.entries()) {
-        yield heads[i]!
-        yield * read(r)
-      }
-      yield tail
-      return
-    }
-    let pos = ranges[0]!.start
+  async function * parts (): AsyncIterable<Uint8Array> {
     let i = 0
+    let left = ranges[0]!.end - ranges[0]!.start
     yield heads[0]!
-    for await (const piece of read({ start: pos, end: ranges[ranges.length - 1]!.end })) {
+    for await (const piece of body()) {
       let at = 0
-      while (at < piece.length && i < ranges.length) {
-        const r = ranges[i]!
-        if (pos < r.start) {
-          const skip = Math.min(piece.length - at, r.start - pos)
-          at += skip
-          pos += skip
-          continue
+      while (at < piece.length) {
+        if (left === 0) {
+          if (++i >= ranges.length) throw new RangeError('the ranges\' bytes run past the last range')
+          left = ranges[i]!.end - ranges[i]!.start
+          yield heads[i]!
         }
-        const take = Math.min(piece.length - at, r.end - pos)
+        const take = Math.min(left, piece.length - at)
         yield piece.subarray(at, at + take)
         at += take
-        pos += take
-        if (pos === r.end && ++i < ranges.length) yield heads[i]!
+        left -= take
       }
     }
+    if (left !== 0 || i !== ranges.length - 1) throw new RangeError('the ranges\' bytes end before the last range')
     yield tail
   }
-  return { contentType: `multipart/byteranges; boundary=${boundary}`, length, body }
+  return { contentType: `multipart/byteranges; boundary=${boundary}`, length, body: parts }
 }

@@ -47,9 +47,12 @@ function layerSuite (label: string, factory: DbFactory): void {
         const info = await f.registry.blobs.putBlob(streamOf(blob, 65536), { digest: digestOf(blob), size: blob.length }, { repository: 'lib/img' })
         assert.deepEqual(info, { digest: digestOf(blob), size: blob.length, storage })
         assert.ok((await collect(f.registry.blobs.getBlob(digestOf(blob)))).equals(blob))
-        for (const [start, end] of [[0, 10], [511, 513], [1000, 200_000], [blob.length - 7, blob.length]] as const) {
+        const cuts = [[0, 10], [511, 513], [1000, 200_000], [blob.length - 7, blob.length]] as const
+        for (const [start, end] of cuts) {
           assert.ok((await collect(f.registry.blobs.getBlob(digestOf(blob), { range: { start, end } }))).equals(blob.subarray(start, end)), `range [${start}, ${end})`)
         }
+        const ranges = cuts.map(([start, end]) => ({ start, end }))
+        assert.ok((await collect(f.registry.blobs.getBlobRanges(digestOf(blob), ranges))).equals(Buffer.concat(ranges.map((r) => blob.subarray(r.start, r.end)))), `${storage}: several ranges at once`)
       }
       const { overall, repositories } = await f.registry.stats()
       assert.deepEqual({ ...overall, storedBytes: 0 }, { pushedBytes: tar.length + tgz.length + other.length + multi.length, storedBytes: 0, reproducedBlobs: 3, wholeBlobs: 1, wholeLayers: 1 })

@@ -189,6 +189,14 @@ test('a range read reads the stored objects of the records it covers, no others'
     reset()
     await collect(registry.blobs.getBlob(digest, { range: { start: records[4]!.at - 30, end: records[4]!.at - 2 } }))
     assert.equal(read(), 0, 'a range inside a record header reads no stored object')
+    // Several ranges in one pass: the records they cover, each once.
+    reset()
+    const ranges = [[1, 1], [4, 6], [6, 6], [records.length - 2, records.length - 2]].map(([a, b]) => ({ start: records[a!]!.at - 3, end: records[b!]!.at + 7 }))
+    ranges[2] = { start: records[6]!.at + 20, end: records[6]!.at + 30 }
+    const got = await collect(registry.blobs.getBlobRanges(digest, ranges))
+    assert.ok(got.equals(Buffer.concat(ranges.map((r) => pack.subarray(r.start, r.end)))))
+    assert.equal(read(), 1 + 3 + 1, 'records 1, 4 to 6 and the one before last')
+    await assert.rejects(collect(registry.blobs.getBlobRanges(digest, [{ start: 10, end: 20 }, { start: 15, end: 30 }])), (err: Error & { code?: string }) => err.code === 'ERR_INVALID_RANGE')
   } finally {
     await base.close()
   }

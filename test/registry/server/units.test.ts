@@ -63,18 +63,17 @@ test('parseRangeHeader agrees with a model of RFC 9110 range sets: satisfiable r
   assert.deepEqual(parseRangeHeader(`bytes=${Array.from({ length: MAX_RANGES + 1 }, (_, i) => `${2 * i}-${2 * i}`).join(',')}`, 100_000), { kind: 'whole' })
 })
 
-test('a multipart/byteranges answer parses (with the client\'s strict parser) into exactly the ranges, whether read per range or in one span', async () => {
+test('a multipart/byteranges answer parses (with the client\'s strict parser) into exactly the ranges, however the bytes are cut', async () => {
   const blob = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 251))
-  await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.nat(4999), fc.nat(300)), { minLength: 2, maxLength: 10 }), fc.boolean(), async (pairs, span) => {
+  await fc.assert(fc.asyncProperty(fc.array(fc.tuple(fc.nat(4999), fc.nat(300)), { minLength: 2, maxLength: 10 }), fc.integer({ min: 1, max: 700 }), async (pairs, cut) => {
     const parsed = parseRangeHeader(`bytes=${pairs.map(([a, n]) => `${a}-${a + n}`).join(',')}`, blob.length)
     if (parsed.kind !== 'multi') return
-    let reads = 0
-    const answer = multipartAnswer(parsed.ranges, blob.length, (r) => { reads++; return Readable.from([blob.subarray(r.start, Math.min(r.start + 100, r.end)), blob.subarray(Math.min(r.start + 100, r.end), r.end)]) }, span)
+    const bytes = Buffer.concat(parsed.ranges.map((r) => blob.subarray(r.start, r.end)))
+    const answer = multipartAnswer(parsed.ranges, blob.length, () => Readable.from(Array.from({ length: Math.ceil(bytes.length / cut) }, (_, i) => bytes.subarray(i * cut, (i + 1) * cut))))
     const parts: Buffer[] = []
     for await (const p of answer.body()) parts.push(Buffer.from(p))
     const body = Buffer.concat(parts)
     assert.equal(body.length, answer.length)
-    assert.equal(reads, span ? 1 : parsed.ranges.length)
     const boundary = byterangesBoundary(answer.contentType)!
     const got = []
     for await (const part of parseByteranges(Readable.from([body]), boundary, () => {})) got.push(part)

@@ -40,10 +40,14 @@ export function blobRoutes (context: ServerContext) {
       return await reply.send('')
     }
     if (wanted.kind === 'multi') {
-      // A blob rebuilt by recompressing (a reproduced layer) is read once across the ranges.
+      // One pass over the blob where the store offers it (a rebuilt blob is not rebuilt once per range).
       const abort = new AbortController()
       reply.raw.once('close', () => abort.abort())
-      const answer = multipartAnswer(wanted.ranges, info.size, (range) => context.registry.blobs.getBlob(digest, { range, signal: abort.signal }), info.storage === 'reproduced')
+      const blobs = context.registry.blobs
+      const body = blobs.getBlobRanges !== undefined
+        ? () => blobs.getBlobRanges!(digest, wanted.ranges, { signal: abort.signal })
+        : async function * () { for (const range of wanted.ranges) yield * blobs.getBlob(digest, { range, signal: abort.signal }) }
+      const answer = multipartAnswer(wanted.ranges, info.size, body)
       reply.code(206)
       reply.header('content-type', answer.contentType)
       reply.header('content-length', String(answer.length))

@@ -1,0 +1,33 @@
+/**
+ * Worker side of {@link VerifyPool}: decodes and hashes fetched stored
+ * objects off the main thread, and answers which of them failed.
+ *
+ * @module
+ */
+import { parentPort } from 'node:worker_threads'
+import { loadZstd } from '../store/zstd.js'
+import { verifyStoredObject } from './verify-stored.js'
+
+interface Job {
+  id: number
+  /** The stored objects, back to back. */
+  bytes: Uint8Array
+  /** Per object: 32-byte digests, back to back. */
+  digests: Uint8Array
+  /** Per object: its stored length and chunk length. */
+  storedLengths: number[]
+  lengths: number[]
+}
+
+await loadZstd()
+parentPort!.on('message', (job: Job) => {
+  let at = 0
+  for (let i = 0; i < job.lengths.length; i++) {
+    const stored = job.bytes.subarray(at, at + job.storedLengths[i]!)
+    at += job.storedLengths[i]!
+    const problem = verifyStoredObject(job.digests.subarray(32 * i, 32 * i + 32), job.lengths[i]!, stored)
+    if (problem !== undefined) { parentPort!.postMessage({ id: job.id, failed: i, error: problem }); return }
+  }
+  parentPort!.postMessage({ id: job.id })
+})
+parentPort!.postMessage({ ready: true })
