@@ -17,22 +17,18 @@ import { encodeRecordHeader, PACK_MAGIC, RECORD_HEADER_BYTES } from '../../store
 import { CODEC_RAW, decodeStored } from '../../store/stored-object.js'
 import { ChunkSink, ChunkedStreamWriter } from './chunked-stream.js'
 import { encodePackLayoutRecord, encodePackRecipe } from './pack-recipe.js'
+import type { PackTable } from '../../distribution/metadata.js'
 
 /** What building a pack needs of the store. */
 export type PackBuildStore = ChunkReader & StoredChunkReader & Pick<ObjectWriter, 'putChunk'>
 
-/** A pack blob made of stored chunks: its recipe, and where each chunk's stored object is in it. */
-export interface BuiltPackRecipe {
+/**
+ * A pack blob made of stored chunks: its recipe, and where each chunk's
+ * stored object is in it (the metadata's pack table, docs/FORMAT.md §11.2,
+ * chunks in record order).
+ */
+export interface BuiltPackRecipe extends PackTable {
   recipe: Uint8Array
-  /** sha256 of the blob (32 bytes). */
-  digest: Uint8Array
-  size: number
-  /** The chunk digests, 32 bytes each, in record order. */
-  chunks: Uint8Array
-  /** Per chunk: offset of its stored object in the blob, its length, and the chunk's length. */
-  offsets: number[]
-  storedLengths: number[]
-  lengths: number[]
 }
 
 /** Stored objects read from the store at once. */
