@@ -45,6 +45,15 @@ export class VerifyPool {
     this.#threads = Math.max(0, threads)
   }
 
+  /**
+   * Start the workers now rather than at the first batch: a worker takes a
+   * while to load, which a caller can overlap with other work (a pull
+   * starts them before it fetches the metadata).
+   */
+  start (): void {
+    if (!this.#started && this.#threads > 0) this.#start()
+  }
+
   #start (): void {
     this.#started = true
     for (let i = 0; i < this.#threads; i++) {
