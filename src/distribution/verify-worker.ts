@@ -13,8 +13,8 @@ const MAX_SCRATCH_BYTES = 16 * 1024 * 1024
 
 interface Job {
   id: number
-  /** The stored objects, back to back. */
-  bytes: Uint8Array
+  /** The stored objects, back to back, or one view each (of shared memory). */
+  bytes: Uint8Array | Uint8Array[]
   /** Per object: 32-byte digests, back to back. */
   digests: Uint8Array
   /** Per object: its stored length and chunk length. */
@@ -29,7 +29,7 @@ let scratch = new Uint8Array(0)
 parentPort!.on('message', (job: Job) => {
   let at = 0
   for (let i = 0; i < job.lengths.length; i++) {
-    const stored = job.bytes.subarray(at, at + job.storedLengths[i]!)
+    const stored = Array.isArray(job.bytes) ? job.bytes[i]! : job.bytes.subarray(at, at + job.storedLengths[i]!)
     at += job.storedLengths[i]!
     const length = job.lengths[i]!
     if (scratch.length < length && length <= MAX_SCRATCH_BYTES) scratch = new Uint8Array(length)
