@@ -28,7 +28,9 @@ export async function writeNewFile (path: string, source: AsyncIterable<Uint8Arr
       await pipeline(Readable.from(source), createWriteStream(temp, { flags: 'wx', mode: 0o666 }))
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
-      if (typeof code === 'string' && !code.startsWith('ERR_')) throw new ExportError(`cannot write ${path}: ${(err as Error).message}`, { cause: err })
+      // Name the target, not the temporary file beside it.
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && !(await exists(dirname(path)))) throw new ExportError(`cannot write ${path}: its directory ${dirname(path)} does not exist`, { cause: err })
+      if (typeof code === 'string' && !code.startsWith('ERR_')) throw new ExportError(`cannot write ${path}: ${(err as Error).message.replace(temp, path)}`, { cause: err })
       throw err
     }
     try {

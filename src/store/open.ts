@@ -59,11 +59,13 @@ function reason (err: unknown): string {
 export async function openStore (dir: string, options: OpenStoreOptions = {}): Promise<LocalObjectStore> {
   const { create = true, ...storeOptions } = options
   if (create) {
+    let made: unknown
     try {
-      await makeDirectories(dir)
+      made = await makeDirectories(dir)
     } catch (err) {
       throw new StoreError(`cannot create store directory ${dir}: ${(err as Error).message}`, { cause: err })
     }
+    if (made === undefined && !(await stat(dir)).isDirectory()) throw new StoreError(`cannot create a store at ${dir}: it exists and is not a directory`)
   } else {
     // LevelDB would create the directory and its LOCK and LOG files before
     // finding no CURRENT file: look first, so a refused open leaves nothing.

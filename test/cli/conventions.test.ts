@@ -251,6 +251,19 @@ test('a store or export target below /proc fails at once with the reason (a recu
   }
 })
 
+test('errors name what was given: the tar target, not its temporary file; a store path that is a file', async () => {
+  const absent = join(root, 'no-such-dir', 'x.tar')
+  const tar = run('export', 's0', `tar:${absent}`)
+  assert.equal(tar.code, 1)
+  assert.equal(tar.stderr, `tessera: ERR_EXPORT: cannot write ${absent}: its directory ${join(root, 'no-such-dir')} does not exist\n`)
+  const file = join(root, 'a-file')
+  await writeFile(file, 'not a store\n')
+  const r = runTessera(['--store', file, 'import', `dir:${other}`, '--name', 'x'])
+  assert.equal(r.code, 1)
+  assert.equal(r.stderr, `tessera: ERR_STORE: cannot create a store at ${file}: it exists and is not a directory\n`)
+  assert.equal(await readFile(file, 'utf8'), 'not a store\n')
+})
+
 /**
  * Start `import tar:FIFO` and resolve once it reads the FIFO (it has the
  * store open and locked then), with the FIFO's write end.
