@@ -40,7 +40,11 @@ function checkLength (digest: Uint8Array, at: ChunkLocation, stored: Uint8Array)
 /** Decode and verify a stored object fetched for `digest`. */
 export function verifyFetched (digest: Uint8Array, at: ChunkLocation, stored: Uint8Array): FetchedChunk {
   checkLength(digest, at, stored)
-  return { digest, length: at.length, stored, bytes: decodeFetched(digest, at.length, stored) }
+  const bytes = decodeFetched(digest, at.length, stored)
+  // A raw record decodes to a view of what the client received, which is
+  // shared memory: readers get bytes of their own (TextDecoder, for one,
+  // refuses shared views), not a view pinning the whole response part.
+  return { digest, length: at.length, stored, bytes: bytes.buffer instanceof SharedArrayBuffer ? bytes.slice() : bytes }
 }
 
 /** A verified chunk without its decoded bytes (verified on a worker). */

@@ -34,21 +34,33 @@ export function entriesOf (metadata: SnapshotMetadata, digest: Uint8Array): Entr
 /** Walk `metadata` against `store`. */
 export async function findMissing (store: ObjectPresence, metadata: SnapshotMetadata, signal?: AbortSignal): Promise<MissingObjects> {
   const trees: MissingObjects['trees'] = []
-  const visited = new Set<string>()
+  // Subtrees are visited at once, so that the store's presence checks of
+  // one level coalesce into one lookup (a sequential walk made one per
+  // tree). A tree reached twice is awaited, not skipped: a parent goes into
+  // `trees` only after every child has.
+  const visited = new Map<string, Promise<void>>()
   const candidates = new Map<string, { digest: Uint8Array, length: number }>()
   const visit = async (digest: Uint8Array): Promise<void> => {
     throwIfAborted(signal)
     const key = digestKey(digest)
-    if (visited.has(key)) return
-    visited.add(key)
+    let visiting = visited.get(key)
+    if (visiting === undefined) {
+      visiting = walk(key, digest)
+      visited.set(key, visiting)
+    }
+    await visiting
+  }
+  const walk = async (key: string, digest: Uint8Array): Promise<void> => {
     if (await store.hasTree(digest)) return
     const entries = entriesOf(metadata, digest)
+    const children: Array<Promise<void>> = []
     for (const e of entries) {
-      if (e.kind === 'dir') await visit(e.tree)
+      if (e.kind === 'dir') children.push(visit(e.tree))
       else if (e.kind === 'file' && !(e.content instanceof Uint8Array)) {
         for (const c of e.content) if (!isHole(c)) candidates.set(digestKey(c.digest), c)
       }
     }
+    await Promise.all(children)
     const tree = metadata.trees.get(key)!
     trees.push({ digest: tree.digest, bytes: tree.bytes })
   }

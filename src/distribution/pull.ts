@@ -126,15 +126,20 @@ export async function pullSnapshot (store: PullStore, repository: RegistryReposi
       }
     }
     const what = `${repository.reference.repository}@${resolved.manifestDigest}`
-    const metadata = await fetchMetadata(repository, resolved.manifest, what, { cache: store, maxBytes: options.maxMetadataBytes, signal })
-    const figures = snapshotFigures(metadata)
-    const missing = await findMissing(store, metadata, signal)
-    const progress: PullProgress = { bytes: 0, chunks: 0, totalBytes: missing.chunkBytes, totalChunks: missing.chunks.length }
-    options.onProgress?.({ ...progress })
     // Chunks are decoded and hashed on worker threads; the stored objects
-    // are written as they came once verified.
+    // are written as they came once verified. The workers load while the
+    // metadata is fetched and decoded.
     const pool = new VerifyPool()
+    pool.start()
+    let metadata: Awaited<ReturnType<typeof fetchMetadata>>
+    let figures: ReturnType<typeof snapshotFigures>
+    let missing: Awaited<ReturnType<typeof findMissing>>
     try {
+      metadata = await fetchMetadata(repository, resolved.manifest, what, { cache: store, maxBytes: options.maxMetadataBytes, signal })
+      figures = snapshotFigures(metadata)
+      missing = await findMissing(store, metadata, signal)
+      const progress: PullProgress = { bytes: 0, chunks: 0, totalBytes: missing.chunkBytes, totalChunks: missing.chunks.length }
+      options.onProgress?.({ ...progress })
       await new ChunkFetcher(repository, metadata).fetchVerified(missing.chunks, pool, async (batch) => {
         for (const chunk of batch) {
           await storeFetched(store, chunk)

@@ -45,6 +45,15 @@ export class VerifyPool {
     this.#threads = Math.max(0, threads)
   }
 
+  /**
+   * Start the workers now rather than at the first batch: a worker takes a
+   * while to load, which a caller can overlap with other work (a pull
+   * starts them before it fetches the metadata).
+   */
+  start (): void {
+    if (!this.#started && this.#threads > 0) this.#start()
+  }
+
   #start (): void {
     this.#started = true
     for (let i = 0; i < this.#threads; i++) {
@@ -96,16 +105,28 @@ export class VerifyPool {
       slot.busy++
       if (!await slot.ready || slot.dead) continue
       const id = this.#next++
-      let total = 0
-      for (const item of items) total += item.stored.length
-      const bytes = new Uint8Array(total)
       const digests = new Uint8Array(32 * items.length)
-      let at = 0
-      items.forEach((item, i) => { bytes.set(item.stored, at); at += item.stored.length; digests.set(item.digest, 32 * i) })
+      items.forEach((item, i) => digests.set(item.digest, 32 * i))
+      // Views of shared memory (how the registry client receives parts) go
+      // as they are: the worker reads the same bytes, nothing is copied.
+      // Others are copied back to back into one transferred buffer.
+      let bytes: Uint8Array | Uint8Array[]
+      const transfer: ArrayBuffer[] = [digests.buffer]
+      if (items.every((item) => item.stored.buffer instanceof SharedArrayBuffer)) {
+        bytes = items.map((item) => item.stored)
+      } else {
+        let total = 0
+        for (const item of items) total += item.stored.length
+        const packed = new Uint8Array(total)
+        let at = 0
+        for (const item of items) { packed.set(item.stored, at); at += item.stored.length }
+        bytes = packed
+        transfer.push(packed.buffer)
+      }
       await new Promise<void>((resolve, reject) => {
         slot.jobs.set(id, { items, resolve, reject })
         slot.worker.ref()
-        slot.worker.postMessage({ id, bytes, digests, storedLengths: items.map((x) => x.stored.length), lengths: items.map((x) => x.length) }, [bytes.buffer, digests.buffer])
+        slot.worker.postMessage({ id, bytes, digests, storedLengths: items.map((x) => x.stored.length), lengths: items.map((x) => x.length) }, transfer)
       })
       return
     }

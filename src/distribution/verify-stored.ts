@@ -11,16 +11,20 @@ import { digestToString } from '../hash/digest.js'
 import { decodeStored } from '../store/stored-object.js'
 
 /** The decoded chunk, or throws `ERR_INTEGRITY`. */
-export function decodeFetched (digest: Uint8Array, length: number, stored: Uint8Array): Uint8Array {
-  const bytes = decodeStored(stored, digest, 'chunk', length)
+export function decodeFetched (digest: Uint8Array, length: number, stored: Uint8Array, scratch?: Uint8Array): Uint8Array {
+  const bytes = decodeStored(stored, digest, 'chunk', length, scratch)
   if (bytes.length !== length) throw new IntegrityError(`chunk ${digestToString(digest)} has ${bytes.length} bytes, the metadata says ${length}`)
   return bytes
 }
 
-/** Why a fetched stored object is wrong, or undefined when it is right. */
-export function verifyStoredObject (digest: Uint8Array, length: number, stored: Uint8Array): string | undefined {
+/**
+ * Why a fetched stored object is wrong, or undefined when it is right.
+ * `scratch` (reused by the caller) takes the decoded bytes when it is large
+ * enough: verifying then allocates nothing per chunk.
+ */
+export function verifyStoredObject (digest: Uint8Array, length: number, stored: Uint8Array, scratch?: Uint8Array): string | undefined {
   try {
-    decodeFetched(digest, length, stored)
+    decodeFetched(digest, length, stored, scratch)
     return undefined
   } catch (err) {
     return (err as Error).message

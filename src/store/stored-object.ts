@@ -55,16 +55,18 @@ export function encodeStored (bytes: Uint8Array, options: EncodeStoredOptions = 
 /**
  * Unframe a stored value and verify it against `digest`. Throws
  * {@link IntegrityError} (`ERR_INTEGRITY`) on an unknown codec, a broken
- * frame, an oversized frame, or a digest mismatch.
+ * frame, an oversized frame, or a digest mismatch. With `scratch` (a
+ * buffer the caller reuses), the bytes returned may be a view of it, valid
+ * until its next use.
  */
-export function decodeStored (stored: Uint8Array, digest: Uint8Array, what: string, maxSize: number): Uint8Array {
+export function decodeStored (stored: Uint8Array, digest: Uint8Array, what: string, maxSize: number, scratch?: Uint8Array): Uint8Array {
   const codec = stored[0]
   let bytes: Uint8Array
   if (codec === CODEC_RAW) {
     bytes = stored.subarray(1)
   } else if (codec === CODEC_ZSTD) {
     try {
-      bytes = zstdDecompress(stored.subarray(1), maxSize)
+      bytes = zstdDecompress(stored.subarray(1), maxSize, scratch)
     } catch (err) {
       throw new IntegrityError(`${what} ${digestToString(digest)}: ${(err as Error).message}`, { cause: err })
     }

@@ -16,7 +16,9 @@ export interface ZstdBackend {
   /**
    * Decompress one frame whose header declared `size` bytes (already
    * checked against the caller's limit). Throws if the frame is corrupt or
-   * yields another size.
+   * yields another size. With `into` (at least `size` bytes), a backend may
+   * decompress into it and return its first `size` bytes (a reused buffer:
+   * no allocation per frame).
    */
-  decompress (frame: Uint8Array, size: number): Uint8Array
+  decompress (frame: Uint8Array, size: number, into?: Uint8Array): Uint8Array
 }

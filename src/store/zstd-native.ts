@@ -42,8 +42,8 @@ export function loadNativeZstd (): ZstdBackend | undefined {
       const n = cctx.compress(out, bytes, level)
       return new Uint8Array(out.buffer, out.byteOffset, n).slice()
     },
-    decompress (frame, size) {
-      const out = new Uint8Array(size)
+    decompress (frame, size, into) {
+      const out = into !== undefined && into.length >= size ? into.subarray(0, size) : new Uint8Array(size)
       const n = dctx.decompress(out, frame)
       if (n !== size) throw new Error('zstd frame does not decompress to its declared size')
       return out

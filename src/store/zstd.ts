@@ -36,15 +36,16 @@ export function zstdCompress (bytes: Uint8Array, level = 3): Uint8Array {
 /**
  * Decompress one zstd frame. The frame must declare its content size, and
  * that size must not exceed `maxSize` (checked before any allocation, so a
- * small hostile frame cannot claim gigabytes).
+ * small hostile frame cannot claim gigabytes). With `into`, the result may
+ * be a view of it (see {@link ZstdBackend.decompress}).
  */
-export function zstdDecompress (frame: Uint8Array, maxSize: number): Uint8Array {
+export function zstdDecompress (frame: Uint8Array, maxSize: number, into?: Uint8Array): Uint8Array {
   const z = ready()
   const size = zstdFrameContentSize(frame)
   if (size === undefined || size === 0) throw new IntegrityError('zstd frame without a content size, or corrupt')
   if (size > maxSize) throw new IntegrityError(`zstd frame claims ${size} bytes, more than the limit of ${maxSize}`)
   try {
-    return z.decompress(frame, size)
+    return z.decompress(frame, size, into)
   } catch (err) {
     throw new IntegrityError('zstd frame does not decompress to its declared size', { cause: err })
   }

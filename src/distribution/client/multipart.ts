@@ -189,7 +189,7 @@ export async function * parseByteranges (body: AsyncIterable<Uint8Array>, bounda
       }
       if (range === undefined) return protocol('a part has no Content-Range')
       accept(range.start, range.end, range.size)
-      const bytes = new Uint8Array(range.end - range.start)
+      const bytes = new Uint8Array(new SharedArrayBuffer(range.end - range.start))
       const got = await reader.readInto(bytes)
       if (got < bytes.length) truncated(`the part ${range.start}-${range.end - 1} ended after ${got} of ${bytes.length} bytes`)
       if (!await reader.fill(delimiter.length)) truncated(`the body ended after the part ${range.start}-${range.end - 1}`)

@@ -117,7 +117,7 @@ async function * partsOf (job: Job, res: HttpResponse, batch: readonly Span[]): 
   const length = cr.end - cr.start
   const declared = res.contentLength
   if (declared !== undefined && declared !== length) { res.discard(); throw new RegistryProtocolError(`GET ${job.what}: Content-Length ${declared} for Content-Range ${cr.start}-${cr.end - 1}`, { status: 206 }) }
-  const bytes = new Uint8Array(length)
+  const bytes = new Uint8Array(new SharedArrayBuffer(length))
   let at = 0
   for await (const chunk of res.body()) {
     if (at + chunk.length > length) throw new RegistryTooLargeError(`GET ${job.what}: the part ${cr.start}-${cr.end - 1} is longer than its Content-Range`, { status: 206 })
