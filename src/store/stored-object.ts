@@ -38,11 +38,10 @@ export interface EncodeStoredOptions {
 export function encodeStored (bytes: Uint8Array, options: EncodeStoredOptions = {}): Uint8Array {
   const level = options.level ?? DEFAULT_COMPRESSION_LEVEL
   if (level > 0 && bytes.length >= 64) {
-    const frame = zstdCompress(bytes, level)
-    if (frame.length < bytes.length) {
-      const out = new Uint8Array(frame.length + 1)
+    // The frame comes with a byte of headroom for the codec byte: one copy.
+    const out = zstdCompress(bytes, level, 1)
+    if (out.length - 1 < bytes.length) {
       out[0] = CODEC_ZSTD
-      out.set(frame, 1)
       return out
     }
   }

@@ -11,8 +11,12 @@
 export interface ZstdBackend {
   /** For messages and the benchmark. */
   readonly name: string
-  /** One frame, with its content size, at `level`. */
-  compress (bytes: Uint8Array, level: number): Uint8Array
+  /**
+   * One frame, with its content size, at `level`. With `headroom`, the
+   * frame starts at that offset of the array returned, and the bytes before
+   * it are the caller's to fill (a header, without a second copy).
+   */
+  compress (bytes: Uint8Array, level: number, headroom?: number): Uint8Array
   /**
    * Decompress one frame whose header declared `size` bytes (already
    * checked against the caller's limit). Throws if the frame is corrupt or

@@ -21,6 +21,9 @@ interface Binding {
 
 let backend: ZstdBackend | undefined | null
 
+/** Largest compression buffer a thread keeps between calls. */
+const SCRATCH_MAX = 4 * 1024 * 1024
+
 /** The native backend, or undefined if the addon is not installed or does not load. */
 export function loadNativeZstd (): ZstdBackend | undefined {
   if (backend !== undefined) return backend ?? undefined
@@ -35,12 +38,18 @@ export function loadNativeZstd (): ZstdBackend | undefined {
   // than compressing a small chunk.
   const cctx = new binding.CCtx()
   const dctx = new binding.DCtx()
+  // The compressor writes into this buffer, reused, and only the frame is
+  // copied out: no allocation of a worst-case buffer per chunk. It grows
+  // up to SCRATCH_MAX; bigger objects (large trees) get a buffer of their own.
+  let scratch = Buffer.allocUnsafeSlow(0)
   backend = {
     name: `zstd-napi (zstd ${binding.versionString()})`,
-    compress (bytes, level) {
-      const out = Buffer.allocUnsafe(binding.compressBound(bytes.length))
-      const n = cctx.compress(out, bytes, level)
-      return new Uint8Array(out.buffer, out.byteOffset, n).slice()
+    compress (bytes, level, headroom = 0) {
+      const need = headroom + binding.compressBound(bytes.length)
+      if (scratch.length < need && need <= SCRATCH_MAX) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(need, scratch.length * 2)))
+      const out = scratch.length >= need ? scratch : Buffer.allocUnsafeSlow(need)
+      const n = cctx.compress(out.subarray(headroom, need), bytes, level)
+      return new Uint8Array(out.buffer, out.byteOffset, headroom + n).slice()
     },
     decompress (frame, size, into) {
       const out = into !== undefined && into.length >= size ? into.subarray(0, size) : new Uint8Array(size)

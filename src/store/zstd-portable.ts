@@ -26,10 +26,13 @@ export async function loadPortableZstd (): Promise<ZstdBackend> {
       const simple = new z.Simple()
       resolve({
         name: 'zstd-codec (wasm)',
-        compress (bytes, level) {
+        compress (bytes, level, headroom = 0) {
           const out = simple.compress(bytes, level)
           if (out === null) throw new Error('zstd compression failed')
-          return out
+          if (headroom === 0) return out
+          const framed = new Uint8Array(headroom + out.length)
+          framed.set(out, headroom)
+          return framed
         },
         decompress (frame, size) {
           const out = simple.decompress(frame)

@@ -28,9 +28,13 @@ function ready (): ZstdBackend {
   return backend
 }
 
-/** Compress to one zstd frame that records its content size. */
-export function zstdCompress (bytes: Uint8Array, level = 3): Uint8Array {
-  return ready().compress(bytes, level)
+/**
+ * Compress to one zstd frame that records its content size. With
+ * `headroom`, the frame starts at that offset and the bytes before it are
+ * left for the caller (see {@link ZstdBackend.compress}).
+ */
+export function zstdCompress (bytes: Uint8Array, level = 3, headroom = 0): Uint8Array {
+  return ready().compress(bytes, level, headroom)
 }
 
 /**
