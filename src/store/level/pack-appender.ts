@@ -9,7 +9,7 @@
  * @module
  */
 import { StoreError } from '../../errors.js'
-import { encodeLocation, PACK_MAGIC, packFileName, type PackInfo, type PackLease, type PackStorage, RECORD_HEADER_BYTES } from '../pack/index.js'
+import { encodeLocation, encodeRecordHeader, PACK_MAGIC, packFileName, type PackInfo, type PackLease, type PackStorage, RECORD_HEADER_BYTES } from '../pack/index.js'
 import type { Bytes } from './keyspaces.js'
 
 /** A chunk record to append: its digest and stored form, and its decoded length (for the location). */
@@ -19,6 +19,22 @@ export interface PackRecord {
   length: number
   /** Set by {@link PackAppender.append}: the record's location. */
   value?: Bytes
+}
+
+/**
+ * The record of `stored` (header and stored form, one view) when the 36
+ * bytes just before the view, in its buffer, are its record header
+ * (`digest`, stored length): then it is written as it lies. Those bytes
+ * are compared, not trusted: undefined otherwise.
+ */
+function framedRecord (digest: Bytes, stored: Bytes): Bytes | undefined {
+  if (stored.byteOffset < RECORD_HEADER_BYTES) return undefined
+  const start = stored.byteOffset - RECORD_HEADER_BYTES
+  const header = new Uint8Array(stored.buffer, start, RECORD_HEADER_BYTES)
+  for (let b = 0; b < 32; b++) if (header[b] !== digest[b]) return undefined
+  const n = stored.length
+  if (header[32] !== (n & 0xff) || header[33] !== ((n >>> 8) & 0xff) || header[34] !== ((n >>> 16) & 0xff) || header[35] !== (n >>> 24)) return undefined
+  return new Uint8Array(stored.buffer, start, RECORD_HEADER_BYTES + n)
 }
 
 /** The pack this store appends to, and what it knows of the others. */
@@ -49,7 +65,7 @@ export class PackAppender {
   lease (): PackLease | undefined { return this.storage.lease?.() }
 
   /**
-   * Append records to the current pack, one write per pack (a new pack
+   * Append records to the current pack, one (vectored) write per pack (a new pack
    * when there is none yet or it reached the target size), and set each
    * record's `value` to its location.
    */
@@ -62,17 +78,30 @@ export class PackAppender {
       let total = 0
       let j = i
       while (j < records.length && (j === i || current.size + total < this.#target)) total += RECORD_HEADER_BYTES + records[j++]!.stored.length
-      const buffer = Buffer.allocUnsafe(total)
+      // The records go as pieces of one vectored write, not copied into
+      // one buffer: per record its header and its stored form, or one
+      // piece for both when the stored form is a view whose 36 bytes before
+      // it are that very header (a record of a fetched pack blob, §11.3),
+      // and one piece for consecutive records back to back in one buffer.
+      const pieces: Uint8Array[] = []
       let at = 0
-      for (const record of records.slice(i, j)) {
+      for (let k = i; k < j; k++) {
+        const record = records[k]!
         const stored = record.stored
-        buffer.set(record.key, at)
-        buffer.writeUInt32LE(stored.length, at + 32)
-        buffer.set(stored, at + RECORD_HEADER_BYTES)
+        const framed = framedRecord(record.key, stored)
+        const last = pieces.length > 0 ? pieces[pieces.length - 1]! : undefined
+        if (framed !== undefined && last !== undefined && last.buffer === framed.buffer && last.byteOffset + last.length === framed.byteOffset) {
+          pieces[pieces.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.length + framed.length)
+        } else if (framed !== undefined) {
+          pieces.push(framed)
+        } else {
+          pieces.push(encodeRecordHeader(record.key, stored.length), stored)
+        }
         record.value = encodeLocation({ pack: current.pack, offset: current.size + at + RECORD_HEADER_BYTES, storedLength: stored.length, length: record.length })
         at += RECORD_HEADER_BYTES + stored.length
       }
-      await this.storage.write(current.pack, current.size, buffer)
+      if (this.storage.writePieces !== undefined) await this.storage.writePieces(current.pack, current.size, pieces)
+      else await this.storage.write(current.pack, current.size, pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces))
       current.size += total
       this.#unsynced.add(current.pack)
       i = j

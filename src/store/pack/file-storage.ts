@@ -13,6 +13,8 @@ import type { PackInfo, PackLease, PackStorage } from './index.js'
 import { PACK_MAGIC, packFileName, parsePackFileName } from './format.js'
 
 /** Read handles kept open at most (idle ones beyond this are closed). */
+/** Pieces in one vectored write (IOV_MAX is 1024 on Linux). */
+const IOV_PIECES = 1024
 const MAX_OPEN_READERS = 32
 /** Pack descriptors one lease keeps open at most. */
 const MAX_LEASED = 128
@@ -92,6 +94,10 @@ export class FilePackStorage implements PackStorage {
   }
 
   async write (pack: number, offset: number, bytes: Uint8Array): Promise<void> {
+    await this.writePieces(pack, offset, [bytes])
+  }
+
+  async writePieces (pack: number, offset: number, pieces: readonly Uint8Array[]): Promise<void> {
     let handle = this.#writer?.pack === pack ? this.#writer.handle : undefined
     const own = handle === undefined
     if (handle === undefined) {
@@ -103,10 +109,16 @@ export class FilePackStorage implements PackStorage {
       }
     }
     try {
-      let done = 0
-      while (done < bytes.length) {
-        const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, offset + done)
-        done += bytesWritten
+      // Vectored writes of at most IOV_PIECES pieces; a short write resumes where it stopped.
+      let rest = pieces.filter((b) => b.length > 0)
+      let at = offset
+      while (rest.length > 0) {
+        const group = rest.slice(0, IOV_PIECES)
+        let { bytesWritten } = await handle.writev(group, at)
+        at += bytesWritten
+        let k = 0
+        while (k < group.length && bytesWritten >= group[k]!.length) bytesWritten -= group[k++]!.length
+        rest = k < group.length ? [group[k]!.subarray(bytesWritten), ...rest.slice(k + 1)] : rest.slice(k)
       }
     } finally {
       if (own) await handle.close()

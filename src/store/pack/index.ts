@@ -45,6 +45,12 @@ export interface PackStorage {
   create (pack: number): Promise<void>
   /** Write `bytes` at `offset` of `pack`. */
   write (pack: number, offset: number, bytes: Uint8Array): Promise<void>
+  /**
+   * Optional: {@link write} of several pieces back to back, without joining
+   * them first (a vectored write). Without it, the store joins them and
+   * calls `write`.
+   */
+  writePieces? (pack: number, offset: number, pieces: readonly Uint8Array[]): Promise<void>
   /** Up to `length` bytes at `offset` of `pack` (fewer at its end); `NotFoundError` if it does not exist. */
   read (pack: number, offset: number, length: number): Promise<Uint8Array>
   /** Make what was written to `pack` durable. */
