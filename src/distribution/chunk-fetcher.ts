@@ -14,7 +14,6 @@ import { digestToString } from '../hash/digest.js'
 import type { EncodedChunkWriter, ObjectWriter } from '../store/index.js'
 import { hasEncodedChunkWrites } from '../store/capability-guards.js'
 import { Limiter } from '../util/limiter.js'
-import { PartBuffers } from './client/part-buffers.js'
 import type { ByteRange, RegistryRepository } from './client/types.js'
 import type { ChunkLocation, SnapshotMetadata } from './metadata.js'
 import type { VerifyPool } from './verify-pool.js'
@@ -84,59 +83,27 @@ export class ChunkFetcher {
    * Fetch `chunks` and hand them on in batches once `pool` has verified
    * them (decoded and hashed on its workers), without their decoded bytes:
    * for a pull, which stores the stored objects as they are.
-   *
-   * With `options.recycle`, the parts are received into recycled buffers:
-   * a batch's stored objects are valid only until `onBatch` resolves, by
-   * when the caller must be done with them (written and flushed, not
-   * kept); a buffer goes back once every batch of its part is done.
    */
-  async fetchVerified (chunks: Iterable<Uint8Array>, pool: VerifyPool, onBatch: (batch: VerifiedStored[]) => Promise<void> | void, signal?: AbortSignal, options: { recycle?: boolean } = {}): Promise<void> {
-    const parts = options.recycle === true ? new PartBuffers() : undefined
+  async fetchVerified (chunks: Iterable<Uint8Array>, pool: VerifyPool, onBatch: (batch: VerifiedStored[]) => Promise<void> | void, signal?: AbortSignal): Promise<void> {
     await this.#each(chunks, signal, async (pack, list) => {
       const inFlight = new Set<Promise<void>>()
       let failure: unknown
-      // Per part buffer: the batches using it not yet done, and whether
-      // its part was delivered whole (no more views of it will come).
-      const users = new Map<ArrayBufferLike, { batches: number, delivered: boolean }>()
-      let receiving: ArrayBufferLike | undefined
-      const release = (buffer: ArrayBufferLike): void => {
-        const use = users.get(buffer)
-        if (use === undefined || !use.delivered || use.batches > 0) return
-        users.delete(buffer)
-        parts?.give(buffer)
-      }
-      // The buffers the batch being filled uses (counted in their users from the first view added).
-      let buffers = new Set<ArrayBufferLike>()
       const submit = async (batch: VerifiedStored[]): Promise<void> => {
-        const used = buffers
-        buffers = new Set()
         const p: Promise<void> = pool.verify(batch).then(async () => await onBatch(batch))
-        // A buffer is given back only after a batch succeeded: after a
-        // failure the pull stops, and the buffer is left to the collector.
-        const tracked = p.then(() => { for (const b of used) { users.get(b)!.batches--; release(b) } }, (err) => { failure ??= err }).finally(() => inFlight.delete(tracked))
+        const tracked = p.catch((err) => { failure ??= err }).finally(() => inFlight.delete(tracked))
         inFlight.add(tracked)
         while (inFlight.size >= VERIFY_BATCHES_IN_FLIGHT) await Promise.race(inFlight)
         if (failure !== undefined) throw failure
       }
       let batch: VerifiedStored[] = []
       let bytes = 0
-      for await (const { item, stored } of this.#ranges(pack, list, signal, parts)) {
+      for await (const { item, stored } of this.#ranges(pack, list, signal)) {
         checkLength(item.digest, item.at, stored)
-        // The client delivers one part's views together: a view of another
-        // buffer means the part before was delivered whole.
-        if (stored.buffer !== receiving) {
-          if (receiving !== undefined) { users.get(receiving)!.delivered = true; release(receiving) }
-          if (users.has(stored.buffer)) throw new TesseraError('ERR_INTERNAL', 'a part buffer was delivered twice')
-          receiving = stored.buffer
-          users.set(receiving, { batches: 0, delivered: false })
-        }
-        if (!buffers.has(receiving)) { buffers.add(receiving); users.get(receiving)!.batches++ }
         batch.push({ digest: item.digest, length: item.at.length, stored })
         bytes += stored.length
         if (bytes >= VERIFY_BATCH_BYTES) { await submit(batch); batch = []; bytes = 0 }
       }
       if (batch.length > 0) await submit(batch)
-      if (receiving !== undefined) { users.get(receiving)!.delivered = true; release(receiving) }
       await Promise.all(inFlight)
       if (failure !== undefined) throw failure
     })
@@ -166,7 +133,7 @@ export class ChunkFetcher {
   }
 
   /** The stored objects of `list` (chunks of pack `pack`), as the registry gives them, each once. */
-  async * #ranges (pack: number, list: Item[], signal: AbortSignal | undefined, parts?: PartBuffers): AsyncGenerator<{ item: Item, stored: Uint8Array }> {
+  async * #ranges (pack: number, list: Item[], signal: AbortSignal | undefined): AsyncGenerator<{ item: Item, stored: Uint8Array }> {
     const table = this.#metadata.packs[pack]!
     const byOffset = new Map<number, Item>()
     const ranges: ByteRange[] = []
@@ -175,7 +142,7 @@ export class ChunkFetcher {
       ranges.push({ offset: item.at.offset, length: item.at.storedLength })
     }
     const digest = digestToString(table.digest)
-    for await (const { range, bytes } of this.#repository.getRanges(digest, table.size, ranges, { ...(signal !== undefined ? { signal } : {}), ...(parts !== undefined ? { parts } : {}) })) {
+    for await (const { range, bytes } of this.#repository.getRanges(digest, table.size, ranges, signal !== undefined ? { signal } : {})) {
       const item = byOffset.get(range.offset)
       if (item === undefined) continue
       byOffset.delete(range.offset)

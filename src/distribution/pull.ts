@@ -140,17 +140,14 @@ export async function pullSnapshot (store: PullStore, repository: RegistryReposi
       missing = await findMissing(store, metadata, signal)
       const progress: PullProgress = { bytes: 0, chunks: 0, totalBytes: missing.chunkBytes, totalChunks: missing.chunks.length }
       options.onProgress?.({ ...progress })
-      // The parts are received into recycled buffers: each batch is
-      // written through (flushed) before its buffer can be reused.
       await new ChunkFetcher(repository, metadata).fetchVerified(missing.chunks, pool, async (batch) => {
         for (const chunk of batch) {
           await storeFetched(store, chunk)
           progress.bytes += chunk.length
           progress.chunks++
         }
-        await store.flush()
         options.onProgress?.({ ...progress })
-      }, signal, { recycle: true })
+      }, signal)
     } finally {
       await pool.close()
     }

@@ -18,8 +18,7 @@
  *   {@link RegistryProtocolError}.
  * - After the closing `--boundary--`, at most 1 KiB of epilogue.
  *
- * Parts are yielded as they complete, each in its own buffer (of shared
- * memory, from `take` when given).
+ * Parts are yielded as they complete, each in its own buffer.
  *
  * @module
  */
@@ -137,7 +136,7 @@ function bytesEqualAt (reader: ByteReader, expected: Uint8Array): boolean {
  * Parse a `multipart/byteranges` body into its parts (see the module
  * comment); `what` names the request in messages.
  */
-export async function * parseByteranges (body: AsyncIterable<Uint8Array>, boundary: string, accept: AcceptPart, what = 'multipart answer', take: (length: number) => Uint8Array = (n) => new Uint8Array(new SharedArrayBuffer(n))): AsyncGenerator<BytePart> {
+export async function * parseByteranges (body: AsyncIterable<Uint8Array>, boundary: string, accept: AcceptPart, what = 'multipart answer'): AsyncGenerator<BytePart> {
   const reader = new ByteReader(body)
   const dash = Buffer.from(`--${boundary}`)
   const delimiter = Buffer.from(`\r\n--${boundary}`)
@@ -190,7 +189,7 @@ export async function * parseByteranges (body: AsyncIterable<Uint8Array>, bounda
       }
       if (range === undefined) return protocol('a part has no Content-Range')
       accept(range.start, range.end, range.size)
-      const bytes = take(range.end - range.start)
+      const bytes = new Uint8Array(new SharedArrayBuffer(range.end - range.start))
       const got = await reader.readInto(bytes)
       if (got < bytes.length) truncated(`the part ${range.start}-${range.end - 1} ended after ${got} of ${bytes.length} bytes`)
       if (!await reader.fill(delimiter.length)) truncated(`the body ended after the part ${range.start}-${range.end - 1}`)

@@ -68,8 +68,6 @@ interface Job {
   size: number
   what: string
   signal: AbortSignal | undefined
-  /** A view of shared memory to receive a part of `length` bytes into. */
-  take: (length: number) => Uint8Array
 }
 
 /** Send one ranged GET for `spans`; resolves with the answer whose status the caller interprets. */
@@ -109,7 +107,7 @@ async function * partsOf (job: Job, res: HttpResponse, batch: readonly Span[]): 
   if (contentType !== undefined && /^\s*multipart\//i.test(contentType)) {
     const boundary = byterangesBoundary(contentType)
     if (boundary === undefined) { res.discard(); throw new RegistryProtocolError(`GET ${job.what}: a 206 answer of type ${quoteRemote(contentType, 100)} without a usable boundary`, { status: 206 }) }
-    yield * parseByteranges(res.body(), boundary, check, `GET ${job.what}`, job.take)
+    yield * parseByteranges(res.body(), boundary, check, `GET ${job.what}`)
     return
   }
   const header = res.header('content-range')
@@ -119,7 +117,7 @@ async function * partsOf (job: Job, res: HttpResponse, batch: readonly Span[]): 
   const length = cr.end - cr.start
   const declared = res.contentLength
   if (declared !== undefined && declared !== length) { res.discard(); throw new RegistryProtocolError(`GET ${job.what}: Content-Length ${declared} for Content-Range ${cr.start}-${cr.end - 1}`, { status: 206 }) }
-  const bytes = job.take(length)
+  const bytes = new Uint8Array(new SharedArrayBuffer(length))
   let at = 0
   for await (const chunk of res.body()) {
     if (at + chunk.length > length) throw new RegistryTooLargeError(`GET ${job.what}: the part ${cr.start}-${cr.end - 1} is longer than its Content-Range`, { status: 206 })
@@ -262,8 +260,7 @@ async function * each<T, R> (it: AsyncGenerator<T, R>, done: (value: R) => void)
 export async function * getRanges (ctx: RepositoryContext, state: RangeState, digest: string, size: number, ranges: readonly ByteRange[], options: CallOptions = {}): AsyncGenerator<{ range: ByteRange, bytes: Uint8Array }> {
   parseDigest(digest)
   checkRanges(ranges, size)
-  const take = options.parts !== undefined ? options.parts.take.bind(options.parts) : (length: number) => new Uint8Array(new SharedArrayBuffer(length))
-  const job: Job = { ctx, digest, size, what: `blob ${digest} in ${ctx.name}`, signal: options.signal, take }
+  const job: Job = { ctx, digest, size, what: `blob ${digest} in ${ctx.name}`, signal: options.signal }
   const pending = new Set<number>()
   for (let i = 0; i < ranges.length; i++) {
     const r = ranges[i]!

@@ -32,15 +32,10 @@ export interface RangePlan {
   maxBatchBytes: number
 }
 
-/**
- * The defaults: 4 KiB gaps, 1 MiB spans (parts small enough to be
- * received into recycled buffers, `./part-buffers.ts`; a part costs ~100
- * bytes of multipart framing), 1000 ranges or 32 KiB of header or 64 MiB
- * per request.
- */
+/** The defaults: 4 KiB gaps, 8 MiB spans, 1000 ranges or 32 KiB of header or 64 MiB per request. */
 export const DEFAULT_RANGE_PLAN: RangePlan = {
   gap: 4096,
-  maxSpan: 1024 * 1024,
+  maxSpan: 8 * 1024 * 1024,
   maxRanges: 1000,
   maxHeaderBytes: 32 * 1024,
   maxBatchBytes: 64 * 1024 * 1024

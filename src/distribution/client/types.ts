@@ -84,20 +84,9 @@ export interface ByteRange {
   length: number
 }
 
-/** Where the parts of ranged answers are received. */
-export interface PartAllocator {
-  /** A view of `length` bytes (shared memory) to receive one part into. */
-  take (length: number): Uint8Array
-}
-
 /** Options every call takes. */
 export interface CallOptions {
   signal?: AbortSignal
-  /**
-   * `getRanges`: where parts are received (default: a fresh buffer of
-   * shared memory each), for a caller that recycles them.
-   */
-  parts?: PartAllocator
 }
 
 /** What the ranged reader reports, for `--json` and benches. */
