@@ -1,12 +1,14 @@
 /**
  * The canonical MessagePack subset of docs/FORMAT.md §3: integers, byte
  * strings and arrays, each in its shortest encoding. Encoding goes through
- * msgpackr (records and extensions off); decoding checks the value shapes and
- * then re-encodes, so any other encoding of the same value is rejected.
+ * msgpackr (records and extensions off); decoding is a strict reader that
+ * checks each value's encoding is the shortest as it reads it, so any other
+ * encoding of the same value is rejected (a property test pins it against
+ * decoding with msgpackr, re-encoding and comparing).
  *
  * @module
  */
-import { Packr, Unpackr } from 'msgpackr'
+import { Packr } from 'msgpackr'
 import { NonCanonicalError } from '../errors.js'
 
 /** A value of the canonical subset. */
@@ -17,13 +19,6 @@ const packr = new Packr({
   mapsAsObjects: false,
   variableMapSize: true,
   useFloat32: 0,
-  int64AsType: 'bigint',
-  moreTypes: false,
-  structuredClone: false
-})
-const unpackr = new Unpackr({
-  useRecords: false,
-  mapsAsObjects: false,
   int64AsType: 'bigint',
   moreTypes: false,
   structuredClone: false
@@ -61,47 +56,120 @@ export function encodeCanonical (value: CanonicalValue): Uint8Array {
   return new Uint8Array(packed)
 }
 
-function checkShape (value: unknown, depth: number): void {
-  if (depth > 64) throw new NonCanonicalError('value nested too deeply')
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < SMALL_MIN || value > SMALL_MAX) {
-      throw new NonCanonicalError(`number ${value} is not in canonical integer form`)
+/** Deepest nesting decoded: a value below 64 levels of arrays is refused. */
+const MAX_DEPTH = 64
+
+/**
+ * A strict decoder of the canonical subset: it reads each value and checks
+ * that its encoding is the shortest there is, so the bytes are accepted
+ * exactly when they are the encoding `encodeCanonical` gives of the value
+ * they hold (what re-encoding and comparing checked, without the second
+ * encoding). Byte strings are views of the input (as msgpackr gives them).
+ */
+class CanonicalReader {
+  readonly #b: Buffer
+  #pos = 0
+
+  constructor (bytes: Uint8Array) {
+    this.#b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+
+  get done (): boolean { return this.#pos === this.#b.length }
+
+  #need (n: number): number {
+    const at = this.#pos
+    if (n > this.#b.length - at) throw new NonCanonicalError('not valid MessagePack: the bytes end inside a value')
+    this.#pos = at + n
+    return at
+  }
+
+  #bytes (n: number): Buffer {
+    const at = this.#need(n)
+    return this.#b.subarray(at, at + n)
+  }
+
+  #array (n: number, depth: number): CanonicalValue[] {
+    // every element takes at least one byte: a count past the end is refused before anything is allocated
+    if (n > this.#b.length - this.#pos) throw new NonCanonicalError('not valid MessagePack: an array counts more elements than there are bytes')
+    const out: CanonicalValue[] = []
+    for (let i = 0; i < n; i++) out.push(this.read(depth + 1))
+    return out
+  }
+
+  read (depth: number): CanonicalValue {
+    if (depth > MAX_DEPTH) throw new NonCanonicalError('value nested too deeply')
+    const b = this.#b
+    const t = b[this.#need(1)]!
+    if (t < 0x80) return t
+    if (t >= 0xe0) return t - 0x100
+    if (t >= 0x90 && t <= 0x9f) return this.#array(t - 0x90, depth)
+    let v: number
+    switch (t) {
+      case 0xc4: return this.#bytes(b[this.#need(1)]!)
+      case 0xc5:
+        v = b.readUInt16BE(this.#need(2))
+        if (v < 0x100) break
+        return this.#bytes(v)
+      case 0xc6:
+        v = b.readUInt32BE(this.#need(4))
+        if (v < 0x10000) break
+        return this.#bytes(v)
+      case 0xcc:
+        v = b[this.#need(1)]!
+        if (v < 0x80) break
+        return v
+      case 0xcd:
+        v = b.readUInt16BE(this.#need(2))
+        if (v < 0x100) break
+        return v
+      case 0xce:
+        v = b.readUInt32BE(this.#need(4))
+        if (v < 0x10000) break
+        return v
+      case 0xd0:
+        v = b.readInt8(this.#need(1))
+        if (v >= -0x20) break
+        return v
+      case 0xd1:
+        v = b.readInt16BE(this.#need(2))
+        if (v >= -0x80) break
+        return v
+      case 0xd2:
+        v = b.readInt32BE(this.#need(4))
+        if (v >= -0x8000) break
+        return v
+      case 0xd3: {
+        const big = b.readBigInt64BE(this.#need(8))
+        if (big >= BigInt(SMALL_MIN) && big <= BigInt(SMALL_MAX)) throw new NonCanonicalError(`integer ${big} uses int64 where a shorter form exists`)
+        return big
+      }
+      case 0xcf:
+        this.#need(8)
+        throw new NonCanonicalError('a uint64 encoding is outside the canonical subset')
+      case 0xdc:
+        v = b.readUInt16BE(this.#need(2))
+        if (v < 0x10) break
+        return this.#array(v, depth)
+      case 0xdd:
+        v = b.readUInt32BE(this.#need(4))
+        if (v < 0x10000) break
+        return this.#array(v, depth)
+      default:
+        throw new NonCanonicalError(`type byte 0x${t.toString(16)} is not allowed in canonical encoding`)
     }
-    return
+    throw new NonCanonicalError(`type byte 0x${t.toString(16)} holds ${v} where a shorter encoding exists`)
   }
-  if (typeof value === 'bigint') {
-    if (value >= BigInt(SMALL_MIN) && value <= BigInt(SMALL_MAX)) {
-      throw new NonCanonicalError(`integer ${value} uses int64 where a shorter form exists`)
-    }
-    // Only uint64 (0xcf, outside the subset) holds these, and it re-encodes
-    // as itself, so rule (e) alone would let it through.
-    if (value < INT64_MIN || value > INT64_MAX) throw new NonCanonicalError(`integer ${value} is outside int64 (a uint64 encoding)`)
-    return
-  }
-  if (value instanceof Uint8Array) return
-  if (Array.isArray(value)) {
-    for (const item of value) checkShape(item, depth + 1)
-    return
-  }
-  throw new NonCanonicalError(`type ${value === null ? 'nil' : typeof value} is not allowed in canonical encoding`)
 }
 
 /**
  * Decode canonical bytes. Throws {@link NonCanonicalError} (`ERR_NON_CANONICAL`)
  * when the bytes are not valid MessagePack, use a type outside the subset,
- * or are not the unique shortest encoding of the value they hold.
+ * or are not the unique shortest encoding of the value they hold (or have
+ * bytes after it): exactly the bytes `encodeCanonical` gives are accepted.
  */
 export function decodeCanonical (bytes: Uint8Array): CanonicalValue {
-  let value: unknown
-  try {
-    value = unpackr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
-  } catch (err) {
-    throw new NonCanonicalError(`not valid MessagePack: ${(err as Error).message}`, { cause: err })
-  }
-  checkShape(value, 0)
-  const again = packr.pack(value)
-  if (again.length !== bytes.length || Buffer.compare(again, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) !== 0) {
-    throw new NonCanonicalError('bytes do not re-encode identically (not the shortest encoding, or trailing bytes)')
-  }
-  return value as CanonicalValue
+  const reader = new CanonicalReader(bytes)
+  const value = reader.read(0)
+  if (!reader.done) throw new NonCanonicalError('bytes follow the value (trailing bytes)')
+  return value
 }
