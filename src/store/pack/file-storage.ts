@@ -12,9 +12,9 @@ import { NotFoundError, StoreError } from '../../errors.js'
 import type { PackInfo, PackLease, PackStorage } from './index.js'
 import { PACK_MAGIC, packFileName, parsePackFileName } from './format.js'
 
-/** Read handles kept open at most (idle ones beyond this are closed). */
 /** Pieces in one vectored write (IOV_MAX is 1024 on Linux). */
 const IOV_PIECES = 1024
+/** Read handles kept open at most (idle ones beyond this are closed). */
 const MAX_OPEN_READERS = 32
 /** Pack descriptors one lease keeps open at most. */
 const MAX_LEASED = 128
