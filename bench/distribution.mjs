@@ -5,7 +5,7 @@
 // own: its access log (response body bytes per request), not tessera's
 // counters.
 //
-//   node bench/distribution.mjs [--corpus DIR] [--skip-npm] [--skip-debian] [--json]
+//   node bench/distribution.mjs [--corpus DIR] [--rounds N] [--skip-npm] [--skip-debian] [--json]
 //
 // debian-4 (bench/corpus/debian-4, from `npm run bench:corpus`):
 // - push: the bookworm and bookworm-python3 images (imported from the
@@ -18,7 +18,11 @@
 //   `oci` only the python3 layer travels, for `oci-flat` the whole image);
 //   target: tessera at most 0.3x oci-flat;
 // - time to pull bookworm-python3 into an empty store against `skopeo
-//   copy` of the layered image into an empty layout (target: no slower);
+//   copy` of the layered image into an empty layout (target: no slower),
+//   and against `podman pull` into an empty overlay storage (root only),
+//   which does the work a pull of tessera's does and skopeo does not:
+//   it decompresses every layer and checks it against its diff ID;
+//   `--rounds N` repeats these, interleaved, and gives medians and ranges;
 // - requests per pull.
 // npm-ts-10: the ten typescript releases imported, pushed as tags of one
 // repository (each with `--reuse` of the one before), then pulled one
@@ -38,6 +42,8 @@ const args = process.argv.slice(2)
 const flag = (name) => args.includes(name)
 const option = (name, fallback) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : fallback }
 const corpus = resolve(option('--corpus', process.env.TESSERA_CORPUS ?? join(repoRoot, 'bench/corpus')))
+const rounds = Math.max(1, Number(option('--rounds', '1')))
+if (!Number.isInteger(rounds)) throw new Error('--rounds takes a whole number')
 const bin = process.env.TESSERA_BIN || join(repoRoot, 'bin/tessera')
 const work = await mkdtemp(join(tmpdir(), 'tessera-distribution-bench-'))
 const policy = join(work, 'policy.json')
@@ -56,6 +62,19 @@ async function run (cmd, argv) {
 }
 const tessera = async (store, ...argv) => JSON.parse(await run(process.execPath, [bin, '--store', store, ...argv, '--json']))
 const skopeo = async (from, to) => await run('skopeo', ['--policy', policy, 'copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', from, to])
+/** Median and range of `list` (seconds), and every round. */
+const spread = (list) => {
+  const sorted = [...list].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+  return { seconds: median, min: sorted[0], max: sorted[sorted.length - 1], runs: list.map((x) => Number(x.toFixed(3))) }
+}
+/** Why podman's pull is left out, or undefined when it runs (it needs root for its overlay storage). */
+let podmanSkip = await new Promise((resolve) => {
+  const child = spawn('podman', ['--version'], { stdio: 'ignore' })
+  child.once('error', () => resolve('podman is not installed'))
+  child.once('exit', (code) => resolve(code === 0 ? (process.getuid?.() === 0 ? undefined : 'podman pull needs root here (overlay storage)') : 'podman --version failed'))
+})
 const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9
 
 /** docker-registry on a free loopback port; `since()` gives the requests and body bytes its access log shows since the last `mark()`. */
@@ -161,20 +180,49 @@ async function debian () {
   out.pullWithBase.ratioToFlat = Number((out.pullWithBase.tessera.bytes / out.pullWithBase.ociFlat.bytes).toFixed(3))
   out.pullWithBase.ratioToOci = Number((out.pullWithBase.tessera.bytes / out.pullWithBase.oci.bytes).toFixed(3))
 
-  // bookworm-python3 into nothing.
-  await registry.mark()
-  t0 = process.hrtime.bigint()
-  const empty = await tessera(join(work, 'empty'), 'pull', ref('tessera/debian:bookworm-python3'), '--name', 'py', TLS)
-  out.pullEmpty.tessera = { ...(await registry.since()), seconds: seconds(t0), chunks: empty.chunks }
-  await registry.mark()
-  t0 = process.hrtime.bigint()
-  await skopeo(ref('oci/debian:bookworm-python3'), `oci:${join(work, 'layout-empty')}:bookworm-python3`)
-  out.pullEmpty.oci = { ...(await registry.since()), seconds: seconds(t0) }
-  await registry.mark()
-  t0 = process.hrtime.bigint()
-  await skopeo(ref('flat/debian:bookworm-python3'), `oci:${join(work, 'layout-empty-flat')}:bookworm-python3`)
-  out.pullEmpty.ociFlat = { ...(await registry.since()), seconds: seconds(t0) }
+  // bookworm-python3 into nothing: `rounds` interleaved rounds, each into
+  // a fresh store / layout / podman root; bytes and requests from round 1.
+  const times = { tessera: [], oci: [], ociFlat: [], podman: [] }
+  let empty
+  for (let round = 0; round < rounds; round++) {
+    const dir = join(work, `empty-${round}`)
+    await registry.mark()
+    t0 = process.hrtime.bigint()
+    const pulledEmpty = await tessera(join(dir, 'store'), 'pull', ref('tessera/debian:bookworm-python3'), '--name', 'py', TLS)
+    times.tessera.push(seconds(t0))
+    const tr = await registry.since()
+    empty ??= pulledEmpty
+    out.pullEmpty.tessera ??= { ...tr, chunks: pulledEmpty.chunks }
+    for (const [name, repo] of [['oci', 'oci/debian'], ['ociFlat', 'flat/debian']]) {
+      await registry.mark()
+      t0 = process.hrtime.bigint()
+      await skopeo(ref(`${repo}:bookworm-python3`), `oci:${join(dir, `layout-${name}`)}:bookworm-python3`)
+      times[name].push(seconds(t0))
+      out.pullEmpty[name] ??= await registry.since()
+    }
+    if (podmanSkip === undefined) {
+      // podman wants a runroot path of at most 50 characters
+      const runroot = await mkdtemp('/tmp/tpr-')
+      const podman = ['--root', join(dir, 'podman'), '--runroot', runroot, '--storage-driver', 'overlay']
+      await registry.mark()
+      t0 = process.hrtime.bigint()
+      try {
+        await run('podman', [...podman, 'pull', '-q', '--tls-verify=false', `${registry.host}/oci/debian:bookworm-python3`])
+        times.podman.push(seconds(t0))
+        out.pullEmpty.podman ??= await registry.since()
+      } catch (err) {
+        podmanSkip = `podman pull failed: ${String(err.message).split('\n').slice(-2).join(' ').slice(0, 300)}`
+      }
+      await run('podman', [...podman, 'system', 'reset', '--force']).catch(() => {})
+      await rm(runroot, { recursive: true, force: true })
+    }
+    await rm(dir, { recursive: true, force: true })
+  }
+  for (const [name, list] of Object.entries(times)) if (list.length > 0) Object.assign(out.pullEmpty[name], spread(list))
+  if (podmanSkip !== undefined) out.pullEmpty.podmanSkipped = podmanSkip
+  out.pullEmpty.rounds = rounds
   out.pullEmpty.timeRatioToOci = Number((out.pullEmpty.tessera.seconds / out.pullEmpty.oci.seconds).toFixed(3))
+  if (out.pullEmpty.podman !== undefined) out.pullEmpty.timeRatioToPodman = Number((out.pullEmpty.tessera.seconds / out.pullEmpty.podman.seconds).toFixed(3))
   const imported = await tessera(join(work, 'check'), 'import', `oci:${oci}:bookworm-python3`, '--name', 'py')
   out.sameRoot = imported.root === pulled.root && imported.root === empty.root
   return out
@@ -211,15 +259,19 @@ function print (r) {
   const d = r['debian-4']
   if (d !== undefined) {
     console.log('\n## debian-4 through docker-registry (bytes: the registry\'s access log)\n')
-    console.log('| pull bookworm-python3 | with bookworm local: MiB, requests, s | into nothing: MiB, requests, s |')
+    const e = d.pullEmpty
+    const range = (b) => b.runs.length > 1 ? ` (${b.min.toFixed(2)}–${b.max.toFixed(2)})` : ''
+    console.log(`| pull bookworm-python3 | with bookworm local: MiB, requests, s | into nothing: MiB, requests, s${e.rounds > 1 ? ` (median of ${e.rounds} interleaved rounds, min–max)` : ''} |`)
     console.log('|---|---|---|')
-    for (const [k, label] of [['tessera', 'tessera pull'], ['oci', 'skopeo copy, layered `oci`'], ['ociFlat', 'skopeo copy, one-layer `oci-flat`']]) {
+    for (const [k, label] of [['tessera', 'tessera pull'], ['oci', 'skopeo copy, layered `oci`'], ['ociFlat', 'skopeo copy, one-layer `oci-flat`'], ['podman', 'podman pull (decompresses, checks diff IDs, unpacks)']]) {
       const a = d.pullWithBase[k]
-      const b = d.pullEmpty[k]
-      console.log(`| ${label} | ${mib(a.bytes)}, ${a.requests}, ${a.seconds.toFixed(1)} | ${mib(b.bytes)}, ${b.requests}, ${b.seconds.toFixed(1)} |`)
+      const b = e[k]
+      if (b === undefined) continue
+      console.log(`| ${label} | ${a !== undefined ? `${mib(a.bytes)}, ${a.requests}, ${a.seconds.toFixed(1)}` : '–'} | ${mib(b.bytes)}, ${b.requests}, ${b.seconds.toFixed(2)}${range(b)} |`)
     }
+    if (e.podmanSkipped !== undefined) console.log(`\npodman left out: ${e.podmanSkipped}`)
     console.log(`\nwith bookworm local, tessera / oci-flat bytes: ${d.pullWithBase.ratioToFlat} (target ≤ 0.3); tessera / oci: ${d.pullWithBase.ratioToOci}`)
-    console.log(`into nothing, tessera / skopeo (oci) time: ${d.pullEmpty.timeRatioToOci} (target ≤ 1)`)
+    console.log(`into nothing, tessera / skopeo (oci) time: ${d.pullEmpty.timeRatioToOci} (target ≤ 1)${d.pullEmpty.timeRatioToPodman !== undefined ? `; tessera / podman pull: ${d.pullEmpty.timeRatioToPodman}` : ''}`)
     console.log(`pushes: tessera ${d.push.tessera.seconds.toFixed(1)} s (${d.push.tessera.packs} packs for python3, ${d.push.tessera.reusedPacks} reused from bookworm, ${mib(d.push.tessera.uploadedBytes)} MiB sent), skopeo oci ${d.push.oci.seconds.toFixed(1)} s, oci-flat ${d.push.ociFlat.seconds.toFixed(1)} s`)
     console.log(`same root as import oci:: ${d.sameRoot}`)
   }
