@@ -22,6 +22,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, openSync, readSync, closeSy
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { spread } from './stats.mjs'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const { values: opt } = parseArgs({
@@ -132,8 +133,8 @@ async function round (build, bin) {
   return out
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
 const r2 = (x) => Math.round(x * 100) / 100
+const rounded = ({ median, min, max }) => ({ median: r2(median), min: r2(min), max: r2(max) })
 
 const runs = { before: [], after: [] }
 for (let r = 0; r < ROUNDS; r++) {
@@ -152,9 +153,9 @@ for (const p of PHASES) {
     const a = runs.after.map((x) => x[p][m])
     const ratios = a.map((x, i) => x / b[i])
     row[m] = {
-      before: { median: r2(median(b)), min: r2(Math.min(...b)), max: r2(Math.max(...b)) },
-      after: { median: r2(median(a)), min: r2(Math.min(...a)), max: r2(Math.max(...a)) },
-      ratio: { median: r2(median(ratios)), min: r2(Math.min(...ratios)), max: r2(Math.max(...ratios)) }
+      before: rounded(spread(b)),
+      after: rounded(spread(a)),
+      ratio: rounded(spread(ratios))
     }
   }
   report.phases[p] = row

@@ -36,6 +36,7 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { spread } from './stats.mjs'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const args = process.argv.slice(2)
@@ -63,11 +64,9 @@ async function run (cmd, argv) {
 const tessera = async (store, ...argv) => JSON.parse(await run(process.execPath, [bin, '--store', store, ...argv, '--json']))
 const skopeo = async (from, to) => await run('skopeo', ['--policy', policy, 'copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', from, to])
 /** Median and range of `list` (seconds), and every round. */
-const spread = (list) => {
-  const sorted = [...list].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-  return { seconds: median, min: sorted[0], max: sorted[sorted.length - 1], runs: list.map((x) => Number(x.toFixed(3))) }
+const timings = (list) => {
+  const { median, min, max } = spread(list)
+  return { seconds: median, min, max, runs: list.map((x) => Number(x.toFixed(3))) }
 }
 /** Why podman's pull is left out, or undefined when it runs (it needs root for its overlay storage). */
 let podmanSkip = await new Promise((resolve) => {
@@ -218,7 +217,7 @@ async function debian () {
     }
     await rm(dir, { recursive: true, force: true })
   }
-  for (const [name, list] of Object.entries(times)) if (list.length > 0) Object.assign(out.pullEmpty[name], spread(list))
+  for (const [name, list] of Object.entries(times)) if (list.length > 0) Object.assign(out.pullEmpty[name], timings(list))
   if (podmanSkip !== undefined) out.pullEmpty.podmanSkipped = podmanSkip
   out.pullEmpty.rounds = rounds
   out.pullEmpty.timeRatioToOci = Number((out.pullEmpty.tessera.seconds / out.pullEmpty.oci.seconds).toFixed(3))

@@ -21,6 +21,7 @@ import { existsSync, lstatSync, symlinkSync, mkdirSync, readdirSync, readFileSyn
 import { cpus, totalmem } from 'node:os'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { median } from './stats.mjs'
 
 const BENCH = dirname(fileURLToPath(import.meta.url))
 const ROOT = resolve(BENCH, '..')
@@ -255,11 +256,6 @@ async function verifyTree (restored, source) {
 
 // ---------------------------------------------------------------- tools
 // Each tool: version(), ingest(ctx) -> per-item results, restore(ctx) -> per-item, with a restored path for item 0.
-
-function median (xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
 
 function newPhase () { return { seconds: 0, cpuSeconds: 0, peakRssKiB: 0, items: [], errors: [] } }
 /**
