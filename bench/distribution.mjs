@@ -22,6 +22,9 @@
 //   and against `podman pull` into an empty overlay storage (root only),
 //   which does the work a pull of tessera's does and skopeo does not:
 //   it decompresses every layer and checks it against its diff ID;
+//   and against `skopeo copy` then `umoci unpack` of that layout (no root
+//   needed), the other verifying pull: umoci decompresses each layer,
+//   checks its diff ID and unpacks it to a rootfs;
 //   `--rounds N` repeats these, interleaved, and gives medians and ranges;
 // - requests per pull.
 // npm-ts-10: the ten typescript releases imported, pushed as tags of one
@@ -74,6 +77,14 @@ let podmanSkip = await new Promise((resolve) => {
   child.once('error', () => resolve('podman is not installed'))
   child.once('exit', (code) => resolve(code === 0 ? (process.getuid?.() === 0 ? undefined : 'podman pull needs root here (overlay storage)') : 'podman --version failed'))
 })
+/** Why the `skopeo copy` + `umoci unpack` peer is left out, or undefined when umoci runs. */
+const umociSkip = await new Promise((resolve) => {
+  const child = spawn('umoci', ['--version'], { stdio: 'ignore' })
+  child.once('error', () => resolve('umoci is not installed'))
+  child.once('exit', (code) => resolve(code === 0 ? undefined : 'umoci --version failed'))
+})
+/** umoci's unpack of `image` (LAYOUT:TAG) to `bundle`: as root it keeps owners, else `--rootless`. */
+const umociUnpack = async (image, bundle) => await run('umoci', ['unpack', ...(process.getuid?.() === 0 ? [] : ['--rootless']), '--image', image, bundle])
 const seconds = (t0) => Number(process.hrtime.bigint() - t0) / 1e9
 
 /** docker-registry on a free loopback port; `since()` gives the requests and body bytes its access log shows since the last `mark()`. */
@@ -181,7 +192,7 @@ async function debian () {
 
   // bookworm-python3 into nothing: `rounds` interleaved rounds, each into
   // a fresh store / layout / podman root; bytes and requests from round 1.
-  const times = { tessera: [], oci: [], ociFlat: [], podman: [] }
+  const times = { tessera: [], oci: [], ociFlat: [], umoci: [], podman: [] }
   let empty
   for (let round = 0; round < rounds; round++) {
     const dir = join(work, `empty-${round}`)
@@ -198,6 +209,14 @@ async function debian () {
       await skopeo(ref(`${repo}:bookworm-python3`), `oci:${join(dir, `layout-${name}`)}:bookworm-python3`)
       times[name].push(seconds(t0))
       out.pullEmpty[name] ??= await registry.since()
+      if (name === 'oci' && umociSkip === undefined) {
+        // the same copy, then unpacked: the copy's time plus the unpack's
+        const copied = times.oci[times.oci.length - 1]
+        t0 = process.hrtime.bigint()
+        await umociUnpack(`${join(dir, 'layout-oci')}:bookworm-python3`, join(dir, 'bundle'))
+        times.umoci.push(copied + seconds(t0))
+        out.pullEmpty.umoci ??= { ...out.pullEmpty.oci }
+      }
     }
     if (podmanSkip === undefined) {
       // podman wants a runroot path of at most 50 characters
@@ -219,8 +238,10 @@ async function debian () {
   }
   for (const [name, list] of Object.entries(times)) if (list.length > 0) Object.assign(out.pullEmpty[name], timings(list))
   if (podmanSkip !== undefined) out.pullEmpty.podmanSkipped = podmanSkip
+  if (umociSkip !== undefined) out.pullEmpty.umociSkipped = umociSkip
   out.pullEmpty.rounds = rounds
   out.pullEmpty.timeRatioToOci = Number((out.pullEmpty.tessera.seconds / out.pullEmpty.oci.seconds).toFixed(3))
+  if (out.pullEmpty.umoci !== undefined) out.pullEmpty.timeRatioToUmoci = Number((out.pullEmpty.tessera.seconds / out.pullEmpty.umoci.seconds).toFixed(3))
   if (out.pullEmpty.podman !== undefined) out.pullEmpty.timeRatioToPodman = Number((out.pullEmpty.tessera.seconds / out.pullEmpty.podman.seconds).toFixed(3))
   const imported = await tessera(join(work, 'check'), 'import', `oci:${oci}:bookworm-python3`, '--name', 'py')
   out.sameRoot = imported.root === pulled.root && imported.root === empty.root
@@ -262,15 +283,16 @@ function print (r) {
     const range = (b) => b.runs.length > 1 ? ` (${b.min.toFixed(2)}–${b.max.toFixed(2)})` : ''
     console.log(`| pull bookworm-python3 | with bookworm local: MiB, requests, s | into nothing: MiB, requests, s${e.rounds > 1 ? ` (median of ${e.rounds} interleaved rounds, min–max)` : ''} |`)
     console.log('|---|---|---|')
-    for (const [k, label] of [['tessera', 'tessera pull'], ['oci', 'skopeo copy, layered `oci`'], ['ociFlat', 'skopeo copy, one-layer `oci-flat`'], ['podman', 'podman pull (decompresses, checks diff IDs, unpacks)']]) {
+    for (const [k, label] of [['tessera', 'tessera pull'], ['oci', 'skopeo copy, layered `oci`'], ['ociFlat', 'skopeo copy, one-layer `oci-flat`'], ['umoci', 'skopeo copy, layered `oci`, then umoci unpack (decompresses, checks diff IDs, unpacks)'], ['podman', 'podman pull (decompresses, checks diff IDs, unpacks)']]) {
       const a = d.pullWithBase[k]
       const b = e[k]
       if (b === undefined) continue
       console.log(`| ${label} | ${a !== undefined ? `${mib(a.bytes)}, ${a.requests}, ${a.seconds.toFixed(1)}` : '–'} | ${mib(b.bytes)}, ${b.requests}, ${b.seconds.toFixed(2)}${range(b)} |`)
     }
     if (e.podmanSkipped !== undefined) console.log(`\npodman left out: ${e.podmanSkipped}`)
+    if (e.umociSkipped !== undefined) console.log(`\nskopeo copy + umoci unpack left out: ${e.umociSkipped}`)
     console.log(`\nwith bookworm local, tessera / oci-flat bytes: ${d.pullWithBase.ratioToFlat} (target ≤ 0.3); tessera / oci: ${d.pullWithBase.ratioToOci}`)
-    console.log(`into nothing, tessera / skopeo (oci) time: ${d.pullEmpty.timeRatioToOci} (target ≤ 1)${d.pullEmpty.timeRatioToPodman !== undefined ? `; tessera / podman pull: ${d.pullEmpty.timeRatioToPodman}` : ''}`)
+    console.log(`into nothing, tessera / skopeo (oci) time: ${d.pullEmpty.timeRatioToOci} (target ≤ 1)${d.pullEmpty.timeRatioToUmoci !== undefined ? `; tessera / skopeo + umoci unpack: ${d.pullEmpty.timeRatioToUmoci}` : ''}${d.pullEmpty.timeRatioToPodman !== undefined ? `; tessera / podman pull: ${d.pullEmpty.timeRatioToPodman}` : ''}`)
     console.log(`pushes: tessera ${d.push.tessera.seconds.toFixed(1)} s (${d.push.tessera.packs} packs for python3, ${d.push.tessera.reusedPacks} reused from bookworm, ${mib(d.push.tessera.uploadedBytes)} MiB sent), skopeo oci ${d.push.oci.seconds.toFixed(1)} s, oci-flat ${d.push.ociFlat.seconds.toFixed(1)} s`)
     console.log(`same root as import oci:: ${d.sameRoot}`)
   }
