@@ -2,6 +2,8 @@
  * An ordinary image in a registry as a {@link SourceImage}, for
  * `importImage`: the config fetched whole (verified), each layer streamed
  * (verified at its end by the client), as `import oci:` reads a layout.
+ * Each layer is downloaded once: the import's second read of a layer comes
+ * from a local spool (`./layer-spool.ts`), removed when the image is closed.
  *
  * @module
  */
@@ -11,10 +13,20 @@ import { OciUnsupportedMediaTypeError } from '../oci/errors.js'
 import { CONFIG_MEDIA_TYPES, DEFAULT_OCI_LIMITS, parseConfig } from '../oci/json.js'
 import { LAYER_MEDIA_TYPES, type LayerSource, type SourceImage } from '../oci/types.js'
 import type { RegistryRepository } from './client/types.js'
+import { LayerSpool } from './layer-spool.js'
 import type { ResolvedImage } from './resolve.js'
 
+/** Options of {@link registryImageSource}. */
+export interface RegistryImageSourceOptions {
+  /** The reference the image was selected by, kept as an annotation. */
+  reference?: string
+  signal?: AbortSignal
+  /** Where downloaded layers are kept while the image is open (default `os.tmpdir()`). */
+  spoolDir?: string
+}
+
 /** Open `image` (resolved in `repository`) as a source for `importImage`. */
-export async function registryImageSource (repository: RegistryRepository, image: ResolvedImage, options: { reference?: string, signal?: AbortSignal } = {}): Promise<SourceImage> {
+export async function registryImageSource (repository: RegistryRepository, image: ResolvedImage, options: RegistryImageSourceOptions = {}): Promise<SourceImage> {
   const { manifest, manifestDigest } = image
   const what = `manifest ${manifestDigest}`
   const configDesc = manifest.config
@@ -28,7 +40,8 @@ export async function registryImageSource (repository: RegistryRepository, image
   if (configDesc.size > max) throw new LimitExceededError(`${what}: the config declares ${configDesc.size} bytes, above the limit of ${max}`)
   const config = await repository.getBlob(configDesc.digest, configDesc.size, options.signal !== undefined ? { signal: options.signal } : {})
   parseConfig(config, { what: `config ${configDesc.digest}` })
-  const layers: LayerSource[] = manifest.layers.map((descriptor) => ({
+  const spool = new LayerSpool(options.spoolDir)
+  const layers: LayerSource[] = manifest.layers.map((descriptor) => spool.wrap({
     descriptor,
     open: (o: { signal?: AbortSignal } = {}) => repository.streamBlob(descriptor.digest, descriptor.size, o.signal !== undefined ? { signal: o.signal } : {})
   }))
@@ -39,6 +52,6 @@ export async function registryImageSource (repository: RegistryRepository, image
     config,
     layers,
     ...(options.reference !== undefined ? { reference: options.reference } : {}),
-    async close () {}
+    close: async () => await spool.close()
   }
 }

@@ -34,7 +34,8 @@
  * `pack-blob.ts` (building a pack), `closure.ts` (a local snapshot's
  * trees and chunks), `resolve.ts` (reference → image), `remote-metadata.ts`,
  * `missing.ts` (what a store lacks), `chunk-fetcher.ts` (ranged, verified
- * chunk reads), `image-source.ts` (an ordinary image for `importImage`),
+ * chunk reads), `image-source.ts` (an ordinary image for `importImage`,
+ * its layers downloaded once through `layer-spool.ts`),
  * `push.ts`, `pull.ts`, `remote-snapshot.ts`, `errors.ts`; `client/` is
  * the registry client.
  *

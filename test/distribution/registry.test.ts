@@ -12,9 +12,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import type { IncomingMessage } from 'node:http'
 import { createCipheriv, createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { openRepository } from '../../src/distribution/client/index.js'
 import { encodeMetadata, decodeMetadataBlob } from '../../src/distribution/metadata.js'
 import { buildManifest } from '../../src/distribution/manifest.js'
@@ -255,6 +256,64 @@ test('an ordinary OCI image pulls by its layers to the root import oci: gives', 
   const text = await ok(['cat', ref('plain/app:v1'), 'etc/hostname', TLS], target)
   assert.equal(text, 'tessera\n')
   await fsckClean(target)
+})
+
+/** A gzip'd layer of `dir`, made by GNU tar. */
+function tarLayer (dir: string): { bytes: Buffer, diffId: string, digest: string } {
+  const r = spawnSync('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=@0', '-C', dir, '-cf', '-', '.'], { maxBuffer: 1 << 28 })
+  assert.equal(r.status, 0, r.stderr?.toString())
+  const bytes = gzipSync(r.stdout)
+  const hex = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`
+  return { bytes, diffId: hex(r.stdout), digest: hex(bytes) }
+}
+
+test('an ordinary image is downloaded once: each layer blob is fetched in one GET, and the spool is removed', { skip }, async () => {
+  // two layers whose content both survive, so the import reads both twice
+  const lower = tarLayer(await makeTree(join(work, 'twice-lower'), { 'a.so': noise(600_000, 31) }))
+  const upperDir = join(work, 'twice-upper')
+  await mkdir(join(upperDir, 'usr', 'lib'), { recursive: true })
+  await writeFile(join(upperDir, 'usr', 'lib', 'b.so'), noise(400_000, 32))
+  const upper = tarLayer(upperDir)
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [lower.diffId, upper.diffId] } }))
+  const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`
+  const repo = openRepository(`docker://${registry!.host}/plain/twice:v1`, { tlsVerify: false })
+  for (const b of [lower, upper]) await repo.putBlob({ digest: b.digest, size: b.bytes.length }, b.bytes)
+  await repo.putBlob({ digest: configDigest, size: config.length }, config)
+  const layerDesc = (b: typeof lower): object => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: b.digest, size: b.bytes.length })
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST_MEDIA_TYPE,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: [layerDesc(lower), layerDesc(upper)]
+  }
+  await repo.putManifest('v1', OCI_MANIFEST_MEDIA_TYPE, Buffer.from(JSON.stringify(manifest)))
+
+  const spoolParent = await mkdtemp(join(work, 'tmpdir-'))
+  const run = async (args: string[], store: string): Promise<Buffer> => {
+    const child = spawn(TESSERA_BIN, ['--store', store, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TMPDIR: spoolParent } })
+    const out: Buffer[] = []
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    const code = await new Promise((resolve) => child.once('close', resolve))
+    assert.equal(code, 0, stderr)
+    return Buffer.concat(out)
+  }
+  for (const [i, args] of [['pull', ref('plain/twice:v1'), '--name', 'twice', TLS, '--json'], ['cat', ref('plain/twice:v1'), 'usr/lib/a.so', TLS]].entries()) {
+    proxy!.reset()
+    const out = await run(args, join(work, `twice-${i}`))
+    const gets = proxy!.ofRoute('GET blob')
+    for (const b of [lower, upper]) {
+      const of = gets.filter((e) => e.path.endsWith(`/blobs/${b.digest}`))
+      assert.equal(of.length, 1, `${args[0]}: layer ${b.digest} fetched ${of.length} times`)
+      assert.equal(of[0]!.bytesOut, b.bytes.length)
+    }
+    assert.equal(gets.reduce((n, e) => n + e.bytesOut, 0), lower.bytes.length + upper.bytes.length + config.length)
+    if (i === 0) assert.equal(JSON.parse(out.toString()).kind, 'image')
+    else assert.ok(out.equals(noise(600_000, 31)), 'cat gives the file')
+    assert.deepEqual(await readdir(spoolParent), [], 'the layer spool is removed')
+  }
+  await fsckClean(join(work, 'twice-0'))
 })
 
 test('a pull killed part way leaves a consistent store; the rerun fetches only the rest', { skip }, async () => {
