@@ -18,6 +18,8 @@ export function formatBytes (n: number): string {
 export interface ProgressFigures {
   files: number
   bytes: number
+  /** What the work will come to, when known up front: shown as `n/total` and a percentage of the bytes. */
+  total?: { files: number, bytes: number }
 }
 
 /** A throttled single-line progress report. */
@@ -43,7 +45,11 @@ export class ProgressLine {
     if (now - this.#last < 100) return
     this.#last = now
     const secs = Math.max(0.001, (now - this.#start) / 1000)
-    process.stderr.write(`\r\x1b[K${this.#label}: ${f.files} ${this.#unit}, ${formatBytes(f.bytes)}, ${formatBytes(f.bytes / secs)}/s`)
+    const t = f.total
+    const figures = t === undefined
+      ? `${f.files} ${this.#unit}, ${formatBytes(f.bytes)}`
+      : `${f.files}/${t.files} ${this.#unit}, ${formatBytes(f.bytes)} of ${formatBytes(t.bytes)} (${t.bytes > 0 ? Math.floor(100 * f.bytes / t.bytes) : 100}%)`
+    process.stderr.write(`\r\x1b[K${this.#label}: ${figures}, ${formatBytes(f.bytes / secs)}/s`)
     this.#shown = true
   }
 

@@ -182,6 +182,24 @@ test('a pull with the previous version present fetches only the missing chunks, 
   await fsckClean(target)
 })
 
+test('pull on a terminal shows its progress against the totals it will fetch', { skip: skip !== false ? skip : missingTools('script') }, async () => {
+  const { store } = await sharedStore()
+  await ok(['push', 'v1', ref('progress/app:v1'), TLS], store)
+  const expected = await ok(['pull', ref('progress/app:v1'), '--name', 'p', TLS, '--json'], join(work, 'progress-json'))
+  const command = [process.execPath, TESSERA_BIN, '--store', join(work, 'progress-tty'), 'pull', ref('progress/app:v1'), '--name', 'p', TLS].join(' ')
+  const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let typescript = ''
+  child.stdout.on('data', (d: Buffer) => { typescript += d.toString() })
+  assert.equal(await new Promise((resolve) => child.once('close', resolve)), 0, typescript)
+  const lines = [...typescript.matchAll(/pulling p: (\d+)\/(\d+) chunks, [\d.]+ [KMG]?i?B of ([\d.]+ [KMG]?i?B) \((\d+)%\)/g)]
+  assert.ok(lines.length >= 1, `no progress line in ${JSON.stringify(typescript)}`)
+  for (const [, done, total, , pct] of lines) {
+    assert.equal(Number(total), expected.chunks)
+    assert.ok(Number(done) <= Number(total) && Number(pct) <= 100)
+  }
+  assert.match(typescript, /pulled p from .*: \d+ entries/)
+})
+
 test('cat of a range of a remote image fetches a few chunks, and nothing the second time', { skip }, async () => {
   const dir = join(work, 'tree-big')
   await mkdir(dir, { recursive: true })

@@ -54,7 +54,11 @@ export async function pull (context: Pick<CommandContext<any>, 'options' | 'inte
     replace: options.replace === true,
     ...(options.platform !== undefined ? { platform: options.platform as string } : {}),
     signal,
-    onProgress: (p) => progress.update({ files: p.chunks, bytes: p.bytes }),
+    onProgress: (p) => progress.update({
+      files: p.chunks,
+      bytes: p.bytes,
+      ...(p.totalChunks !== undefined && p.totalBytes !== undefined ? { total: { files: p.totalChunks, bytes: p.totalBytes } } : {})
+    }),
     onWarning: warn
   }), 'nothing was committed; pull again to fetch what is still missing')
   progress.done()
