@@ -70,6 +70,8 @@ export interface PullResult {
   kind: 'tessera' | 'image'
   /** The digest of the manifest pulled (the tessera manifest, or the image's). */
   manifest: string
+  /** When the reference named an ordinary image and its tessera referrer was pulled: that image's manifest digest. */
+  image?: string
   files: number
   logicalBytes: number
   /** Chunks fetched and stored (for an image: new chunks of the import). */
@@ -166,6 +168,7 @@ export async function pullSnapshot (store: PullStore, repository: RegistryReposi
       root: digestToString(metadata.decoded.root.tree),
       kind: 'tessera',
       manifest: resolved.manifestDigest,
+      ...(resolved.imageDigest !== undefined ? { image: resolved.imageDigest } : {}),
       ...figures,
       chunks: missing.chunks.length,
       chunkBytes: missing.chunkBytes,

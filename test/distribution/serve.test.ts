@@ -187,6 +187,8 @@ t('tessera pulls the offered image to the root of `import oci:`, and reads it la
       const repo = openRepository(`docker://${proxy.host}/lib/app:v1`, { tlsVerify: false })
       const pulled = await pullSnapshot(store, repo, { name: 'app' })
       assert.equal(pulled.kind, 'tessera')
+      assert.equal(pulled.image, await manifestDigest(serve.url, 'lib/app', 'v1'))
+      assert.notEqual(pulled.manifest, pulled.image)
       assert.equal(pulled.root, importedRoot)
       const reader = await SnapshotReader.open(store, 'app')
       assert.ok((await collect(reader.readFile('/usr/bin/tool'))).equals(tool))
@@ -195,8 +197,9 @@ t('tessera pulls the offered image to the root of `import oci:`, and reads it la
     }
     // The CLI the same way: `pull`, then `cat` of the image where it is
     // (straight to serve: the proxy runs in this process, which waits for the CLI).
-    const cliPull = json<{ root: string }>(runTessera(['pull', `docker://${serve.host}/lib/app:v1`, '--name', 'app', '--tls-verify=false', '--json'], { store: join(root, 'pulled-cli') }))
+    const cliPull = json<{ root: string, image: string }>(runTessera(['pull', `docker://${serve.host}/lib/app:v1`, '--name', 'app', '--tls-verify=false', '--json'], { store: join(root, 'pulled-cli') }))
     assert.equal(cliPull.root, importedRoot)
+    assert.equal(cliPull.image, await manifestDigest(serve.url, 'lib/app', 'v1'))
     const cat = runTessera(['cat', `docker://${serve.host}/lib/app:v1`, '/usr/bin/tool', '--offset', '2000000', '--length', '5000', '--tls-verify=false', '--no-cache'], { store: join(root, 'no-store') })
     assert.equal(cat.code, 0, cat.stderr)
     assert.ok(cat.stdout.equals(tool.subarray(2_000_000, 2_005_000)))

@@ -68,7 +68,7 @@ export async function pull (context: Pick<CommandContext<any>, 'options' | 'inte
     const { transfer, ...rest } = result
     json({ ...rest, requests: transfer.requests, bytesReceived: transfer.bytesReceived, bytesSent: transfer.bytesSent, seconds })
   } else {
-    out(`pulled ${name} from ${source} (${result.kind === 'tessera' ? 'tessera image' : 'image layers'}): ${result.files} entries, ${formatBytes(result.logicalBytes)}; fetched ${result.chunks} chunks (${formatBytes(result.chunkBytes)}), ${formatBytes(result.transfer.bytesReceived)} in ${result.transfer.requests} requests, ${seconds.toFixed(1)} s`)
+    out(`pulled ${name} from ${source} (${result.kind === 'image' ? 'image layers' : result.image !== undefined ? `tessera form of image ${result.image}` : 'tessera image'}): ${result.files} entries, ${formatBytes(result.logicalBytes)}; fetched ${result.chunks} chunks (${formatBytes(result.chunkBytes)}), ${formatBytes(result.transfer.bytesReceived)} in ${result.transfer.requests} requests, ${seconds.toFixed(1)} s`)
     out(`snapshot ${result.snapshot}`)
     out(`root     ${result.root}`)
   }
