@@ -1,0 +1,65 @@
+/**
+ * What a shell user expects of the CLI from diff(1), tar, cat and skopeo:
+ * a reader that closes the pipe early (`| head`) ends the command quietly
+ * with status 141, as SIGPIPE does; skopeo's boolean `--tls-verify`;
+ * options that mean nothing for the operands given, and missing required
+ * options, are usage errors; help that says only what is true; an empty
+ * listing.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { openStore } from '../../src/store/open.js'
+import { importDirectory } from '../../src/importer/directory.js'
+import { collect, exitOf, runTessera, startTessera } from '../helpers/cli.js'
+import { lcgBytes } from '../helpers/fixture.js'
+
+const root = await mkdtemp(join(tmpdir(), 'tessera-shell-'))
+test.after(async () => { await rm(root, { recursive: true, force: true }) })
+const store = join(root, 'store')
+const run = (...args: string[]): ReturnType<typeof runTessera> => runTessera(args, { store, env: { TESSERA_DEBUG: '' } })
+
+// `big` holds more than any pipe buffer can (64 KiB by default, 1 MiB at
+// most): 4 MiB of content, and 6000 files whose `diff` lines take 300 KB.
+const big = join(root, 'big')
+await mkdir(big)
+await writeFile(join(big, 'content'), lcgBytes(4 * 1024 * 1024, 7))
+for (let i = 0; i < 6000; i++) await writeFile(join(big, `a-file-with-a-rather-long-name-${String(i).padStart(5, '0')}`), `${i}\n`)
+const empty = join(root, 'empty')
+await mkdir(empty)
+{
+  const s = await openStore(store)
+  await importDirectory(s, big, { name: 'big', xattrs: false })
+  await importDirectory(s, empty, { name: 'empty', xattrs: false })
+  await s.close()
+}
+
+/** Run the CLI, read its first bytes of stdout, then close the pipe as `| head -c 1` does. */
+async function closedEarly (args: string[]): Promise<{ status: number | string, read: number, stderr: string }> {
+  const child = startTessera(args, { store, env: { TESSERA_DEBUG: '' } })
+  child.stdin!.end()
+  const stderr = collect(child.stderr)
+  let read = 0
+  child.stdout!.once('data', (piece: Buffer) => {
+    read = piece.length
+    child.stdout!.destroy()
+  })
+  const status = await exitOf(child)
+  return { status, read, stderr: stderr.text() }
+}
+
+test('a reader that closes the pipe early ends export tar:- and diff quietly with status 141, as SIGPIPE does', async () => {
+  const tar = await closedEarly(['export', 'big', 'tar:-'])
+  assert.ok(tar.read > 0, 'the reader got the first bytes')
+  assert.equal(tar.status, 141, 'export tar:- | head -c 1')
+  assert.equal(tar.stderr, '', 'no error line, no stack')
+  const diff = await closedEarly(['diff', 'empty', 'big'])
+  assert.ok(diff.read > 0)
+  assert.equal(diff.status, 141, 'diff A B | head -1 is not "equal" (0)')
+  assert.equal(diff.stderr, '')
+  // Read to the end, the same commands succeed (diff: 1, the snapshots differ).
+  assert.equal(run('export', 'big', 'tar:-').code, 0)
+  assert.equal(run('diff', 'empty', 'big').code, 1)
+})
