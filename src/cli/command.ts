@@ -105,8 +105,12 @@ export interface Command<O extends OptionTable = OptionTable> {
   operands: readonly [number, number?]
   options: O
   store: StoreUse
-  /** Its NAME operands are snapshots, resolved by `./snapshot-arg.ts` (the help says what they may be). */
-  snapshotOperands?: boolean
+  /**
+   * Its NAME operands are snapshots, resolved by `./snapshot-arg.ts` (the
+   * help says what they may be): `true` when a `docker://` image may be
+   * one too (the read commands), `local` when only the store's may.
+   */
+  snapshotOperands?: true | 'local'
   /** Exit status for an error (default 1; `diff` uses 2, like diff(1)). */
   errorStatus?: number
   /** Run; resolves to the exit status. */

@@ -63,3 +63,15 @@ test('a reader that closes the pipe early ends export tar:- and diff quietly wit
   assert.equal(run('export', 'big', 'tar:-').code, 0)
   assert.equal(run('diff', 'empty', 'big').code, 1)
 })
+
+test('push --help says NAME is a snapshot of the store, and push refuses a docker:// NAME with a usage status', () => {
+  const help = run('push', '--help')
+  assert.equal(help.code, 0, help.stderr)
+  const note = help.stdout.toString().trimEnd().split('\n\n').at(-1)!
+  assert.match(note, /^NAME is a snapshot name, a snapshot digest/)
+  assert.ok(!note.includes('docker://'), `the note about NAME offers no registry image: ${note}`)
+  assert.match(run('ls', '--help').stdout.toString(), /or an image in a registry, docker:\/\//, 'the read commands do read one')
+  const r = run('push', 'docker://127.0.0.1:9/lib/a:1', 'docker://127.0.0.1:9/lib/b:1')
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /^tessera: ERR_INVALID_ARGUMENT: push sends a snapshot of the store, got "docker:\/\/127\.0\.0\.1:9\/lib\/a:1": pull it first/)
+})
