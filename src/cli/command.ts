@@ -27,6 +27,8 @@ export interface StringOption {
   help: string
   /** The only values accepted, if any (checked before the command runs). */
   choices?: readonly string[]
+  /** The command needs it: a usage error (`ERR_USAGE`) when it is not given. */
+  required?: boolean
   short?: string
 }
 

@@ -6,7 +6,8 @@
  * `tessera: ERR_CODE: message` on stderr.
  *
  * Exit status: 0 on success; 1 on an error (2 for `diff`, like diff(1));
- * 2 for a usage error (`ERR_USAGE`, `ERR_INVALID_ARGUMENT`); what the
+ * 2 for a usage error (`ERR_USAGE`: an unknown option, a missing operand
+ * or required option; `ERR_INVALID_ARGUMENT`: a bad value); what the
  * command returns otherwise (`diff` 1 when the snapshots differ, `fsck` 1
  * when a problem is left, 130 for an import stopped by SIGINT); 141
  * (128 + SIGPIPE, what a shell reports for diff(1), tar or cat) when the
@@ -86,6 +87,9 @@ export async function main (argv: string[]): Promise<number> {
     if (count < min || (max !== undefined && count > max)) {
       const problem = count < min ? 'missing operand' : `unexpected operand ${JSON.stringify(parsed.operands[max!])}`
       throw new UsageError(`${problem}: usage: ${usageLine(command)} (tessera ${command.name} --help)`)
+    }
+    for (const [key, spec] of Object.entries(command.options as OptionTable)) {
+      if (spec.type === 'string' && spec.required === true && values[key] === undefined) throw new UsageError(`missing option --${key} ${spec.value}: usage: ${usageLine(command)} (tessera ${command.name} --help)`)
     }
     const storeDir = (values.store as string | undefined) ?? process.env.TESSERA_STORE ?? './.tessera'
     const use = command.store

@@ -8,7 +8,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/open.js'
@@ -74,4 +74,18 @@ test('push --help says NAME is a snapshot of the store, and push refuses a docke
   const r = run('push', 'docker://127.0.0.1:9/lib/a:1', 'docker://127.0.0.1:9/lib/b:1')
   assert.equal(r.code, 2, r.stderr)
   assert.match(r.stderr, /^tessera: ERR_INVALID_ARGUMENT: push sends a snapshot of the store, got "docker:\/\/127\.0\.0\.1:9\/lib\/a:1": pull it first/)
+})
+
+test('a missing --name is a usage error (ERR_USAGE, exit 2) that creates no store; an empty one is an invalid name', async () => {
+  const fresh = join(root, 'never-created')
+  for (const args of [['import', `dir:${empty}`], ['pull', 'docker://127.0.0.1:9/lib/a:1', '--tls-verify=false'], ['import', 'docker://127.0.0.1:9/lib/a:1']]) {
+    const r = runTessera(args, { store: fresh })
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, new RegExp(`^tessera: ERR_USAGE: missing option --name NAME: usage: tessera ${args[0]} .* \\(tessera ${args[0]} --help\\)\\n$`))
+    assert.equal(r.stdout.length, 0)
+  }
+  await assert.rejects(stat(fresh), { code: 'ENOENT' }, 'nothing was created')
+  const bad = run('import', `dir:${empty}`, '--name', '')
+  assert.equal(bad.code, 1)
+  assert.match(bad.stderr, /^tessera: ERR_INVALID_REF_NAME: invalid snapshot name ""/)
 })
