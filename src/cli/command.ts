@@ -19,6 +19,20 @@ export interface BooleanOption {
   short?: string
 }
 
+/**
+ * A boolean that is true given bare and may be given a value after `=`
+ * (`--tls-verify`, `--tls-verify=false`), as skopeo's boolean options
+ * (Go's pflag): the value is a word of Go's `strconv.ParseBool` (`true`,
+ * `false`, `1`, `0`, `t`, `f`, ...). The next argument is never its value:
+ * `--tls-verify false` is `--tls-verify` and an operand `false`.
+ * Undefined when not given (the command knows its default).
+ */
+export interface OptionalBooleanOption {
+  type: 'optional-boolean'
+  help: string
+  short?: string
+}
+
 /** An option that takes a text value (`--name NAME`, `--name=NAME`). */
 export interface StringOption {
   type: 'string'
@@ -51,14 +65,14 @@ export interface NumberOption {
 }
 
 /** One option of a command. */
-export type OptionSpec = BooleanOption | StringOption | IntegerOption | NumberOption
+export type OptionSpec = BooleanOption | OptionalBooleanOption | StringOption | IntegerOption | NumberOption
 
 /** A command's options, by long name (without the leading `--`). */
 export type OptionTable = Record<string, OptionSpec>
 
-/** The parsed value of each option: flags are booleans, others undefined when not given. */
+/** The parsed value of each option: flags are booleans, others (optional booleans too) undefined when not given. */
 export type OptionValues<O extends OptionTable> = {
-  [K in keyof O]: O[K] extends BooleanOption ? boolean : O[K] extends IntegerOption | NumberOption ? number | undefined : string | undefined
+  [K in keyof O]: O[K] extends BooleanOption ? boolean : O[K] extends OptionalBooleanOption ? boolean | undefined : O[K] extends IntegerOption | NumberOption ? number | undefined : string | undefined
 }
 
 /**

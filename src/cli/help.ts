@@ -25,7 +25,8 @@ const SNAPSHOT_NOTE = `${LOCAL_SNAPSHOT_NOTE},\n` +
 
 function optionLines (table: OptionTable): string[] {
   const rows = Object.entries(table).map(([name, spec]) => {
-    const flag = `${spec.short !== undefined ? `-${spec.short}, ` : ''}--${name}${spec.type === 'boolean' ? '' : ` ${spec.value}`}`
+    const value = spec.type === 'boolean' ? '' : spec.type === 'optional-boolean' ? '[=false]' : ` ${spec.value}`
+    const flag = `${spec.short !== undefined ? `-${spec.short}, ` : ''}--${name}${value}`
     const choices = spec.type === 'string' && spec.choices !== undefined ? ` (${spec.choices.join(', ')})` : ''
     return [flag, spec.help + choices] as const
   })

@@ -21,6 +21,7 @@ import { asksForHelp, parseArgs } from './args.js'
 import type { CliStore, Command, CommandContext, OptionTable } from './command.js'
 import { COMMANDS } from './commands/index.js'
 import { commandHelp, GLOBAL_OPTIONS, globalHelp, LOCK_WAIT_OPTION, usageLine } from './help.js'
+import { refuseUnusedRemoteOptions } from './remote.js'
 
 /**
  * The exit status when stdout's reader is gone (EPIPE): 128 + SIGPIPE, the
@@ -91,6 +92,7 @@ export async function main (argv: string[]): Promise<number> {
     for (const [key, spec] of Object.entries(command.options as OptionTable)) {
       if (spec.type === 'string' && spec.required === true && values[key] === undefined) throw new UsageError(`missing option --${key} ${spec.value}: usage: ${usageLine(command)} (tessera ${command.name} --help)`)
     }
+    if (command.snapshotOperands === true) refuseUnusedRemoteOptions(values, parsed.operands)
     const storeDir = (values.store as string | undefined) ?? process.env.TESSERA_STORE ?? './.tessera'
     const use = command.store
     const context: CommandContext = {

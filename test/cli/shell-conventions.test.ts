@@ -15,6 +15,8 @@ import { openStore } from '../../src/store/open.js'
 import { importDirectory } from '../../src/importer/directory.js'
 import { collect, exitOf, runTessera, startTessera } from '../helpers/cli.js'
 import { lcgBytes } from '../helpers/fixture.js'
+import { startRegistry } from '../helpers/registry.js'
+import { requireTool } from '../helpers/tools.js'
 
 const root = await mkdtemp(join(tmpdir(), 'tessera-shell-'))
 test.after(async () => { await rm(root, { recursive: true, force: true }) })
@@ -88,4 +90,58 @@ test('a missing --name is a usage error (ERR_USAGE, exit 2) that creates no stor
   const bad = run('import', `dir:${empty}`, '--name', '')
   assert.equal(bad.code, 1)
   assert.match(bad.stderr, /^tessera: ERR_INVALID_REF_NAME: invalid snapshot name ""/)
+})
+
+test('--tls-verify is a boolean as skopeo\'s: bare is true, =false (or 0, f, ...) is false, and a separate false is an operand', requireTool('docker-registry'), async (t) => {
+  const registry = await startRegistry()
+  t.after(async () => { await registry.stop() })
+  const image = `docker://${registry.host}/lib/empty:1`
+  const pushed = run('push', 'empty', image, '--tls-verify=false')
+  assert.equal(pushed.code, 0, pushed.stderr)
+  for (const off of ['--tls-verify=false', '--tls-verify=0', '--tls-verify=F']) {
+    const r = run('ls', image, off, '--no-cache', '--json')
+    assert.equal(r.code, 0, `${off}: ${r.stderr}`)
+    assert.deepEqual(JSON.parse(r.stdout.toString()), [])
+  }
+  // The registry speaks plain HTTP: verifying TLS (bare, =true, or by default) cannot reach it.
+  for (const on of [['--tls-verify'], ['--tls-verify=true'], []]) {
+    const r = run('ls', image, ...on, '--no-cache')
+    assert.equal(r.code, 1, `${on.join(' ')}: ${r.stderr}`)
+    assert.match(r.stderr, /^tessera: ERR_REGISTRY_\w+: .*TLS/, `${on.join(' ')} asks for TLS`)
+  }
+  const separate = run('cat', image, 'etc/x', '--tls-verify', 'false')
+  assert.equal(separate.code, 2)
+  assert.match(separate.stderr, /^tessera: ERR_USAGE: unexpected operand "false"/)
+  const bad = run('ls', image, '--tls-verify=maybe')
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /^tessera: ERR_INVALID_ARGUMENT: --tls-verify takes true or false \(--tls-verify=false\), got "maybe"\n$/)
+  // diff of a local and a remote snapshot: --no-cache means something there.
+  assert.equal(run('diff', 'empty', image, '--tls-verify=false', '--no-cache').code, 0)
+})
+
+test('the help shows --tls-verify\'s default once', () => {
+  for (const command of ['pull', 'push', 'cat', 'import']) {
+    const line = run(command, '--help').stdout.toString().split('\n').find((l) => l.startsWith('  --tls-verify'))!
+    assert.match(line, /^ {2}--tls-verify\[=false\] +require HTTPS and verify certificates \(default true\); =false allows plain HTTP and unverified TLS$/, `${command}: ${line}`)
+  }
+})
+
+test('registry options and --no-cache with no docker:// operand are refused (exit 2); pull --no-cache is an unknown option', () => {
+  const cases: Array<[string[], string]> = [
+    [['ls', 'big', '--no-cache'], '--no-cache'],
+    [['cat', 'big', 'content', '--length', '1', '--no-cache'], '--no-cache'],
+    [['diff', 'empty', 'big', '--no-cache'], '--no-cache'],
+    [['export', 'big', `dir:${join(root, 'never-exported')}`, '--tls-verify=false'], '--tls-verify'],
+    [['stat', 'big', 'content', '--creds', 'a:b'], '--creds'],
+    [['import', `dir:${empty}`, '--name', 'never', '--tls-verify'], '--tls-verify']
+  ]
+  for (const [args, option] of cases) {
+    const r = run(...args)
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+    assert.equal(r.stderr, `tessera: ERR_INVALID_ARGUMENT: ${option} applies to docker:// operands only\n`)
+    assert.equal(r.stdout.length, 0)
+  }
+  const pull = run('pull', 'docker://127.0.0.1:9/lib/a:1', '--name', 'a', '--no-cache')
+  assert.equal(pull.code, 2)
+  assert.equal(pull.stderr, 'tessera: ERR_USAGE: unknown option --no-cache (tessera pull --help lists the options)\n')
 })

@@ -14,7 +14,7 @@ import { defineCommand, JSON_OPTION } from '../command.js'
 import { parseLocation } from '../location.js'
 import { json, out, warn } from '../output.js'
 import { formatBytes, ProgressLine } from '../progress.js'
-import { isRemoteOperand, REGISTRY_OPTIONS } from '../remote.js'
+import { isRemoteOperand, REGISTRY_OPTIONS, refuseUnusedRemoteOptions } from '../remote.js'
 
 /** Import sources the CLI accepts. */
 export const IMPORT_KINDS = ['dir', 'tar', 'oci', 'docker-archive'] as const
@@ -72,6 +72,7 @@ export const importCommand = defineCommand({
       return await pull(context, spec)
     }
     const source = parseLocation(spec, IMPORT_KINDS, 'source')
+    refuseUnusedRemoteOptions(options, [spec])
     // Required (`main` refuses a command line without it); a bad name is refused before anything is read.
     const name = options.name!
     ;(await import('../../format/ref.js')).assertRefName(name)
