@@ -145,3 +145,17 @@ test('registry options and --no-cache with no docker:// operand are refused (exi
   assert.equal(pull.code, 2)
   assert.equal(pull.stderr, 'tessera: ERR_USAGE: unknown option --no-cache (tessera pull --help lists the options)\n')
 })
+
+test('snapshots on a store without names prints nothing, and --json an empty array', () => {
+  const none = join(root, 'no-names')
+  assert.equal(runTessera(['import', `dir:${empty}`, '--name', 'gone'], { store: none }).code, 0)
+  assert.equal(runTessera(['rm', 'gone'], { store: none }).code, 0)
+  const text = runTessera(['snapshots'], { store: none })
+  assert.equal(text.code, 0, text.stderr)
+  assert.equal(text.stdout.toString(), '', 'no header: a script reading the lines gets none')
+  assert.equal(text.stderr, '')
+  const json = runTessera(['snapshots', '--json'], { store: none })
+  assert.equal(json.code, 0, json.stderr)
+  assert.equal(json.stdout.toString(), '[]\n')
+  assert.equal(json.stderr, '')
+})
