@@ -1,6 +1,7 @@
 /**
  * Parsing a command line against option tables: `--name VALUE`,
- * `--name=VALUE`, flags, `-h`, and `--` ending the options. An option
+ * `--name=VALUE`, flags, skopeo's booleans (`--tls-verify`,
+ * `--tls-verify=false`), `-h`, and `--` ending the options. An option
  * that takes a value takes the next argument whatever it looks like
  * (`--offset -1` is the value `-1`, refused as not a non-negative
  * integer), as getopt does. Every problem is a {@link UsageError}
@@ -17,6 +18,12 @@ export interface ParsedArgs {
   /** Option values by long name (converted to their type). */
   values: Record<string, string | number | boolean>
   operands: string[]
+}
+
+/** The words Go's `strconv.ParseBool` accepts, as skopeo reads `--tls-verify=VALUE`. */
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
+  1: true, t: true, T: true, true: true, TRUE: true, True: true,
+  0: false, f: false, F: false, false: false, FALSE: false, False: false
 }
 
 /** Options of `table` by short name. */
@@ -83,6 +90,12 @@ export function parseArgs (args: readonly string[], table: OptionTable, context:
     if (spec.type === 'boolean') {
       if (inline !== undefined) throw new UsageError(`option --${name} takes no value`)
       values[name] = true
+      continue
+    }
+    if (spec.type === 'optional-boolean') {
+      const value = inline === undefined ? true : BOOLEAN_WORDS[inline]
+      if (value === undefined) throw new InvalidArgumentError(`--${name} takes true or false (--${name}=false), got ${JSON.stringify(inline)}`)
+      values[name] = value
       continue
     }
     let raw = inline

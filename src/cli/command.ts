@@ -19,6 +19,20 @@ export interface BooleanOption {
   short?: string
 }
 
+/**
+ * A boolean that is true given bare and may be given a value after `=`
+ * (`--tls-verify`, `--tls-verify=false`), as skopeo's boolean options
+ * (Go's pflag): the value is a word of Go's `strconv.ParseBool` (`true`,
+ * `false`, `1`, `0`, `t`, `f`, ...). The next argument is never its value:
+ * `--tls-verify false` is `--tls-verify` and an operand `false`.
+ * Undefined when not given (the command knows its default).
+ */
+export interface OptionalBooleanOption {
+  type: 'optional-boolean'
+  help: string
+  short?: string
+}
+
 /** An option that takes a text value (`--name NAME`, `--name=NAME`). */
 export interface StringOption {
   type: 'string'
@@ -27,6 +41,8 @@ export interface StringOption {
   help: string
   /** The only values accepted, if any (checked before the command runs). */
   choices?: readonly string[]
+  /** The command needs it: a usage error (`ERR_USAGE`) when it is not given. */
+  required?: boolean
   short?: string
 }
 
@@ -49,14 +65,14 @@ export interface NumberOption {
 }
 
 /** One option of a command. */
-export type OptionSpec = BooleanOption | StringOption | IntegerOption | NumberOption
+export type OptionSpec = BooleanOption | OptionalBooleanOption | StringOption | IntegerOption | NumberOption
 
 /** A command's options, by long name (without the leading `--`). */
 export type OptionTable = Record<string, OptionSpec>
 
-/** The parsed value of each option: flags are booleans, others undefined when not given. */
+/** The parsed value of each option: flags are booleans, others (optional booleans too) undefined when not given. */
 export type OptionValues<O extends OptionTable> = {
-  [K in keyof O]: O[K] extends BooleanOption ? boolean : O[K] extends IntegerOption | NumberOption ? number | undefined : string | undefined
+  [K in keyof O]: O[K] extends BooleanOption ? boolean : O[K] extends OptionalBooleanOption ? boolean | undefined : O[K] extends IntegerOption | NumberOption ? number | undefined : string | undefined
 }
 
 /**
@@ -105,8 +121,12 @@ export interface Command<O extends OptionTable = OptionTable> {
   operands: readonly [number, number?]
   options: O
   store: StoreUse
-  /** Its NAME operands are snapshots, resolved by `./snapshot-arg.ts` (the help says what they may be). */
-  snapshotOperands?: boolean
+  /**
+   * Its NAME operands are snapshots, resolved by `./snapshot-arg.ts` (the
+   * help says what they may be): `true` when a `docker://` image may be
+   * one too (the read commands), `local` when only the store's may.
+   */
+  snapshotOperands?: true | 'local'
   /** Exit status for an error (default 1; `diff` uses 2, like diff(1)). */
   errorStatus?: number
   /** Run; resolves to the exit status. */

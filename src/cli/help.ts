@@ -19,12 +19,14 @@ export const LOCK_WAIT_OPTION = {
   'lock-wait': { type: 'number', value: 'SECONDS', help: 'wait up to SECONDS for another process to release the store (default 0: fail at once with ERR_STORE_LOCKED)' }
 } as const satisfies OptionTable
 
-const SNAPSHOT_NOTE = 'NAME is a snapshot name, a snapshot digest (sha256:...) or a unique prefix of one, as `tessera snapshots` prints it,\n' +
+const LOCAL_SNAPSHOT_NOTE = 'NAME is a snapshot name, a snapshot digest (sha256:...) or a unique prefix of one, as `tessera snapshots` prints it'
+const SNAPSHOT_NOTE = `${LOCAL_SNAPSHOT_NOTE},\n` +
   'or an image in a registry, docker://HOST[:PORT]/REPO[:TAG|@DIGEST], read remotely (what is fetched is kept in the store unless --no-cache).'
 
 function optionLines (table: OptionTable): string[] {
   const rows = Object.entries(table).map(([name, spec]) => {
-    const flag = `${spec.short !== undefined ? `-${spec.short}, ` : ''}--${name}${spec.type === 'boolean' ? '' : ` ${spec.value}`}`
+    const value = spec.type === 'boolean' ? '' : spec.type === 'optional-boolean' ? '[=false]' : ` ${spec.value}`
+    const flag = `${spec.short !== undefined ? `-${spec.short}, ` : ''}--${name}${value}`
     const choices = spec.type === 'string' && spec.choices !== undefined ? ` (${spec.choices.join(', ')})` : ''
     return [flag, spec.help + choices] as const
   })
@@ -56,6 +58,7 @@ export function commandHelp (command: Command<any>): string {
   lines.push('', command.description ?? command.summary)
   if (Object.keys(options).length > 0) lines.push('', 'options:', ...optionLines(options))
   if (command.snapshotOperands === true) lines.push('', SNAPSHOT_NOTE)
+  if (command.snapshotOperands === 'local') lines.push('', `${LOCAL_SNAPSHOT_NOTE}.`)
   return lines.join('\n')
 }
 

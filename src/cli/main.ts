@@ -6,9 +6,12 @@
  * `tessera: ERR_CODE: message` on stderr.
  *
  * Exit status: 0 on success; 1 on an error (2 for `diff`, like diff(1));
- * 2 for a usage error (`ERR_USAGE`, `ERR_INVALID_ARGUMENT`); what the
+ * 2 for a usage error (`ERR_USAGE`: an unknown option, a missing operand
+ * or required option; `ERR_INVALID_ARGUMENT`: a bad value); what the
  * command returns otherwise (`diff` 1 when the snapshots differ, `fsck` 1
- * when a problem is left, 130 for an import stopped by SIGINT).
+ * when a problem is left, 130 for an import stopped by SIGINT); 141
+ * (128 + SIGPIPE, what a shell reports for diff(1), tar or cat) when the
+ * reader of stdout closes it early (`| head`), quietly.
  *
  * @module
  */
@@ -18,6 +21,14 @@ import { asksForHelp, parseArgs } from './args.js'
 import type { CliStore, Command, CommandContext, OptionTable } from './command.js'
 import { COMMANDS } from './commands/index.js'
 import { commandHelp, GLOBAL_OPTIONS, globalHelp, LOCK_WAIT_OPTION, usageLine } from './help.js'
+import { refuseUnusedRemoteOptions } from './remote.js'
+
+/**
+ * The exit status when stdout's reader is gone (EPIPE): 128 + SIGPIPE, the
+ * status a shell reports for diff(1), tar or cat killed by SIGPIPE. Node
+ * ignores SIGPIPE, so the CLI exits with that status itself.
+ */
+export const BROKEN_PIPE_STATUS = 141
 
 /** The package version, from package.json. */
 function version (): string {
@@ -42,9 +53,10 @@ function report (err: unknown): void {
 
 /** Run the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main (argv: string[]): Promise<number> {
-  // A reader that stops early (`| head`) is not an error.
+  // A reader that stops early (`| head`): end at once and quietly, as a
+  // process killed by SIGPIPE does (a pending write would wait forever).
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0)
+    if (err.code === 'EPIPE') process.exit(BROKEN_PIPE_STATUS)
   })
   let command: Command<any> | undefined
   let opened: Promise<CliStore> | undefined
@@ -77,6 +89,10 @@ export async function main (argv: string[]): Promise<number> {
       const problem = count < min ? 'missing operand' : `unexpected operand ${JSON.stringify(parsed.operands[max!])}`
       throw new UsageError(`${problem}: usage: ${usageLine(command)} (tessera ${command.name} --help)`)
     }
+    for (const [key, spec] of Object.entries(command.options as OptionTable)) {
+      if (spec.type === 'string' && spec.required === true && values[key] === undefined) throw new UsageError(`missing option --${key} ${spec.value}: usage: ${usageLine(command)} (tessera ${command.name} --help)`)
+    }
+    if (command.snapshotOperands === true) refuseUnusedRemoteOptions(values, parsed.operands)
     const storeDir = (values.store as string | undefined) ?? process.env.TESSERA_STORE ?? './.tessera'
     const use = command.store
     const context: CommandContext = {
@@ -95,7 +111,7 @@ export async function main (argv: string[]): Promise<number> {
     }
     return await command.run(context)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 0
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_STATUS
     report(err)
     if (err instanceof UsageError || err instanceof InvalidArgumentError) return 2
     return command?.errorStatus ?? 1

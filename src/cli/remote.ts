@@ -1,6 +1,7 @@
 /**
  * Remote images on the command line: the registry options every command
- * that reaches a registry takes (skopeo's conventions: `--tls-verify=false`,
+ * that reaches a registry takes (skopeo's conventions: `--tls-verify`,
+ * `--tls-verify=false`,
  * `--creds USER:PASS`, `--authfile PATH`), opening a repository from a
  * `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]` operand, and opening such an
  * operand as a snapshot for the read commands (`ls`, `cat`, `stat`,
@@ -12,6 +13,7 @@
  * @module
  */
 import type { RegistryClientOptions, RegistryRepository } from '../distribution/client/types.js'
+import { InvalidArgumentError } from '../errors.js'
 import type { SnapshotReader } from '../exporter/snapshot-reader.js'
 import type { CommandContext, OptionTable } from './command.js'
 
@@ -25,7 +27,7 @@ export function isRemoteOperand (operand: string): boolean {
 
 /** How to reach a registry (skopeo's options). */
 export const REGISTRY_OPTIONS = {
-  'tls-verify': { type: 'string', value: 'true|false', choices: ['true', 'false'], help: 'false allows plain HTTP and unverified TLS (default true)' },
+  'tls-verify': { type: 'optional-boolean', help: 'require HTTPS and verify certificates (default true); =false allows plain HTTP and unverified TLS' },
   creds: { type: 'string', value: 'USER:PASS', help: 'credentials for the registry (default: the auth file)' },
   authfile: { type: 'string', value: 'PATH', help: 'the auth file (default: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, ~/.docker/config.json)' }
 } as const satisfies OptionTable
@@ -36,10 +38,25 @@ export const REMOTE_READ_OPTIONS = {
   'no-cache': { type: 'boolean', help: 'docker:// operands: read without keeping what is fetched in the local store' }
 } as const satisfies OptionTable
 
+/**
+ * Refuse the options of {@link REMOTE_READ_OPTIONS} (`--tls-verify`,
+ * `--creds`, `--authfile`, `--no-cache`) when none of `operands` is a
+ * `docker://` image: there they would do nothing (`ERR_INVALID_ARGUMENT`,
+ * as every option the operands give no meaning).
+ */
+export function refuseUnusedRemoteOptions (options: Record<string, unknown>, operands: readonly string[]): void {
+  if (operands.some(isRemoteOperand)) return
+  for (const [name, spec] of Object.entries(REMOTE_READ_OPTIONS)) {
+    // A flag is false when absent; the others are undefined.
+    const given = spec.type === 'boolean' ? options[name] === true : options[name] !== undefined
+    if (given) throw new InvalidArgumentError(`--${name} applies to docker:// operands only`)
+  }
+}
+
 /** The client options the registry options ask for. */
 export function clientOptions (options: Record<string, unknown>): RegistryClientOptions {
   const out: RegistryClientOptions = {}
-  if (options['tls-verify'] === 'false') out.tlsVerify = false
+  if (options['tls-verify'] === false) out.tlsVerify = false
   if (typeof options.creds === 'string') out.credentials = options.creds
   if (typeof options.authfile === 'string') out.authFile = options.authfile
   return out

@@ -25,6 +25,7 @@ import { digestKey, type SnapshotMetadata } from './metadata.js'
 import { snapshotFigures } from './missing.js'
 import { type CacheStore, fetchMetadata } from './remote-metadata.js'
 import { referenceOf, resolveReference } from './resolve.js'
+import { formatRepositoryReference } from '../oci/reference.js'
 import type { Platform } from '../oci/types.js'
 import { NotTesseraImageError } from './errors.js'
 
@@ -95,7 +96,7 @@ export class RemoteSnapshot implements SnapshotSource {
       ...(options.platform !== undefined ? { platform: options.platform } : {}),
       ...(signal !== undefined ? { signal } : {})
     })
-    if (resolved.kind !== 'tessera') throw new NotTesseraImageError(`${repository.reference.repository}:${reference} is an ordinary image with no tessera form`, resolved.manifestDigest)
+    if (resolved.kind !== 'tessera') throw new NotTesseraImageError(`${formatRepositoryReference(repository.reference.repository, reference)} is an ordinary image with no tessera form`, resolved.manifestDigest)
     const what = `${repository.reference.repository}@${resolved.manifestDigest}`
     const metadata = await fetchMetadata(repository, resolved.manifest, what, { cache: options.cache, maxBytes: options.maxMetadataBytes, signal })
     return new RemoteSnapshot(repository, reference, resolved.manifestDigest, metadata, options)

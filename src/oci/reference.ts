@@ -180,6 +180,16 @@ export function normalizeDockerReference (value: string): string {
   return `${r.name}${tag !== undefined ? `:${tag}` : ''}${r.digest !== undefined ? `@${r.digest}` : ''}`
 }
 
+/**
+ * A repository and one of its tags or digests as a reference is written:
+ * `lib/app:v1` for a tag, `lib/app@sha256:…` for a digest (a tag never
+ * holds a `:`, a digest always does). For messages, the way skopeo and
+ * docker print references.
+ */
+export function formatRepositoryReference (repository: string, tagOrDigest: string): string {
+  return `${repository}${tagOrDigest.includes(':') ? '@' : ':'}${tagOrDigest}`
+}
+
 /** Whether `value` is a digest reference `sha256:<64 hex>` (for OCI layouts). */
 export function isDigestReference (value: string): boolean {
   return isDigest(value)

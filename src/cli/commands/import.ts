@@ -14,7 +14,7 @@ import { defineCommand, JSON_OPTION } from '../command.js'
 import { parseLocation } from '../location.js'
 import { json, out, warn } from '../output.js'
 import { formatBytes, ProgressLine } from '../progress.js'
-import { isRemoteOperand, REGISTRY_OPTIONS } from '../remote.js'
+import { isRemoteOperand, REGISTRY_OPTIONS, refuseUnusedRemoteOptions } from '../remote.js'
 
 /** Import sources the CLI accepts. */
 export const IMPORT_KINDS = ['dir', 'tar', 'oci', 'docker-archive'] as const
@@ -48,7 +48,7 @@ export const importCommand = defineCommand({
   operands: [1, 1],
   store: 'create',
   options: {
-    name: { type: 'string', value: 'NAME', help: 'the snapshot name to commit (required)' },
+    name: { type: 'string', value: 'NAME', required: true, help: 'the snapshot name to commit (required)' },
     replace: { type: 'boolean', help: 're-point NAME if it exists' },
     mtime: { type: 'string', value: 'keep|zero|SECONDS', help: 'file times: kept, zero, or a fixed time such as $SOURCE_DATE_EPOCH' },
     base: { type: 'string', value: 'NAME', help: 'tar: only: apply the layer on top of this snapshot (a name, digest or unique digest prefix)' },
@@ -72,8 +72,10 @@ export const importCommand = defineCommand({
       return await pull(context, spec)
     }
     const source = parseLocation(spec, IMPORT_KINDS, 'source')
-    const name = options.name
-    if (name === undefined || name === '') throw new InvalidArgumentError('--name NAME is required')
+    refuseUnusedRemoteOptions(options, [spec])
+    // Required (`main` refuses a command line without it); a bad name is refused before anything is read.
+    const name = options.name!
+    ;(await import('../../format/ref.js')).assertRefName(name)
     if (options.platform !== undefined && source.kind !== 'oci') throw new InvalidArgumentError('--platform applies to oci: layouts only')
     if (options.base !== undefined && source.kind !== 'tar') throw new InvalidArgumentError('--base applies to tar: layers only')
     const dialect = options['tar-dialect']

@@ -25,7 +25,7 @@ export const pullCommand = defineCommand({
   operands: [1, 1],
   store: 'create',
   options: {
-    name: { type: 'string', value: 'NAME', help: 'the snapshot name to commit (required)' },
+    name: { type: 'string', value: 'NAME', required: true, help: 'the snapshot name to commit (required)' },
     replace: { type: 'boolean', help: 're-point NAME if it exists' },
     platform: { type: 'string', value: 'OS/ARCH[/VARIANT]', help: 'the image of this platform in an index (default: this machine\'s)' },
     ...REGISTRY_OPTIONS,
@@ -42,8 +42,8 @@ export const pullCommand = defineCommand({
 /** Pull `source` as `--name` (also `import docker://…`). */
 export async function pull (context: Pick<CommandContext<any>, 'options' | 'interactive' | 'store'>, source: string): Promise<number> {
   const options = context.options as Record<string, unknown>
-  const name = options.name as string | undefined
-  if (name === undefined || name === '') throw new InvalidArgumentError('--name NAME is required')
+  // Required (`main` refuses a command line without it); checked by the pull before anything is fetched.
+  const name = options.name as string
   const { pullSnapshot } = await import('../../distribution/pull.js')
   const repository = await openRemote(options, source)
   const store = await context.store()

@@ -24,7 +24,7 @@ export const pushCommand = defineCommand({
     'The manifest is written last: an interrupted push (SIGINT, exit status 130) leaves TAG as it was.',
   operands: [2, 2],
   store: 'existing',
-  snapshotOperands: true,
+  snapshotOperands: 'local',
   options: {
     reuse: { type: 'string', value: 'REF[,REF...]', help: 'images whose packs may be reused: TAG, sha256:DIGEST or docker://HOST/REPO:TAG' },
     ...REGISTRY_OPTIONS,
@@ -33,6 +33,7 @@ export const pushCommand = defineCommand({
   async run (context) {
     const { options } = context
     const [operand, target] = context.operands as [string, string]
+    if (isRemoteOperand(operand)) throw new InvalidArgumentError(`push sends a snapshot of the store, got ${JSON.stringify(operand)}: pull it first, or copy it from registry to registry with skopeo copy`)
     if (!isRemoteOperand(target)) throw new InvalidArgumentError(`the target must be ${REMOTE_PREFIX}HOST[:PORT]/REPO[:TAG], got ${JSON.stringify(target)}`)
     const { pushSnapshot } = await import('../../distribution/push.js')
     const store = await context.store()
