@@ -62,13 +62,18 @@ export interface PushResult {
   root: string
   /** Chunks the snapshot reaches. */
   chunks: number
-  /** Packs the manifest lists. */
+  /**
+   * Packs the manifest lists. Each is counted once in one of the four
+   * counts that follow, which add up to it.
+   */
   packs: number
-  /** Packs listed from earlier images (nothing of them sent). */
+  /** Packs of earlier images of this repository, listed again without a request. */
   reusedPacks: number
-  /** Packs uploaded, found present, or mounted from another repository. */
+  /** Packs whose bytes were sent: new ones, and those of another repository copied through when the registry refused a mount. */
   uploadedPacks: number
+  /** Packs a `HEAD` found already in the repository (nothing sent). */
   presentPacks: number
+  /** Packs of another repository mounted from it (nothing sent). */
   mountedPacks: number
   /** Blob bytes sent (packs, metadata, config, manifest). */
   uploadedBytes: number
@@ -185,7 +190,7 @@ export async function pushSnapshot (store: PushSource, nameOrDigest: string, rep
       root,
       chunks: closure.chunks.length,
       packs: packs.length,
-      reusedPacks: plan.reused.length,
+      reusedPacks: plan.reused.filter((r) => images[r.pack.source]!.mountFrom === undefined).length,
       uploadedPacks: counts.uploaded,
       presentPacks: counts.present,
       mountedPacks: counts.mounted,

@@ -61,7 +61,7 @@ export const pushCommand = defineCommand({
     if (options.json) {
       json({ name: operand, target, ...result, requests, bytesSent, bytesReceived, seconds })
     } else {
-      out(`pushed ${operand} to ${target}: ${result.packs} packs (${result.uploadedPacks} uploaded, ${result.reusedPacks + result.presentPacks + result.mountedPacks} reused), ${formatBytes(result.uploadedBytes)} sent in ${seconds.toFixed(1)} s`)
+      out(`pushed ${operand} to ${target}: ${result.packs} packs (${result.uploadedPacks} uploaded, ${result.presentPacks} already present, ${result.mountedPacks} mounted, ${result.reusedPacks} reused), ${formatBytes(result.uploadedBytes)} sent in ${seconds.toFixed(1)} s`)
       out(`manifest ${result.manifest}`)
       out(`snapshot ${result.snapshot}`)
       out(`root     ${result.root}`)
