@@ -5,9 +5,9 @@
  * pack blobs of chunk records.
  *
  * - {@link pushSnapshot}: a local snapshot to a repository; packs the
- *   repository has (the target tag's image, `reuse`) are listed again,
- *   not uploaded; new chunks go into content-defined packs; the manifest
- *   is written last.
+ *   repository has (the target tag's image, `reuse`, the repository's
+ *   other tags) are listed again, not uploaded; new chunks go into
+ *   content-defined packs; the manifest is written last.
  * - {@link pullSnapshot}: an image into a local store under a name; a
  *   tessera image by its metadata and only the chunks the store lacks
  *   (multi-range GETs), an ordinary image by its layers, imported as
@@ -30,7 +30,8 @@
  *   (`./client/`), every call with the caller's `AbortSignal`.
  *
  * Files: `media-types.ts`, `metadata.ts` (the metadata blob),
- * `manifest.ts`, `pack-layout.ts` (which packs a push lists),
+ * `manifest.ts`, `pack-layout.ts` (which packs a push lists), `sibling-tags.ts`
+ * (the other tags a push reads),
  * `pack-blob.ts` (building a pack), `closure.ts` (a local snapshot's
  * trees and chunks), `resolve.ts` (reference → image), `remote-metadata.ts`,
  * `missing.ts` (what a store lacks), `chunk-fetcher.ts` (ranged, verified

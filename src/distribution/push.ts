@@ -1,15 +1,16 @@
 /**
  * `pushSnapshot`: a local snapshot to a registry as a tessera image
  * (docs/FORMAT.md §11.4). Packs the repository already has (those of the
- * tessera image under the target tag, and of the images named in
- * `reuse`) are listed again, not uploaded; the other chunks go into new
+ * tessera image under the target tag, of the images named in `reuse`,
+ * and of the repository's other tessera tags) are listed again, not
+ * uploaded; the other chunks go into new
  * content-defined packs, each uploaded unless the registry has it. Every
  * stored object is verified before it is sent. The manifest is written
  * last: a push that fails leaves the tag as it was.
  *
  * @module
  */
-import { InvalidArgumentError, throwIfAborted } from '../errors.js'
+import { AbortedError, InvalidArgumentError, throwIfAborted } from '../errors.js'
 import { digestToString, isDigest } from '../hash/digest.js'
 import { sha256 } from '../hash/index.js'
 import type { ChunkReader, MetadataReader, RefReader } from '../store/index.js'
@@ -22,11 +23,12 @@ import type { RegistryRepository } from './client/types.js'
 import { readClosure } from './closure.js'
 import { buildManifest } from './manifest.js'
 import { EMPTY_CONFIG, EMPTY_CONFIG_DIGEST, OCI_MANIFEST_MEDIA_TYPE } from './media-types.js'
-import { digestKey, encodeMetadata, type PackTable } from './metadata.js'
+import { digestKey, encodeMetadata, type PackTable, type SnapshotMetadata } from './metadata.js'
 import { buildPack, type StoredReader } from './pack-blob.js'
 import { type KnownPack, planPacks } from './pack-layout.js'
 import { fetchMetadata } from './remote-metadata.js'
 import { findTesseraImage } from './resolve.js'
+import { DEFAULT_REUSE_TAGS, REUSE_TAGS_METADATA_BYTES, siblingTags } from './sibling-tags.js'
 
 /** Default zstd level of the metadata blob. */
 export const DEFAULT_METADATA_LEVEL = 9
@@ -46,6 +48,13 @@ export interface PushOptions {
   tag?: string
   /** Images whose packs may be reused, after the target tag's own (§11.4). */
   reuse?: readonly ReuseSource[]
+  /**
+   * Most other tags of the target repository whose tessera images' packs
+   * are reused too, after `reuse` (the last in lexical order; default
+   * {@link DEFAULT_REUSE_TAGS}; 0: none). A tag that cannot be read is
+   * skipped.
+   */
+  reuseTags?: number
   /** zstd level of the metadata blob (0: raw). Default 9. */
   compressionLevel?: number
   signal?: AbortSignal
@@ -90,6 +99,8 @@ export async function pushSnapshot (store: PushSource, nameOrDigest: string, rep
   const tag = options.tag ?? repository.reference.tag ?? 'latest'
   if (isDigest(tag)) throw new InvalidArgumentError('a push writes a tag, not a digest')
   const level = options.compressionLevel ?? DEFAULT_METADATA_LEVEL
+  const reuseTags = options.reuseTags ?? DEFAULT_REUSE_TAGS
+  if (!Number.isSafeInteger(reuseTags) || reuseTags < 0) throw new InvalidArgumentError(`reuseTags must be a non-negative integer, got ${String(reuseTags)}`)
   const signal = options.signal
   const call = signal !== undefined ? { signal } : {}
   await loadZstd()
@@ -106,12 +117,9 @@ export async function pushSnapshot (store: PushSource, nameOrDigest: string, rep
     const known: KnownPack[] = []
     const images: ReuseImage[] = []
     const seen = new Set<string>()
-    for (const [i, { image, reference }] of sources.entries()) {
-      throwIfAborted(signal)
-      const found = await findTesseraImage(image.repository, reference, signal)
-      if (found === undefined) continue
+    const readManifests = new Set<string>()
+    const addPacks = (i: number, image: ReuseImage, metadata: SnapshotMetadata): void => {
       images[i] = image
-      const metadata = await fetchMetadata(image.repository, found.manifest, `${image.repository.reference.repository}@${found.manifestDigest}`, { signal })
       for (const p of metadata.packs) {
         const key = digestKey(p.digest)
         if (seen.has(key)) continue
@@ -121,6 +129,29 @@ export async function pushSnapshot (store: PushSource, nameOrDigest: string, rep
           records.set(digestKey(p.chunks.subarray(32 * j, 32 * j + 32)), { offset, storedLength: p.storedLengths[j]!, length: p.lengths[j]! })
         })
         known.push({ digest: p.digest, size: p.size, records, source: i })
+      }
+    }
+    for (const [i, { image, reference }] of sources.entries()) {
+      throwIfAborted(signal)
+      const found = await findTesseraImage(image.repository, reference, signal)
+      if (found === undefined) continue
+      readManifests.add(found.manifestDigest)
+      addPacks(i, image, await fetchMetadata(image.repository, found.manifest, `${image.repository.reference.repository}@${found.manifestDigest}`, { signal }))
+    }
+    // The repository's other tessera tags (bounded): their packs are in it already.
+    const exclude = new Set(sources.filter((s) => s.image.mountFrom === undefined).map((s) => s.reference))
+    let budget = REUSE_TAGS_METADATA_BYTES
+    for (const [j, other] of (await siblingTags(repository, exclude, reuseTags, signal)).entries()) {
+      throwIfAborted(signal)
+      try {
+        const found = await findTesseraImage(repository, other, signal)
+        if (found === undefined || readManifests.has(found.manifestDigest) || found.manifest.metadata.size > budget) continue
+        readManifests.add(found.manifestDigest)
+        budget -= found.manifest.metadata.size
+        addPacks(sources.length + j, { repository }, await fetchMetadata(repository, found.manifest, `${repository.reference.repository}@${found.manifestDigest}`, { signal }))
+      } catch (err) {
+        // a tag that cannot be read is only a missed chance to reuse
+        if (signal?.aborted === true || (err as { code?: string } | null)?.code === AbortedError.code) throw err
       }
     }
     const plan = planPacks(closure.chunks, known)

@@ -211,6 +211,43 @@ test('push counts each pack once, in its text line as in its JSON and as the reg
   t.diagnostic(`mount push: ${JSON.stringify(line)}, ${textBytes} bytes uploaded`)
 })
 
+test('a new tag reuses the packs of the repository\'s other tessera tags; another repository is not searched', { skip }, async (t) => {
+  const { store } = await sharedStore()
+  // v1 with a small file after each library: the same chunks, but in packs of other digests
+  const { v1 } = versionFiles()
+  const v3: Record<string, Uint8Array> = { ...v1 }
+  for (let i = 0; i < 20; i++) v3[`lib${i}.so.1`] = noise(20_000, 7000 + i)
+  await ok(['import', `dir:${await makeTree(join(work, 'tree-v3'), v3)}`, '--name', 'v3', '--mtime', 'zero'], store)
+  await ok(['push', 'v1', ref('tags/app:a'), TLS], store)
+  // an ordinary image's tag beside it is read and passed over
+  const plain = openRepository(`docker://${registry!.host}/tags/app:zz-plain`, { tlsVerify: false })
+  await plain.putBlob({ digest: EMPTY_CONFIG_DIGEST, size: EMPTY_CONFIG.length }, EMPTY_CONFIG)
+  await plain.putManifest('zz-plain', OCI_MANIFEST_MEDIA_TYPE, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST_MEDIA_TYPE, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: EMPTY_CONFIG_DIGEST, size: EMPTY_CONFIG.length }, layers: [] })))
+  proxy!.reset()
+  const pushed = await ok(['push', 'v3', ref('tags/app:c'), TLS, '--json'], store)
+  const bytes = uploaded()
+  const seen = packRequests(await packsOf('tags/app:c'))
+  // only the 20 small files (400 KB) and the metadata went up: every chunk of v1 is listed from a's packs
+  assert.ok(bytes < 600_000, `${bytes} bytes uploaded for v3 beside v1`)
+  assert.equal(pushed.reusedPacks + pushed.uploadedPacks, pushed.packs, JSON.stringify(pushed))
+  assert.ok(pushed.reusedPacks >= 2, JSON.stringify(pushed))
+  assert.deepEqual(seen, { uploaded: pushed.uploadedPacks, present: 0, mounted: 0 })
+  // what it cost: one tag list, the manifests of the other tags, one metadata blob (a's)
+  assert.equal(proxy!.ofRoute('GET tags').length, 1)
+  assert.equal(proxy!.ofRoute('GET blob').length, 1)
+  const metadataBytes = proxy!.ofRoute('GET blob')[0]!.bytesOut
+  // the same push into another repository: a blob HEAD answers for its repository only, and
+  // v3's own packs share no digest with v1's, so nothing there would have been found
+  proxy!.reset()
+  const elsewhere = await ok(['push', 'v3', ref('tags/other:c'), TLS, '--json'], store)
+  const fresh = uploaded()
+  assert.equal(elsewhere.uploadedPacks, elsewhere.packs, JSON.stringify(elsewhere))
+  assert.ok(fresh > 40_000_000, `${fresh} bytes uploaded into another repository`)
+  const ofA = await packsOf('tags/app:a')
+  assert.deepEqual([...await packsOf('tags/other:c')].filter((d) => ofA.has(d)), [])
+  t.diagnostic(`v3 beside v1: ${bytes} bytes uploaded (${pushed.uploadedPacks} of ${pushed.packs} packs), ${metadataBytes} bytes of metadata read; into another repository: ${fresh} bytes`)
+})
+
 test('a pull with the previous version present fetches only the missing chunks, in few requests', { skip }, async () => {
   const { store, v2 } = await sharedStore()
   await ok(['push', 'v1', ref('base/app:v1'), TLS], store)

@@ -19,8 +19,9 @@ export const pushCommand = defineCommand({
   summary: 'push a snapshot to a registry as a tessera image',
   usage: ['push NAME docker://HOST[:PORT]/REPO[:TAG] [--reuse REF[,REF...]] [--tls-verify=false] [--creds USER:PASS] [--json]'],
   description: 'Push snapshot NAME to a registry as a tessera image (docs/FORMAT.md §11), under TAG (default latest).\n' +
-    'Packs the repository has (the image TAG names now, and those of --reuse: tags or digests of REPO, or docker://\n' +
-    'references to other repositories of the same registry, mounted from there) are reused; only new packs are uploaded.\n' +
+    'Packs the repository has (the image TAG names now, those of --reuse: tags or digests of REPO, or docker://\n' +
+    'references to other repositories of the same registry, mounted from there; and those of the last 16 other tags of\n' +
+    'REPO) are reused; only new packs are uploaded.\n' +
     'The manifest is written last: an interrupted push (SIGINT, exit status 130) leaves TAG as it was.',
   operands: [2, 2],
   store: 'existing',
