@@ -19,6 +19,7 @@ import { encodeStored } from '../store/stored-object.js'
 import { withStoreSession } from '../store/session.js'
 import { loadZstd } from '../store/zstd.js'
 import { Limiter } from '../util/limiter.js'
+import { RegistryNotFoundError, type RegistryError } from './client/errors.js'
 import type { RegistryRepository } from './client/types.js'
 import { readClosure } from './closure.js'
 import { buildManifest } from './manifest.js'
@@ -27,7 +28,8 @@ import { digestKey, encodeMetadata, type PackTable, type SnapshotMetadata } from
 import { buildPack, type StoredReader } from './pack-blob.js'
 import { type KnownPack, planPacks } from './pack-layout.js'
 import { fetchMetadata } from './remote-metadata.js'
-import { findTesseraImage } from './resolve.js'
+import { OciPlatformNotFoundError, OciUnsupportedMediaTypeError } from '../oci/errors.js'
+import { findTesseraImage, resolveReference, type ResolvedImage, type ResolvedTessera } from './resolve.js'
 import { DEFAULT_REUSE_TAGS, REUSE_TAGS_METADATA_BYTES, siblingTags } from './sibling-tags.js'
 
 /** Default zstd level of the metadata blob. */
@@ -60,6 +62,8 @@ export interface PushOptions {
   signal?: AbortSignal
   /** Bytes uploaded so far, after each blob. */
   onProgress?: (progress: { bytes: number }) => void
+  /** Told, before anything is uploaded, of an image of `reuse` that is not a tessera image (nothing of it is reused). */
+  onWarning?: (message: string) => void
 }
 
 /** What a push did. */
@@ -133,7 +137,7 @@ export async function pushSnapshot (store: PushSource, nameOrDigest: string, rep
     }
     for (const [i, { image, reference }] of sources.entries()) {
       throwIfAborted(signal)
-      const found = await findTesseraImage(image.repository, reference, signal)
+      const found = i === 0 ? await findTesseraImage(image.repository, reference, signal) : await findReuseImage(image.repository, reference, options.onWarning, signal)
       if (found === undefined) continue
       readManifests.add(found.manifestDigest)
       addPacks(i, image, await fetchMetadata(image.repository, found.manifest, `${image.repository.reference.repository}@${found.manifestDigest}`, { signal }))
@@ -228,6 +232,32 @@ export async function pushSnapshot (store: PushSource, nameOrDigest: string, rep
       uploadedBytes
     }
   })
+}
+
+/**
+ * The tessera image an image of `reuse` names: directly, or as the
+ * tessera referrer of an ordinary image. An image that does not exist
+ * fails the push (`ERR_REGISTRY_NOT_FOUND`) before anything is
+ * uploaded; one with no tessera form is reported to `onWarning` and
+ * gives nothing.
+ */
+async function findReuseImage (repository: RegistryRepository, reference: string, onWarning: ((message: string) => void) | undefined, signal: AbortSignal | undefined): Promise<ResolvedTessera | undefined> {
+  const name = `${repository.reference.repository}${isDigest(reference) ? '@' : ':'}${reference}`
+  let found: ResolvedTessera | ResolvedImage
+  try {
+    found = await resolveReference(repository, reference, signal !== undefined ? { signal } : {})
+  } catch (err) {
+    const code = (err as { code?: string } | null)?.code
+    if (code === RegistryNotFoundError.code) throw new RegistryNotFoundError(`cannot reuse the packs of ${name}: the registry has no such image`, { cause: err, status: (err as RegistryError).status ?? 404 })
+    if (code === OciUnsupportedMediaTypeError.code || code === OciPlatformNotFoundError.code) {
+      onWarning?.(`${name} is not a tessera image (${(err as Error).message}): none of its packs are reused`)
+      return undefined
+    }
+    throw err
+  }
+  if (found.kind === 'tessera') return found
+  onWarning?.(`${name} is an ordinary image with no tessera form: none of its packs are reused`)
+  return undefined
 }
 
 function concatDigests (digests: readonly Uint8Array[]): Uint8Array {

@@ -211,6 +211,14 @@ test('push counts each pack once, in its text line as in its JSON and as the reg
   t.diagnostic(`mount push: ${JSON.stringify(line)}, ${textBytes} bytes uploaded`)
 })
 
+/** An ordinary image with no layers under `repoTag`, written to the registry directly. */
+async function putEmptyImage (repoTag: string): Promise<void> {
+  const repo = openRepository(`docker://${registry!.host}/${repoTag}`, { tlsVerify: false })
+  await repo.putBlob({ digest: EMPTY_CONFIG_DIGEST, size: EMPTY_CONFIG.length }, EMPTY_CONFIG)
+  const config = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: EMPTY_CONFIG_DIGEST, size: EMPTY_CONFIG.length }
+  await repo.putManifest(repo.reference.tag!, OCI_MANIFEST_MEDIA_TYPE, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST_MEDIA_TYPE, config, layers: [] })))
+}
+
 test('a new tag reuses the packs of the repository\'s other tessera tags; another repository is not searched', { skip }, async (t) => {
   const { store } = await sharedStore()
   // v1 with a small file after each library: the same chunks, but in packs of other digests
@@ -220,9 +228,7 @@ test('a new tag reuses the packs of the repository\'s other tessera tags; anothe
   await ok(['import', `dir:${await makeTree(join(work, 'tree-v3'), v3)}`, '--name', 'v3', '--mtime', 'zero'], store)
   await ok(['push', 'v1', ref('tags/app:a'), TLS], store)
   // an ordinary image's tag beside it is read and passed over
-  const plain = openRepository(`docker://${registry!.host}/tags/app:zz-plain`, { tlsVerify: false })
-  await plain.putBlob({ digest: EMPTY_CONFIG_DIGEST, size: EMPTY_CONFIG.length }, EMPTY_CONFIG)
-  await plain.putManifest('zz-plain', OCI_MANIFEST_MEDIA_TYPE, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST_MEDIA_TYPE, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: EMPTY_CONFIG_DIGEST, size: EMPTY_CONFIG.length }, layers: [] })))
+  await putEmptyImage('tags/app:zz-plain')
   proxy!.reset()
   const pushed = await ok(['push', 'v3', ref('tags/app:c'), TLS, '--json'], store)
   const bytes = uploaded()
@@ -246,6 +252,26 @@ test('a new tag reuses the packs of the repository\'s other tessera tags; anothe
   const ofA = await packsOf('tags/app:a')
   assert.deepEqual([...await packsOf('tags/other:c')].filter((d) => ofA.has(d)), [])
   t.diagnostic(`v3 beside v1: ${bytes} bytes uploaded (${pushed.uploadedPacks} of ${pushed.packs} packs), ${metadataBytes} bytes of metadata read; into another repository: ${fresh} bytes`)
+})
+
+test('--reuse of an image that does not exist fails before any upload; of an ordinary image, it warns', { skip }, async () => {
+  const { store } = await sharedStore()
+  await ok(['push', 'v1', ref('reuse/app:v1'), TLS], store)
+  for (const missing of ['nope', ref('reuse/app:nope'), ref('reuse/nobody:v1')]) {
+    proxy!.reset()
+    const r = await tessera(['push', 'v2', ref('reuse/app:v2'), '--reuse', missing, TLS], store)
+    assert.equal(r.code, 1, r.stderr)
+    assert.match(r.stderr, /^tessera: ERR_REGISTRY_NOT_FOUND: cannot reuse the packs of reuse\/(app:nope|nobody:v1): the registry has no such image\n$/)
+    assert.deepEqual(proxy!.log.filter((e) => e.route.endsWith('upload') || e.route === 'PUT manifest'), [], `${missing}: nothing was uploaded`)
+  }
+  assert.equal((await tessera(['ls', ref('reuse/app:v2'), TLS], join(work, 'reuse-ls'))).code, 1, 'the tag was not written')
+  await putEmptyImage('reuse/plain:v1')
+  proxy!.reset()
+  const r = await tessera(['push', 'v2', ref('reuse/app:v2'), '--reuse', `${ref('reuse/plain:v1')},v1`, TLS, '--json'], store)
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stderr, 'tessera: warning: reuse/plain:v1 is an ordinary image with no tessera form: none of its packs are reused\n')
+  const pushed = JSON.parse(r.stdout.toString())
+  assert.ok(pushed.reusedPacks >= 1 && pushed.mountedPacks === 0, JSON.stringify(pushed))
 })
 
 test('a pull with the previous version present fetches only the missing chunks, in few requests', { skip }, async () => {

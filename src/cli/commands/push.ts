@@ -9,7 +9,7 @@
 import { InvalidArgumentError } from '../../errors.js'
 import { defineCommand, JSON_OPTION } from '../command.js'
 import { interruptible, INTERRUPTED_STATUS } from '../interrupt.js'
-import { json, out } from '../output.js'
+import { json, out, warn } from '../output.js'
 import { formatBytes, ProgressLine } from '../progress.js'
 import { isRemoteOperand, openRemote, REGISTRY_OPTIONS, REMOTE_PREFIX } from '../remote.js'
 import { resolveSnapshot } from '../snapshot-arg.js'
@@ -53,6 +53,7 @@ export const pushCommand = defineCommand({
     const result = await interruptible(async (signal) => await pushSnapshot(store, 'name' in selected ? selected.name : selected.digest, repository, {
       reuse,
       signal,
+      onWarning: warn,
       onProgress: (p) => progress.update({ files: ++packs, bytes: p.bytes })
     }), 'the tag was not changed')
     progress.done()
