@@ -11,7 +11,7 @@
  * | `ERR_REGISTRY_NOT_FOUND`    | {@link RegistryNotFoundError}    | 404 (BLOB_UNKNOWN, MANIFEST_UNKNOWN, NAME_UNKNOWN) |
  * | `ERR_REGISTRY_RATE_LIMITED` | {@link RegistryRateLimitedError} | 429 after bounded retries, or a `Retry-After` past the cap |
  * | `ERR_REGISTRY_UNAVAILABLE`  | {@link RegistryUnavailableError} | 5xx after bounded retries, connection refused or reset, timeouts |
- * | `ERR_REGISTRY_TLS`          | {@link RegistryTlsError}         | the TLS handshake failed (untrusted certificate: `tlsVerify: false` allows it) |
+ * | `ERR_REGISTRY_TLS`          | {@link RegistryTlsError}         | the TLS handshake failed (untrusted certificate: `tlsVerify: false` allows it), or the server speaks plain HTTP ("server gave HTTP response to HTTPS client") |
  * | `ERR_REGISTRY_PROTOCOL`     | {@link RegistryProtocolError}    | an answer that breaks the spec: wrong status, missing or wrong `Content-Range`, bad multipart, bad JSON |
  * | `ERR_REGISTRY_TRUNCATED`    | {@link RegistryTruncatedError}   | a body shorter than declared |
  * | `ERR_REGISTRY_TOO_LARGE`    | {@link RegistryTooLargeError}    | a body over its limit, or longer than declared |
