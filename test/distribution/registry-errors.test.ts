@@ -68,3 +68,13 @@ test('a plain-HTTP registry without --tls-verify=false: "server gave HTTP respon
   assert.doesNotMatch(message, /wrong version number|certificate|ssl3_get_record/i, 'no OpenSSL dump, no hint about certificates')
   assert.equal((await plain!.accessLog()).length, 0, 'no request reached the registry')
 })
+
+test('--creds without a colon is a usage error (exit 2), before any request or store', { skip }, async () => {
+  const store = join(work, 'creds-usage')
+  for (const [creds, why] of [['alice', /no ":" between the user and the password/], [':secret', /the user can't be empty/]] as const) {
+    const r = await tessera(['pull', `docker://${plain!.host}/lib/app:v1`, '--name', 'app', '--tls-verify=false', '--creds', creds], store)
+    assert.match(oneLine(r, 'ERR_USAGE', 2), new RegExp(`^--creds must be USER:PASS: .*${why.source}`))
+  }
+  assert.equal(existsSync(store), false, 'no store was created')
+  assert.equal((await plain!.accessLog()).length, 0, 'no request reached the registry')
+})
