@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { openRepository } from '../../src/distribution/client/index.js'
 import { TESSERA_BIN } from '../helpers/cli.js'
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js'
 import { missingTools } from '../helpers/tools.js'
@@ -77,4 +78,31 @@ test('--creds without a colon is a usage error (exit 2), before any request or s
   }
   assert.equal(existsSync(store), false, 'no store was created')
   assert.equal((await plain!.accessLog()).length, 0, 'no request reached the registry')
+})
+
+/** A loopback port where nothing listens (bound, then closed). */
+async function closedPort (): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  server.close()
+  await once(server, 'close')
+  return port
+}
+
+test('a refused connection to a registry never reached fails at once, in one line', { timeout: 60_000 }, async () => {
+  const port = await closedPort()
+  // backoff of ten minutes: a retry would outlast the test's timeout
+  const repo = openRepository(`docker://127.0.0.1:${port}/lib/app:v1`, { tlsVerify: false, retries: 4, retryDelayMs: 600_000 })
+  await assert.rejects(repo.getManifest('v1'), (err: any) => {
+    assert.equal(err.code, 'ERR_REGISTRY_UNAVAILABLE')
+    assert.equal(err.message, `cannot connect to 127.0.0.1:${port}: connection refused`)
+    return true
+  })
+  const store = join(work, 'refused')
+  for (const tls of [[], ['--tls-verify=false']]) {
+    const r = await tessera(['pull', `docker://127.0.0.1:${port}/lib/app:v1`, '--name', 'app', ...tls], store)
+    assert.equal(oneLine(r, 'ERR_REGISTRY_UNAVAILABLE'), `cannot connect to 127.0.0.1:${port}: connection refused`)
+  }
 })

@@ -67,6 +67,7 @@ export function networkError (err: unknown, url: URL, what = 'request'): Tessera
   if (TLS_CODES.test(code)) {
     return new RegistryTlsError(`TLS with ${url.host} failed (${code}: ${message})${url.protocol === 'https:' ? '; --tls-verify=false accepts any certificate' : ''}`, { cause: err })
   }
+  if (code === 'ECONNREFUSED') return new RegistryUnavailableError(`cannot connect to ${url.host}: connection refused`, { cause: err })
   return new RegistryUnavailableError(`${what} to ${url.host} failed: ${code !== '' ? `${code}: ` : ''}${message}`, { cause: err })
 }
 

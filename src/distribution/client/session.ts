@@ -24,6 +24,8 @@
  *   `maxRetryAfterMs`), on 500/502/503/504 and on network failures and
  *   timeouts before the response headers. After the last try: 429 is
  *   `ERR_REGISTRY_RATE_LIMITED`, the others `ERR_REGISTRY_UNAVAILABLE`.
+ *   A refused connection before the registry ever answered (nothing
+ *   listens there) is `ERR_REGISTRY_UNAVAILABLE` at once, as in skopeo.
  * - **Redirects** (301/302/303/307/308) of GET and HEAD are followed, at
  *   most 5; `Authorization` goes only to the registry's own origin, so it
  *   is dropped on a redirect to blob storage. `https` never redirects to
@@ -266,7 +268,7 @@ export class RegistrySession {
       try {
         res = await attempt()
       } catch (err) {
-        if (last || !isRetryable(err) || err instanceof RegistryAuthError) throw err
+        if (last || !isRetryable(err) || err instanceof RegistryAuthError || this.#neverReached(err)) throw err
         await sleep(this.#backoff(i), spec.signal)
         continue
       }
@@ -285,6 +287,16 @@ export class RegistrySession {
       res.discard()
       await sleep(Math.max(wait ?? 0, this.#backoff(i)), spec.signal)
     }
+  }
+
+  /**
+   * Whether `err` is a refused connection to a registry that has not
+   * answered yet: nothing listens there (a wrong host or port), which
+   * waiting will not change. As skopeo, fail at once; once the registry
+   * has answered, a refusal (a restart) is retried like any other failure.
+   */
+  #neverReached (err: unknown): boolean {
+    return this.#origin === undefined && err instanceof RegistryUnavailableError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED'
   }
 
   #backoff (attempt: number): number {
