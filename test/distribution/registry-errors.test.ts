@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import { once } from 'node:events'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -105,4 +105,53 @@ test('a refused connection to a registry never reached fails at once, in one lin
     const r = await tessera(['pull', `docker://127.0.0.1:${port}/lib/app:v1`, '--name', 'app', ...tls], store)
     assert.equal(oneLine(r, 'ERR_REGISTRY_UNAVAILABLE'), `cannot connect to 127.0.0.1:${port}: connection refused`)
   }
+})
+
+/** A web server that is no registry: 404 with an HTML page for everything but, when `v2` is true, `GET /v2/` (200 `{}`). */
+async function startWebServer (v2: boolean): Promise<{ server: Server, host: string, paths: string[] }> {
+  const paths: string[] = []
+  const page = `<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head>\n<body>${'<p>nothing here</p>\n'.repeat(200)}</body></html>\n`
+  const server = createServer((req, res) => {
+    paths.push(`${req.method!} ${req.url!}`)
+    if (v2 && req.url === '/v2/') { res.writeHead(200, { 'content-type': 'application/json' }).end('{}'); return }
+    res.writeHead(404, { 'content-type': 'text/html' }).end(page)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return { server, host: `127.0.0.1:${(server.address() as AddressInfo).port}`, paths }
+}
+
+test('a web server is "not an OCI registry" after one GET /v2/, and no HTML reaches a message', async (t) => {
+  const web = await startWebServer(false)
+  const almost = await startWebServer(true)
+  t.after(() => { web.server.close(); almost.server.close() })
+  const notRegistry = await tessera(['pull', `docker://${web.host}/lib/app:v1`, '--name', 'app', '--tls-verify=false'], join(work, 'web'))
+  assert.equal(oneLine(notRegistry, 'ERR_NOT_A_REGISTRY'), `${web.host} is not an OCI registry (GET /v2/ answered 404)`)
+  // the TLS handshake tried first is no request: one GET, the ping
+  assert.deepEqual(web.paths, ['GET /v2/'])
+  // a server whose /v2/ looks right: its 404 page stays out of the message
+  const r = await tessera(['pull', `docker://${almost.host}/lib/app:v1`, '--name', 'app', '--tls-verify=false'], join(work, 'almost'))
+  const message = oneLine(r, 'ERR_REGISTRY_NOT_FOUND')
+  assert.match(message, /HTTP 404$/)
+  assert.doesNotMatch(message, /[<>]|nothing here/)
+  assert.equal(almost.paths[0], 'GET /v2/')
+})
+
+test('a pull pings the registry once: one GET /v2/ before everything, however many blobs', { skip }, async () => {
+  const tree = join(work, 'ping-tree')
+  await mkdir(tree, { recursive: true })
+  for (let i = 0; i < 8; i++) await writeFile(join(tree, `f${i}`), Buffer.alloc(300_000, i + 1))
+  const source = join(work, 'ping-source')
+  const imported = await tessera(['import', `dir:${tree}`, '--name', 'v1'], source)
+  assert.equal(imported.code, 0, imported.stderr)
+  const pushed = await tessera(['push', 'v1', `docker://${plain!.host}/ping/app:v1`, '--tls-verify=false'], source)
+  assert.equal(pushed.code, 0, pushed.stderr)
+  const before = (await plain!.accessLog()).length
+  const r = await tessera(['pull', `docker://${plain!.host}/ping/app:v1`, '--name', 'app', '--tls-verify=false', '--json'], join(work, 'ping-pull'))
+  assert.equal(r.code, 0, r.stderr)
+  const log = (await plain!.accessLog()).slice(before)
+  assert.equal(log[0]!.path, '/v2/', 'the ping comes first')
+  assert.equal(log.filter((e) => e.path === '/v2/').length, 1, 'and only once')
+  assert.ok(log.filter((e) => e.path.includes('/blobs/')).length >= 2)
+  assert.equal(JSON.parse(r.stdout).requests, log.length, 'the ping is one of the requests the pull reports')
 })

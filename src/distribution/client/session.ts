@@ -13,6 +13,11 @@
  *   plain-HTTP registry is one refused handshake per session, which no
  *   proxy or access log counts as a request.) `docker.io` is reached at
  *   `registry-1.docker.io`.
+ * - **Ping.** The first request to a registry is preceded by `GET /v2/`
+ *   (`./ping.ts`), once per process: it fixes the scheme, tells a server
+ *   that is no registry (`ERR_NOT_A_REGISTRY`), and its 401 challenges
+ *   prime the authenticator, so the first real request carries its
+ *   `Authorization` at once. It costs one request, counted in `counters`.
  * - **Auth.** `./authenticator.ts` answers 401 challenges once per request.
  * - **Concurrency.** At most `maxConcurrency` exchanges are in flight; a
  *   slot is held from sending the request until its body has been read
@@ -43,6 +48,7 @@ import { parseChallenges } from './challenge.js'
 import { findCredentials, type Credentials, type CredentialSources } from './credentials.js'
 import { RegistryAuthError, RegistryProtocolError, RegistryRateLimitedError, RegistryTlsError, RegistryUnavailableError, quoteRemote } from './errors.js'
 import { HttpResponse, isRetryable, sendHttp, TimeoutError, type HttpExchange, type RequestBody } from './http.js'
+import { PING_PATH, pingChallenges, pingOnce, type PingResult } from './ping.js'
 import { describeRequest, errorFromResponse } from './response-error.js'
 import type { TransferCounters } from './types.js'
 
@@ -115,6 +121,7 @@ export class RegistrySession {
   #origin: URL | undefined
   #candidates: URL[]
   #credentials: Promise<Credentials | undefined> | undefined
+  #pinged: Promise<void> | undefined
 
   constructor (options: SessionOptions) {
     this.options = options
@@ -155,19 +162,42 @@ export class RegistrySession {
    * throw. The caller must read or `discard()` the body.
    */
   async request (spec: RequestSpec): Promise<HttpResponse> {
-    return await this.#withRetries(spec, async () => await this.#attempt(spec))
+    await this.#ping(spec.signal)
+    return await this.#withRetries(spec, async () => await this.#attempt(spec, true))
+  }
+
+  /** Ping the registry unless this process has (see `./ping.ts`), and take what it learnt. */
+  async #ping (signal: AbortSignal | undefined): Promise<void> {
+    this.#pinged ??= (async () => {
+      const found = await pingOnce(`${this.#host} ${this.#candidates.map((c) => c.protocol).join(',')}`, async () => await this.#probe(signal))
+      this.#origin ??= found.origin
+      this.#auth.learn(found.challenges, found.origin)
+    })()
+    try {
+      await this.#pinged
+    } catch (err) {
+      this.#pinged = undefined
+      throw err
+    }
+  }
+
+  async #probe (signal: AbortSignal | undefined): Promise<PingResult> {
+    const spec: RequestSpec = { method: 'GET', target: PING_PATH, scopes: [], ...(signal !== undefined ? { signal } : {}) }
+    // a 401 is the answer, not a challenge to answer: its challenges are for the requests to come
+    const res = await this.#withRetries(spec, async () => await this.#attempt(spec, false))
+    return { origin: this.origin, challenges: pingChallenges(res) }
   }
 
   #resolve (target: string | URL, origin: URL): URL {
     return typeof target === 'string' ? new URL(target, origin) : target
   }
 
-  async #attempt (spec: RequestSpec): Promise<HttpResponse> {
-    if (this.#origin !== undefined) return await this.#attemptAt(spec, this.#origin)
+  async #attempt (spec: RequestSpec, answer: boolean): Promise<HttpResponse> {
+    if (this.#origin !== undefined) return await this.#attemptAt(spec, this.#origin, answer)
     let first: unknown
     for (const candidate of this.#candidates) {
       try {
-        return await this.#attemptAt(spec, candidate)
+        return await this.#attemptAt(spec, candidate, answer)
       } catch (err) {
         // the candidate answered, so the failure came later (auth, retries): it stands
         if (this.#origin !== undefined) throw err
@@ -179,7 +209,8 @@ export class RegistrySession {
     throw first
   }
 
-  async #attemptAt (spec: RequestSpec, origin: URL): Promise<HttpResponse> {
+  /** One try at `origin`: auth (unless `answer` is false: a 401 is returned), redirects. */
+  async #attemptAt (spec: RequestSpec, origin: URL, answer: boolean): Promise<HttpResponse> {
     const body = (): RequestBody | undefined => spec.body === undefined || spec.body instanceof Uint8Array ? spec.body : spec.body()
     let url = this.#resolve(spec.target, origin)
     let method = spec.method
@@ -192,7 +223,7 @@ export class RegistrySession {
       if (authorization !== undefined && ours) headers.authorization = authorization
       const res = await this.#send(url, method, headers, body(), spec.signal, true)
       if (ours) this.#origin ??= origin
-      if (res.status === 401 && ours) {
+      if (res.status === 401 && ours && answer) {
         if (answered) throw await errorFromResponse(res, method)
         const challenges = parseChallenges(res.headerAll('www-authenticate'))
         res.discard()
