@@ -224,6 +224,7 @@ export class RegistrySession {
       const res = await this.#send(url, method, headers, body(), spec.signal, true)
       if (ours) this.#origin ??= origin
       if (res.status === 401 && ours && answer) {
+        if (authorization?.startsWith('Basic ') === true) throw await this.#rejected(res, method)
         if (answered) throw await errorFromResponse(res, method)
         const challenges = parseChallenges(res.headerAll('www-authenticate'))
         res.discard()
@@ -246,6 +247,13 @@ export class RegistrySession {
       }
       return res
     }
+  }
+
+  /** The error for a 401 to the Basic credentials sent: sending them again cannot help. */
+  async #rejected (res: HttpResponse, method: string): Promise<RegistryAuthError> {
+    const err = await errorFromResponse(res, method)
+    const creds = await this.#getCredentials()
+    return new RegistryAuthError(`${res.url.host} rejected the credentials for user ${quoteRemote(creds?.username ?? '')} (HTTP ${res.status})`, { status: res.status, registryCodes: err.registryCodes })
   }
 
   async #send (url: URL, method: string, headers: Record<string, string>, body: RequestBody | undefined, signal: AbortSignal | undefined, limited: boolean): Promise<HttpResponse> {
