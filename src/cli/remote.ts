@@ -12,8 +12,9 @@
  *
  * @module
  */
+import { credentialsProblem } from '../distribution/client/credentials.js'
 import type { RegistryClientOptions, RegistryRepository } from '../distribution/client/types.js'
-import { InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError, UsageError } from '../errors.js'
 import type { SnapshotReader } from '../exporter/snapshot-reader.js'
 import type { CommandContext, OptionTable } from './command.js'
 
@@ -53,11 +54,20 @@ export function refuseUnusedRemoteOptions (options: Record<string, unknown>, ope
   }
 }
 
-/** The client options the registry options ask for. */
+/**
+ * The client options the registry options ask for.
+ *
+ * @throws {@link UsageError} for a `--creds` that is not `USER:PASS` (a
+ *   password without its colon would be taken for a user name)
+ */
 export function clientOptions (options: Record<string, unknown>): RegistryClientOptions {
   const out: RegistryClientOptions = {}
   if (options['tls-verify'] === false) out.tlsVerify = false
-  if (typeof options.creds === 'string') out.credentials = options.creds
+  if (typeof options.creds === 'string') {
+    const problem = credentialsProblem(options.creds)
+    if (problem !== undefined) throw new UsageError(`--creds ${problem}`)
+    out.credentials = options.creds
+  }
   if (typeof options.authfile === 'string') out.authFile = options.authfile
   return out
 }

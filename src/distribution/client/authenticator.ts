@@ -10,7 +10,11 @@
  * - `Basic`: the credentials, or {@link RegistryAuthError} when there are none.
  *
  * After the first challenge the scheme is known, so later requests carry
- * their Authorization at once (no 401 round trip per request). A token
+ * their Authorization at once (no 401 round trip per request). The
+ * challenges of the registry's ping ({@link Authenticator.learn}) make it
+ * known before the first request; Basic is then sent only when there are
+ * credentials (without any, the request goes anonymously and its 401 says
+ * that credentials are needed). A token
  * that is refused is dropped and fetched again once; the session turns a
  * second 401 into `ERR_REGISTRY_AUTH`.
  *
@@ -90,6 +94,22 @@ interface CachedToken { scopes: ScopeSet, header: string, expires: number }
 
 type Mode = { kind: 'none' } | { kind: 'basic' } | { kind: 'bearer', realm: URL, service: string | undefined }
 
+/** The scheme the challenges ask for: Bearer first, then Basic; undefined for none usable. */
+function modeOf (challenges: Challenge[], registryUrl: URL): Exclude<Mode, { kind: 'none' }> | undefined {
+  const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm !== undefined)
+  if (bearer !== undefined) {
+    let realm: URL
+    try {
+      realm = new URL(bearer.params.realm!)
+    } catch {
+      throw new RegistryProtocolError(`${registryUrl.host} asks for a token from an invalid realm ${quoteRemote(bearer.params.realm!)}`)
+    }
+    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw new RegistryProtocolError(`${registryUrl.host} asks for a token from a realm that is not http(s): ${quoteRemote(realm.href)}`)
+    return { kind: 'bearer', realm, service: bearer.params.service }
+  }
+  return challenges.some((c) => c.scheme === 'basic') ? { kind: 'basic' } : undefined
+}
+
 /** Answers challenges for one registry and caches what it got. */
 export class Authenticator {
   readonly #options: AuthenticatorOptions
@@ -104,7 +124,7 @@ export class Authenticator {
   /** The Authorization to send for a request needing `scopes`, when the scheme is known; undefined before the first challenge. */
   async header (scopes: readonly string[], registryUrl: URL, signal?: AbortSignal): Promise<string | undefined> {
     const mode = this.#mode
-    if (mode.kind === 'basic') return await this.#basic(registryUrl)
+    if (mode.kind === 'basic') return await this.#options.credentials() === undefined ? undefined : await this.#basic(registryUrl)
     if (mode.kind !== 'bearer') return undefined
     return await this.#token(mode, mergeScopes(scopes), signal)
   }
@@ -116,28 +136,31 @@ export class Authenticator {
    * @throws {@link RegistryAuthError} when there is no way to answer
    */
   async answer (challenges: Challenge[], scopes: readonly string[], registryUrl: URL, refused: string | undefined, signal?: AbortSignal): Promise<string> {
-    const bearer = challenges.find((c) => c.scheme === 'bearer' && c.params.realm !== undefined)
-    const basic = challenges.find((c) => c.scheme === 'basic')
-    if (bearer !== undefined) {
-      let realm: URL
-      try {
-        realm = new URL(bearer.params.realm!)
-      } catch {
-        throw new RegistryProtocolError(`${registryUrl.host} asks for a token from an invalid realm ${quoteRemote(bearer.params.realm!)}`)
-      }
-      if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw new RegistryProtocolError(`${registryUrl.host} asks for a token from a realm that is not http(s): ${quoteRemote(realm.href)}`)
-      const mode: Mode = { kind: 'bearer', realm, service: bearer.params.service }
+    const mode = modeOf(challenges, registryUrl)
+    if (mode?.kind === 'bearer') {
       this.#mode = mode
-      const wanted = mergeScopes(scopes, bearer.params.scope)
+      const wanted = mergeScopes(scopes, challenges.find((c) => c.scheme === 'bearer' && c.params.realm !== undefined)!.params.scope)
       if (refused !== undefined) this.#tokens = this.#tokens.filter((t) => t.header !== refused)
       return await this.#token(mode, wanted, signal)
     }
-    if (basic !== undefined) {
-      this.#mode = { kind: 'basic' }
+    if (mode?.kind === 'basic') {
+      this.#mode = mode
       return await this.#basic(registryUrl)
     }
     const schemes = challenges.map((c) => c.scheme).join(', ')
     throw new RegistryAuthError(`${registryUrl.host} requires authentication${schemes !== '' ? ` with an unsupported scheme (${quoteRemote(schemes)})` : ' but sent no usable challenge'}`, { status: 401 })
+  }
+
+  /**
+   * Take the challenges of the registry's `GET /v2/` answer (none when it
+   * answered 200): later requests carry their Authorization at once.
+   *
+   * @throws {@link RegistryProtocolError} for a Bearer realm that is not an http(s) URL
+   */
+  learn (challenges: Challenge[], registryUrl: URL): void {
+    if (this.#mode.kind !== 'none') return
+    const mode = modeOf(challenges, registryUrl)
+    if (mode !== undefined) this.#mode = mode
   }
 
   async #basic (url: URL): Promise<string> {

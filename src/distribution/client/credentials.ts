@@ -44,10 +44,19 @@ export interface CredentialSources {
 
 const MAX_AUTH_FILE = 1024 * 1024
 
+/** What is wrong with a `USER:PASS` value (`must be USER:PASS: ...`), or undefined when it parses. */
+export function credentialsProblem (value: string): string | undefined {
+  const colon = value.indexOf(':')
+  if (colon < 0) return 'must be USER:PASS: there is no ":" between the user and the password'
+  if (colon === 0) return 'must be USER:PASS: the user can\'t be empty'
+  return undefined
+}
+
 /** Parse `USER:PASS`. */
 export function parseCredentials (value: string): Credentials {
+  const problem = credentialsProblem(value)
+  if (problem !== undefined) throw new RegistryAuthError(`credentials ${problem}`)
   const colon = value.indexOf(':')
-  if (colon <= 0) throw new RegistryAuthError('credentials must be USER:PASS with a non-empty user')
   return { username: value.slice(0, colon), password: value.slice(colon + 1) }
 }
 

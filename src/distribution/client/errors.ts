@@ -8,10 +8,11 @@
  * |-----------------------------|----------------------------------|------|
  * | `ERR_INVALID_REFERENCE`     | {@link InvalidReferenceError}    | a `docker://` reference that does not parse |
  * | `ERR_REGISTRY_AUTH`         | {@link RegistryAuthError}        | 401/403 after the challenge was answered; a token server refusing; an unreadable auth file |
+ * | `ERR_NOT_A_REGISTRY`        | {@link NotARegistryError}        | the server's `GET /v2/` answered neither 2xx, 401 nor 403 (a web server, a wrong port) |
  * | `ERR_REGISTRY_NOT_FOUND`    | {@link RegistryNotFoundError}    | 404 (BLOB_UNKNOWN, MANIFEST_UNKNOWN, NAME_UNKNOWN) |
  * | `ERR_REGISTRY_RATE_LIMITED` | {@link RegistryRateLimitedError} | 429 after bounded retries, or a `Retry-After` past the cap |
  * | `ERR_REGISTRY_UNAVAILABLE`  | {@link RegistryUnavailableError} | 5xx after bounded retries, connection refused or reset, timeouts |
- * | `ERR_REGISTRY_TLS`          | {@link RegistryTlsError}         | the TLS handshake failed (untrusted certificate: `tlsVerify: false` allows it) |
+ * | `ERR_REGISTRY_TLS`          | {@link RegistryTlsError}         | the TLS handshake failed (untrusted certificate: `tlsVerify: false` allows it), or the server speaks plain HTTP ("server gave HTTP response to HTTPS client") |
  * | `ERR_REGISTRY_PROTOCOL`     | {@link RegistryProtocolError}    | an answer that breaks the spec: wrong status, missing or wrong `Content-Range`, bad multipart, bad JSON |
  * | `ERR_REGISTRY_TRUNCATED`    | {@link RegistryTruncatedError}   | a body shorter than declared |
  * | `ERR_REGISTRY_TOO_LARGE`    | {@link RegistryTooLargeError}    | a body over its limit, or longer than declared |
@@ -65,6 +66,12 @@ export class InvalidReferenceError extends RegistryError {
 export class RegistryAuthError extends RegistryError {
   static readonly code = 'ERR_REGISTRY_AUTH'
   constructor (message: string, options?: RegistryErrorOptions) { super(RegistryAuthError.code, message, options) }
+}
+
+/** The server answers HTTP, but its `GET /v2/` says it is no OCI distribution registry. */
+export class NotARegistryError extends RegistryError {
+  static readonly code = 'ERR_NOT_A_REGISTRY'
+  constructor (message: string, options?: RegistryErrorOptions) { super(NotARegistryError.code, message, options) }
 }
 
 /** The repository, manifest or blob does not exist. */

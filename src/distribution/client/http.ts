@@ -47,6 +47,9 @@ export function isRetryable (err: unknown): boolean {
   return err instanceof RegistryUnavailableError || err instanceof RegistryTruncatedError
 }
 
+/** OpenSSL's words for a first record that is not TLS: the server speaks plain HTTP. */
+const PLAIN_HTTP = /wrong version number|packet length too long|http request/i
+
 const TLS_CODES = /^(?:ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_OSSL_|EPROTO$|HOSTNAME_MISMATCH|ERR_TLS_CERT_ALTNAME_INVALID)/
 
 /** Map a socket or TLS failure to a registry error. */
@@ -57,9 +60,14 @@ export function networkError (err: unknown, url: URL, what = 'request'): Tessera
   if (code.startsWith('HPE_')) {
     return new RegistryProtocolError(`${url.host} sent a malformed HTTP answer (${code}: ${message})`, { cause: err })
   }
+  if (TLS_CODES.test(code) && PLAIN_HTTP.test(message)) {
+    // OpenSSL read an HTTP answer where it expected a TLS record; said as skopeo and docker say it
+    return new RegistryTlsError(`${url.host}: server gave HTTP response to HTTPS client (--tls-verify=false allows plain HTTP)`, { cause: err })
+  }
   if (TLS_CODES.test(code)) {
     return new RegistryTlsError(`TLS with ${url.host} failed (${code}: ${message})${url.protocol === 'https:' ? '; --tls-verify=false accepts any certificate' : ''}`, { cause: err })
   }
+  if (code === 'ECONNREFUSED') return new RegistryUnavailableError(`cannot connect to ${url.host}: connection refused`, { cause: err })
   return new RegistryUnavailableError(`${what} to ${url.host} failed: ${code !== '' ? `${code}: ` : ''}${message}`, { cause: err })
 }
 

@@ -28,7 +28,7 @@
  *   registry (the pusher's side of the fallback tag).
  *
  * Files: `reference.ts`, `credentials.ts`, `challenge.ts`,
- * `authenticator.ts`, `http.ts` (one exchange), `session.ts` (scheme,
+ * `authenticator.ts`, `http.ts` (one exchange), `ping.ts` (`GET /v2/`), `session.ts` (scheme,
  * auth, concurrency, retries, redirects), `response-error.ts`,
  * `manifests.ts`, `blobs.ts`, `ranges.ts` (planning), `multipart.ts`,
  * `ranged.ts` (getRanges), `upload.ts`, `referrers.ts`, `tags.ts`,

@@ -1,8 +1,9 @@
 /**
  * Turning an unwanted answer into one error line. The body is read up to
  * 16 KiB; a distribution-spec error body (`{"errors":[{"code","message"}]}`)
- * gives its codes and first messages (quoted, shortened), anything else
- * its first line. The status picks the class:
+ * gives its codes and first messages (quoted, shortened); a markup body
+ * (an HTML error page, `text/html`, anything starting with `<`) is left
+ * out, any other its first line, shortened. The status picks the class:
  * 401/403 `ERR_REGISTRY_AUTH`, 404 `ERR_REGISTRY_NOT_FOUND`, 429
  * `ERR_REGISTRY_RATE_LIMITED`, 5xx `ERR_REGISTRY_UNAVAILABLE`, other 4xx
  * `ERR_REGISTRY_REJECTED`, anything else `ERR_REGISTRY_PROTOCOL`.
@@ -24,8 +25,8 @@ export interface ErrorBody {
   summary: string
 }
 
-/** Parse a registry error body (bounded, never throws). */
-export function parseErrorBody (text: string): ErrorBody {
+/** Parse a registry error body (bounded, never throws); `contentType` is the answer's. */
+export function parseErrorBody (text: string, contentType = ''): ErrorBody {
   try {
     const doc = JSON.parse(text) as { errors?: unknown }
     if (Array.isArray(doc.errors)) {
@@ -44,6 +45,8 @@ export function parseErrorBody (text: string): ErrorBody {
       return { codes, summary: shown.join(', ') + more }
     }
   } catch {}
+  // a web page says nothing a line can hold, and would flood it
+  if (/html/i.test(contentType) || text.trimStart().startsWith('<')) return { codes: [], summary: '' }
   const line = text.split('\n').find((l) => l.trim() !== '')?.trim() ?? ''
   return { codes: [], summary: line === '' ? '' : quoteRemote(line, 120) }
 }
@@ -68,7 +71,7 @@ export function describeRequest (method: string, url: URL): string {
 export async function errorFromResponse (res: HttpResponse, method: string, what?: string): Promise<RegistryError> {
   const text = method === 'HEAD' ? '' : await res.readPrefix(MAX_ERROR_BODY)
   res.discard()
-  const body = parseErrorBody(text)
+  const body = parseErrorBody(text, res.header('content-type'))
   const Class = errorClassFor(res.status)
   const head = what ?? describeRequest(method, res.url)
   return new Class(`${head}: HTTP ${res.status}${body.summary !== '' ? ` ${body.summary}` : ''}`, { status: res.status, registryCodes: body.codes })

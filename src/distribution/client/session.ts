@@ -13,6 +13,11 @@
  *   plain-HTTP registry is one refused handshake per session, which no
  *   proxy or access log counts as a request.) `docker.io` is reached at
  *   `registry-1.docker.io`.
+ * - **Ping.** The first request to a registry is preceded by `GET /v2/`
+ *   (`./ping.ts`), once per process: it fixes the scheme, tells a server
+ *   that is no registry (`ERR_NOT_A_REGISTRY`), and its 401 challenges
+ *   prime the authenticator, so the first real request carries its
+ *   `Authorization` at once. It costs one request, counted in `counters`.
  * - **Auth.** `./authenticator.ts` answers 401 challenges once per request.
  * - **Concurrency.** At most `maxConcurrency` exchanges are in flight; a
  *   slot is held from sending the request until its body has been read
@@ -24,6 +29,8 @@
  *   `maxRetryAfterMs`), on 500/502/503/504 and on network failures and
  *   timeouts before the response headers. After the last try: 429 is
  *   `ERR_REGISTRY_RATE_LIMITED`, the others `ERR_REGISTRY_UNAVAILABLE`.
+ *   A refused connection before the registry ever answered (nothing
+ *   listens there) is `ERR_REGISTRY_UNAVAILABLE` at once, as in skopeo.
  * - **Redirects** (301/302/303/307/308) of GET and HEAD are followed, at
  *   most 5; `Authorization` goes only to the registry's own origin, so it
  *   is dropped on a redirect to blob storage. `https` never redirects to
@@ -41,6 +48,7 @@ import { parseChallenges } from './challenge.js'
 import { findCredentials, type Credentials, type CredentialSources } from './credentials.js'
 import { RegistryAuthError, RegistryProtocolError, RegistryRateLimitedError, RegistryTlsError, RegistryUnavailableError, quoteRemote } from './errors.js'
 import { HttpResponse, isRetryable, sendHttp, TimeoutError, type HttpExchange, type RequestBody } from './http.js'
+import { PING_PATH, pingChallenges, pingOnce, type PingResult } from './ping.js'
 import { describeRequest, errorFromResponse } from './response-error.js'
 import type { TransferCounters } from './types.js'
 
@@ -113,6 +121,7 @@ export class RegistrySession {
   #origin: URL | undefined
   #candidates: URL[]
   #credentials: Promise<Credentials | undefined> | undefined
+  #pinged: Promise<void> | undefined
 
   constructor (options: SessionOptions) {
     this.options = options
@@ -153,19 +162,42 @@ export class RegistrySession {
    * throw. The caller must read or `discard()` the body.
    */
   async request (spec: RequestSpec): Promise<HttpResponse> {
-    return await this.#withRetries(spec, async () => await this.#attempt(spec))
+    await this.#ping(spec.signal)
+    return await this.#withRetries(spec, async () => await this.#attempt(spec, true))
+  }
+
+  /** Ping the registry unless this process has (see `./ping.ts`), and take what it learnt. */
+  async #ping (signal: AbortSignal | undefined): Promise<void> {
+    this.#pinged ??= (async () => {
+      const found = await pingOnce(`${this.#host} ${this.#candidates.map((c) => c.protocol).join(',')}`, async () => await this.#probe(signal))
+      this.#origin ??= found.origin
+      this.#auth.learn(found.challenges, found.origin)
+    })()
+    try {
+      await this.#pinged
+    } catch (err) {
+      this.#pinged = undefined
+      throw err
+    }
+  }
+
+  async #probe (signal: AbortSignal | undefined): Promise<PingResult> {
+    const spec: RequestSpec = { method: 'GET', target: PING_PATH, scopes: [], ...(signal !== undefined ? { signal } : {}) }
+    // a 401 is the answer, not a challenge to answer: its challenges are for the requests to come
+    const res = await this.#withRetries(spec, async () => await this.#attempt(spec, false))
+    return { origin: this.origin, challenges: pingChallenges(res) }
   }
 
   #resolve (target: string | URL, origin: URL): URL {
     return typeof target === 'string' ? new URL(target, origin) : target
   }
 
-  async #attempt (spec: RequestSpec): Promise<HttpResponse> {
-    if (this.#origin !== undefined) return await this.#attemptAt(spec, this.#origin)
+  async #attempt (spec: RequestSpec, answer: boolean): Promise<HttpResponse> {
+    if (this.#origin !== undefined) return await this.#attemptAt(spec, this.#origin, answer)
     let first: unknown
     for (const candidate of this.#candidates) {
       try {
-        return await this.#attemptAt(spec, candidate)
+        return await this.#attemptAt(spec, candidate, answer)
       } catch (err) {
         // the candidate answered, so the failure came later (auth, retries): it stands
         if (this.#origin !== undefined) throw err
@@ -177,7 +209,8 @@ export class RegistrySession {
     throw first
   }
 
-  async #attemptAt (spec: RequestSpec, origin: URL): Promise<HttpResponse> {
+  /** One try at `origin`: auth (unless `answer` is false: a 401 is returned), redirects. */
+  async #attemptAt (spec: RequestSpec, origin: URL, answer: boolean): Promise<HttpResponse> {
     const body = (): RequestBody | undefined => spec.body === undefined || spec.body instanceof Uint8Array ? spec.body : spec.body()
     let url = this.#resolve(spec.target, origin)
     let method = spec.method
@@ -190,7 +223,8 @@ export class RegistrySession {
       if (authorization !== undefined && ours) headers.authorization = authorization
       const res = await this.#send(url, method, headers, body(), spec.signal, true)
       if (ours) this.#origin ??= origin
-      if (res.status === 401 && ours) {
+      if (res.status === 401 && ours && answer) {
+        if (authorization?.startsWith('Basic ') === true) throw await this.#rejected(res, method)
         if (answered) throw await errorFromResponse(res, method)
         const challenges = parseChallenges(res.headerAll('www-authenticate'))
         res.discard()
@@ -213,6 +247,13 @@ export class RegistrySession {
       }
       return res
     }
+  }
+
+  /** The error for a 401 to the Basic credentials sent: sending them again cannot help. */
+  async #rejected (res: HttpResponse, method: string): Promise<RegistryAuthError> {
+    const err = await errorFromResponse(res, method)
+    const creds = await this.#getCredentials()
+    return new RegistryAuthError(`${res.url.host} rejected the credentials for user ${quoteRemote(creds?.username ?? '')} (HTTP ${res.status})`, { status: res.status, registryCodes: err.registryCodes })
   }
 
   async #send (url: URL, method: string, headers: Record<string, string>, body: RequestBody | undefined, signal: AbortSignal | undefined, limited: boolean): Promise<HttpResponse> {
@@ -266,7 +307,7 @@ export class RegistrySession {
       try {
         res = await attempt()
       } catch (err) {
-        if (last || !isRetryable(err) || err instanceof RegistryAuthError) throw err
+        if (last || !isRetryable(err) || err instanceof RegistryAuthError || this.#neverReached(err)) throw err
         await sleep(this.#backoff(i), spec.signal)
         continue
       }
@@ -285,6 +326,16 @@ export class RegistrySession {
       res.discard()
       await sleep(Math.max(wait ?? 0, this.#backoff(i)), spec.signal)
     }
+  }
+
+  /**
+   * Whether `err` is a refused connection to a registry that has not
+   * answered yet: nothing listens there (a wrong host or port), which
+   * waiting will not change. As skopeo, fail at once; once the registry
+   * has answered, a refusal (a restart) is retried like any other failure.
+   */
+  #neverReached (err: unknown): boolean {
+    return this.#origin === undefined && err instanceof RegistryUnavailableError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED'
   }
 
   #backoff (attempt: number): number {

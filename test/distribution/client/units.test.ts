@@ -126,7 +126,9 @@ test('Retry-After, loopback hosts, Link, error bodies, Content-Range, upload loc
   const body = parseErrorBody(JSON.stringify({ errors: [{ code: 'MANIFEST_INVALID', message: 'manifest invalid', detail: 'http: request body too large' }, { code: 'X' }, { code: 'Y' }, { code: 'Z' }] }))
   assert.deepEqual(body.codes, ['MANIFEST_INVALID', 'X', 'Y', 'Z'])
   assert.match(body.summary, /^MANIFEST_INVALID "manifest invalid: http: request body too large", X, Y \(\+1 more\)$/)
-  assert.equal(parseErrorBody('<html>\n<b>oops\u0007</b>').summary, '"<html>"')
+  assert.equal(parseErrorBody('<html>\n<b>oops\u0007</b>').summary, '', 'a web page is left out')
+  assert.equal(parseErrorBody('Not Found: no such page', 'text/html; charset=utf-8').summary, '')
+  assert.equal(parseErrorBody('  no such\u0007 page\nmore', 'text/plain').summary, '"no such  page"')
   assert.ok(parseErrorBody('x'.repeat(10_000)).summary.length < 200)
 
   assert.deepEqual(parseContentRange('bytes 0-9/100'), { start: 0, end: 10, size: 100 })
