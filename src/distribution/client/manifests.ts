@@ -19,6 +19,7 @@ import { IntegrityError } from '../../errors.js'
 import { isDigest } from '../../hash/digest.js'
 import { repoPath, type RepositoryContext } from './context.js'
 import { InvalidReferenceError, ManifestTooLargeError, RegistryNotFoundError, RegistryProtocolError, quoteRemote } from './errors.js'
+import { formatRepositoryReference } from '../../oci/reference.js'
 import { isValidTag } from './reference.js'
 import { errorFromResponse } from './response-error.js'
 import type { CallOptions, FetchedManifest } from './types.js'
@@ -63,7 +64,7 @@ function mediaTypeOf (contentType: string | undefined, bytes: Uint8Array): strin
 export async function getManifest (ctx: RepositoryContext, tagOrDigest: string, options: CallOptions & { accept?: string[], maxBytes?: number } = {}): Promise<FetchedManifest> {
   checkManifestReference(tagOrDigest)
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES
-  const what = `manifest ${ctx.name}:${tagOrDigest}`
+  const what = `manifest ${formatRepositoryReference(ctx.name, tagOrDigest)}`
   const res = await ctx.session.request({
     method: 'GET',
     target: repoPath(ctx, `manifests/${tagOrDigest}`),
@@ -90,7 +91,7 @@ export async function putManifest (ctx: RepositoryContext, tagOrDigest: string, 
   checkManifestReference(tagOrDigest)
   const digest = sha256Digest(bytes)
   if (isDigest(tagOrDigest) && tagOrDigest !== digest) throw new IntegrityError(`a manifest put under ${tagOrDigest} has digest ${digest}`)
-  const what = `putting manifest ${ctx.name}:${tagOrDigest}`
+  const what = `putting manifest ${formatRepositoryReference(ctx.name, tagOrDigest)}`
   const res = await ctx.session.request({
     method: 'PUT',
     target: repoPath(ctx, `manifests/${tagOrDigest}`),

@@ -129,8 +129,9 @@ t('manifests: round trip by tag and digest, limits, too large for the registry, 
 
   // one flipped byte: by digest it fails the digest, by tag the Docker-Content-Digest
   proxy.rule = (r) => r.route === 'GET manifest' ? { flipByteAt: 30 } : undefined
-  await assert.rejects(repo.getManifest(digest), code('ERR_INTEGRITY'))
-  await assert.rejects(repo.getManifest('v1'), code('ERR_INTEGRITY'))
+  // the message names the reference as it is written: repo@digest, repo:tag
+  await assert.rejects(repo.getManifest(digest), (err: any) => err.code === 'ERR_INTEGRITY' && err.message.startsWith(`manifest lib/app@${digest}: `))
+  await assert.rejects(repo.getManifest('v1'), (err: any) => err.code === 'ERR_INTEGRITY' && err.message.startsWith('manifest lib/app:v1: '))
   // a Content-Length past the limit is refused before the body is read
   proxy.rule = (r) => r.route === 'GET manifest' ? { respond: { status: 200, headers: { 'content-type': OCI_MANIFEST, 'content-length': '999999999' }, body: '' } } : undefined
   await assert.rejects(repo.getManifest('v1'), code('ERR_REGISTRY_TOO_LARGE'))
