@@ -15,7 +15,9 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
 import { InvalidArgumentError, UsageError } from '../errors.js'
 import { asksForHelp, parseArgs } from './args.js'
 import type { CliStore, Command, CommandContext, OptionTable } from './command.js'
@@ -51,6 +53,37 @@ function report (err: unknown): void {
   if (process.env.TESSERA_DEBUG !== undefined && process.env.TESSERA_DEBUG !== '' && process.env.TESSERA_DEBUG !== '0' && err instanceof Error) process.stderr.write(`${err.stack ?? ''}\n`)
 }
 
+/**
+ * The topmost of `dir` and its parents that does not exist, or undefined
+ * when `dir` exists: what creating the store there would make.
+ */
+function topMissing (dir: string): string | undefined {
+  let top: string | undefined
+  for (let at = resolve(dir); !existsSync(at); at = dirname(at)) {
+    top = at
+    if (dirname(at) === at) break
+  }
+  return top
+}
+
+/**
+ * Close the store; when the command failed and the store was created by
+ * it and holds nothing (no chunk, tree, snapshot or name), remove what was
+ * made for it, so a pull of a mistyped reference leaves no empty store.
+ * A store that holds what a failed pull fetched stays: a rerun needs it.
+ */
+async function closeStore (opened: Promise<CliStore>, made: string | undefined, failed: boolean): Promise<void> {
+  const store = await opened.catch(() => undefined)
+  if (store === undefined) return
+  let empty = false
+  if (failed && made !== undefined) {
+    const stats = await store.stats().catch(() => undefined)
+    empty = stats !== undefined && stats.chunks === 0 && stats.metadataObjects === 0 && stats.snapshots === 0
+  }
+  await store.close().catch(() => {})
+  if (empty) await rm(made!, { recursive: true, force: true }).catch(() => {})
+}
+
 /** Run the CLI with `argv` (without node and script); resolves to the exit status. */
 export async function main (argv: string[]): Promise<number> {
   // A reader that stops early (`| head`): end at once and quietly, as a
@@ -60,6 +93,9 @@ export async function main (argv: string[]): Promise<number> {
   })
   let command: Command<any> | undefined
   let opened: Promise<CliStore> | undefined
+  // What opening the store made (a new store's directory), and whether the command failed.
+  let made: string | undefined
+  let failed = true
   try {
     const global = parseArgs(argv, GLOBAL_OPTIONS, 'tessera', true)
     if (global.values.version === true) { process.stdout.write(`tessera ${version()}\n`); return 0 }
@@ -104,18 +140,21 @@ export async function main (argv: string[]): Promise<number> {
         if (use === 'none') throw new Error(`tessera ${command!.name} opens no store`)
         if (opened === undefined) {
           const { openCliStore } = await import('./open-store.js')
+          if (create || use === 'create') made = topMissing(storeDir)
           opened = openCliStore(storeDir, create ? 'create' : use, values['lock-wait'] as number | undefined)
         }
         return await opened
       }
     }
-    return await command.run(context)
+    const status = await command.run(context)
+    failed = status !== 0
+    return status
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') return BROKEN_PIPE_STATUS
     report(err)
     if (err instanceof UsageError || err instanceof InvalidArgumentError) return 2
     return command?.errorStatus ?? 1
   } finally {
-    if (opened !== undefined) await opened.then(async (store) => await store.close(), () => {}).catch(() => {})
+    if (opened !== undefined) await closeStore(opened, made, failed)
   }
 }

@@ -104,6 +104,7 @@ test('a refused connection to a registry never reached fails at once, in one lin
   for (const tls of [[], ['--tls-verify=false']]) {
     const r = await tessera(['pull', `docker://127.0.0.1:${port}/lib/app:v1`, '--name', 'app', ...tls], store)
     assert.equal(oneLine(r, 'ERR_REGISTRY_UNAVAILABLE'), `cannot connect to 127.0.0.1:${port}: connection refused`)
+    assert.equal(existsSync(store), false, 'no store is left')
   }
 })
 
@@ -154,4 +155,31 @@ test('a pull pings the registry once: one GET /v2/ before everything, however ma
   assert.equal(log.filter((e) => e.path === '/v2/').length, 1, 'and only once')
   assert.ok(log.filter((e) => e.path.includes('/blobs/')).length >= 2)
   assert.equal(JSON.parse(r.stdout).requests, log.length, 'the ping is one of the requests the pull reports')
+})
+
+test('a command that fails before it stores anything leaves no store it created; a store that was there, or that holds what was fetched, stays', { skip }, async () => {
+  const missing = `docker://${plain!.host}/lib/nothing:v1`
+  // a new store, parents and all, for a pull and for a remote read (which caches)
+  const parent = join(work, 'gone')
+  const store = join(parent, 'deep', 'store')
+  for (const args of [['pull', missing, '--name', 'app'], ['cat', missing, 'etc/x'], ['import', missing, '--name', 'app']]) {
+    const r = await tessera([...args, '--tls-verify=false'], store)
+    oneLine(r, 'ERR_REGISTRY_NOT_FOUND')
+    assert.equal(existsSync(parent), false, `${args[0]!}: what was made for the store is removed`)
+  }
+  // a store that existed stays, with its snapshot
+  const tree = join(work, 'kept-tree')
+  await mkdir(tree, { recursive: true })
+  await writeFile(join(tree, 'a'), 'a\n')
+  const kept = join(work, 'kept')
+  assert.equal((await tessera(['import', `dir:${tree}`, '--name', 'v1'], kept)).code, 0)
+  oneLine(await tessera(['pull', missing, '--name', 'app', '--tls-verify=false'], kept), 'ERR_REGISTRY_NOT_FOUND')
+  const names = await tessera(['snapshots', '--json'], kept)
+  assert.deepEqual((JSON.parse(names.stdout) as Array<{ name: string }>).map((s) => s.name), ['v1'])
+  // a new store that a failed pull stored something in stays: a rerun needs it
+  const pushed = await tessera(['push', 'v1', `docker://${plain!.host}/kept/app:v1`, '--tls-verify=false'], kept)
+  assert.equal(pushed.code, 0, pushed.stderr)
+  const partial = join(work, 'partial')
+  assert.equal((await tessera(['cat', `docker://${plain!.host}/kept/app:v1`, 'nothing-here', '--tls-verify=false'], partial)).code, 1)
+  assert.equal(existsSync(join(partial, 'CURRENT')), true, 'the cached metadata keeps the store')
 })
