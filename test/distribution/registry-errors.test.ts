@@ -108,6 +108,22 @@ test('a refused connection to a registry never reached fails at once, in one lin
   }
 })
 
+test('a registry host with no address (.invalid, RFC 6761) fails at once, in one line', { timeout: 60_000 }, async () => {
+  // backoff of ten minutes: a retry would outlast the test's timeout
+  const repo = openRepository('docker://registry.example.invalid/lib/app:v1', { retries: 4, retryDelayMs: 600_000 })
+  await assert.rejects(repo.getManifest('v1'), (err: any) => {
+    // a machine without any DNS server says EAI_AGAIN, which is worth retrying: only a name known to have no address fails at once
+    if (err.cause?.code !== 'ENOTFOUND') return true
+    assert.equal(err.code, 'ERR_REGISTRY_UNAVAILABLE')
+    assert.equal(err.message, 'cannot connect to registry.example.invalid: no such host')
+    return true
+  })
+  const store = join(work, 'no-such-host')
+  const r = await tessera(['pull', 'docker://registry.example.invalid/lib/app:v1', '--name', 'app'], store)
+  assert.match(oneLine(r, 'ERR_REGISTRY_UNAVAILABLE'), /^cannot connect to registry\.example\.invalid: /)
+  assert.equal(existsSync(store), false, 'no store is left')
+})
+
 /** A web server that is no registry: 404 with an HTML page for everything but, when `v2` is true, `GET /v2/` (200 `{}`). */
 async function startWebServer (v2: boolean): Promise<{ server: Server, host: string, paths: string[] }> {
   const paths: string[] = []

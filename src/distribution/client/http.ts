@@ -68,6 +68,8 @@ export function networkError (err: unknown, url: URL, what = 'request'): Tessera
     return new RegistryTlsError(`TLS with ${url.host} failed (${code}: ${message})${url.protocol === 'https:' ? '; --tls-verify=false accepts any certificate' : ''}`, { cause: err })
   }
   if (code === 'ECONNREFUSED') return new RegistryUnavailableError(`cannot connect to ${url.host}: connection refused`, { cause: err })
+  // getaddrinfo's EAI_NONAME: the name has no address (EAI_AGAIN, a DNS server not answering, stays retryable)
+  if (code === 'ENOTFOUND') return new RegistryUnavailableError(`cannot connect to ${url.host}: no such host`, { cause: err })
   return new RegistryUnavailableError(`${what} to ${url.host} failed: ${code !== '' ? `${code}: ` : ''}${message}`, { cause: err })
 }
 

@@ -30,7 +30,8 @@
  *   timeouts before the response headers. After the last try: 429 is
  *   `ERR_REGISTRY_RATE_LIMITED`, the others `ERR_REGISTRY_UNAVAILABLE`.
  *   A refused connection before the registry ever answered (nothing
- *   listens there) is `ERR_REGISTRY_UNAVAILABLE` at once, as in skopeo.
+ *   listens there), or a host name with no address, is
+ *   `ERR_REGISTRY_UNAVAILABLE` at once, as in skopeo.
  * - **Redirects** (301/302/303/307/308) of GET and HEAD are followed, at
  *   most 5; `Authorization` goes only to the registry's own origin, so it
  *   is dropped on a redirect to blob storage. `https` never redirects to
@@ -330,12 +331,14 @@ export class RegistrySession {
 
   /**
    * Whether `err` is a refused connection to a registry that has not
-   * answered yet: nothing listens there (a wrong host or port), which
-   * waiting will not change. As skopeo, fail at once; once the registry
-   * has answered, a refusal (a restart) is retried like any other failure.
+   * answered yet, or a host name with no address: nothing listens there
+   * (a wrong host or port), which waiting will not change. As skopeo,
+   * fail at once; once the registry has answered, a refusal (a restart)
+   * is retried like any other failure.
    */
   #neverReached (err: unknown): boolean {
-    return this.#origin === undefined && err instanceof RegistryUnavailableError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED'
+    const code = (err as { cause?: NodeJS.ErrnoException } | undefined)?.cause?.code
+    return this.#origin === undefined && err instanceof RegistryUnavailableError && (code === 'ECONNREFUSED' || code === 'ENOTFOUND')
   }
 
   #backoff (attempt: number): number {
