@@ -29,6 +29,7 @@ import { buildPack, type StoredReader } from './pack-blob.js'
 import { type KnownPack, planPacks } from './pack-layout.js'
 import { fetchMetadata } from './remote-metadata.js'
 import { OciPlatformNotFoundError, OciUnsupportedMediaTypeError } from '../oci/errors.js'
+import { formatRepositoryReference } from '../oci/reference.js'
 import { findTesseraImage, resolveReference, type ResolvedImage, type ResolvedTessera } from './resolve.js'
 import { DEFAULT_REUSE_TAGS, REUSE_TAGS_METADATA_BYTES, siblingTags } from './sibling-tags.js'
 
@@ -242,7 +243,7 @@ export async function pushSnapshot (store: PushSource, nameOrDigest: string, rep
  * gives nothing.
  */
 async function findReuseImage (repository: RegistryRepository, reference: string, onWarning: ((message: string) => void) | undefined, signal: AbortSignal | undefined): Promise<ResolvedTessera | undefined> {
-  const name = `${repository.reference.repository}${isDigest(reference) ? '@' : ':'}${reference}`
+  const name = formatRepositoryReference(repository.reference.repository, reference)
   let found: ResolvedTessera | ResolvedImage
   try {
     found = await resolveReference(repository, reference, signal !== undefined ? { signal } : {})
